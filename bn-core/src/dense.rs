@@ -1,0 +1,298 @@
+//! [`Dense`]: the fully connected layer `y = W·x + b`, and its folding with an affine map.
+
+use core::fmt;
+
+use generic_array::ArrayLength;
+
+use crate::kernels::{axpy, dot, zero};
+use crate::shape::{flat, flat_mut};
+use crate::{Affine, Batch, Float, Init, Matrix, Optimizer, Parameters, Rng, Vector, Zeroable};
+
+/// A fully connected layer from `I` to `O` features: `y = W·x + b`.
+///
+/// `weight` is `[O][I]` (PyTorch's `nn.Linear` layout). With `BIAS = false` the layer
+/// computes `y = W·x` and `bias` stays zero: a dense layer right before Batch
+/// Normalization needs no bias, since BN subtracts the batch mean and β takes its role
+/// (Ioffe & Szegedy 2015, §3.2).
+///
+/// Backward, for a batch `X` (`B × I`) and upstream gradient `dY` (`B × O`):
+/// `dW = dYᵀ·X`, `db = Σ_b dY[b]`, `dX = dY·W`.
+///
+/// ```
+/// use bn_core::{Dense, typenum::{U2, U3}, generic_array::arr};
+/// let mut d = Dense::<U3, U2>::default();
+/// d.weight = arr![arr![1.0, 2.0, 3.0], arr![0.0, -1.0, 0.5]];
+/// d.bias = arr![0.5, 0.0];
+/// let mut y = Default::default();
+/// d.forward_one(&arr![1.0, 1.0, 2.0], &mut y);
+/// assert_eq!(y, arr![9.5, 0.0]);
+/// ```
+#[repr(C)]
+pub struct Dense<I: ArrayLength, O: ArrayLength, T: Float = f32, const BIAS: bool = true> {
+    /// The weight matrix, `[out][in]`.
+    pub weight: Matrix<O, I, T>,
+    /// The bias; always zero (and never updated) when `BIAS` is false.
+    pub bias: Vector<O, T>,
+}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Dense<I, O, T, BIAS> {
+    /// Input width.
+    pub const INPUT: usize = I::USIZE;
+    /// Output width.
+    pub const OUTPUT: usize = O::USIZE;
+    /// Number of trainable scalars (`O·I`, plus `O` with a bias).
+    pub const PARAMS: usize = O::USIZE * I::USIZE + if BIAS { O::USIZE } else { 0 };
+
+    /// A layer initialized with `init` (bias zero), built on the stack; see [`Dense::init`]
+    /// to initialize one in place.
+    pub fn new(init: Init, rng: &mut Rng) -> Self {
+        let mut d = Self::zeroed();
+        d.init(init, rng);
+        d
+    }
+
+    /// Draws the weights from `init` and zeroes the bias, in place.
+    pub fn init(&mut self, init: Init, rng: &mut Rng) {
+        init.fill(flat_mut(&mut self.weight), I::USIZE, O::USIZE, rng);
+        zero(&mut self.bias);
+    }
+
+    /// The bias, if this layer has one.
+    pub fn bias(&self) -> Option<&Vector<O, T>> {
+        if BIAS {
+            Some(&self.bias)
+        } else {
+            None
+        }
+    }
+
+    /// Forward for one sample: `y = W·x + b`.
+    #[inline]
+    pub fn forward_one(&self, x: &Vector<I, T>, y: &mut Vector<O, T>) {
+        for ((yo, w), &b) in y.iter_mut().zip(self.weight.iter()).zip(self.bias.iter()) {
+            *yo = dot(w, x) + if BIAS { b } else { T::ZERO };
+        }
+    }
+
+    /// Forward for a batch: `Y[b] = W·X[b] + b` for every sample.
+    pub fn forward<B: ArrayLength>(&self, x: &Batch<B, I, T>, y: &mut Batch<B, O, T>) {
+        for (xb, yb) in x.iter().zip(y.iter_mut()) {
+            self.forward_one(xb, yb);
+        }
+    }
+
+    /// Backward for a batch: writes `dW` and `db` into `grads` (overwriting them) and,
+    /// when asked, `dX` (the first layer of a network does not need it).
+    pub fn backward<B: ArrayLength>(
+        &self,
+        x: &Batch<B, I, T>,
+        dy: &Batch<B, O, T>,
+        dx: Option<&mut Batch<B, I, T>>,
+        grads: &mut Self,
+    ) {
+        zero(flat_mut(&mut grads.weight));
+        zero(&mut grads.bias);
+        for (xb, dyb) in x.iter().zip(dy.iter()) {
+            for ((gw, gb), &d) in grads.weight.iter_mut().zip(grads.bias.iter_mut()).zip(dyb) {
+                axpy(d, xb, gw);
+                if BIAS {
+                    *gb += d;
+                }
+            }
+        }
+        if let Some(dx) = dx {
+            for (dxb, dyb) in dx.iter_mut().zip(dy.iter()) {
+                zero(dxb);
+                for (w, &d) in self.weight.iter().zip(dyb) {
+                    axpy(d, w, dxb);
+                }
+            }
+        }
+    }
+
+    /// Folds an affine map applied *after* this layer (a Batch Normalization in eval mode):
+    /// `a ⊙ (W·x + b) + c = (diag(a)·W)·x + (a ⊙ b + c)`.
+    ///
+    /// For a BN with `a = γ/√(Var+ε)` and `c = β − a·E[x]` this is
+    /// `W' = diag(a)·W`, `b' = a·(b − E[x]) + β` (`b = 0` without a bias).
+    pub fn fold_affine_after(&self, affine: &Affine<O, T>) -> Dense<I, O, T, true> {
+        let mut out = Dense::<I, O, T, true>::zeroed();
+        for o in 0..O::USIZE {
+            let a = affine.scale[o];
+            for (w2, &w) in out.weight[o].iter_mut().zip(self.weight[o].iter()) {
+                *w2 = a * w;
+            }
+            let b = if BIAS { self.bias[o] } else { T::ZERO };
+            out.bias[o] = a * b + affine.shift[o];
+        }
+        out
+    }
+
+    /// Folds an affine map applied *before* this layer (a BN after an activation, right
+    /// before this dense layer): `W·(a ⊙ x + c) + b = (W·diag(a))·x + (W·c + b)`.
+    pub fn fold_affine_before(&self, affine: &Affine<I, T>) -> Dense<I, O, T, true> {
+        let mut out = Dense::<I, O, T, true>::zeroed();
+        for o in 0..O::USIZE {
+            for ((w2, &w), &a) in out.weight[o].iter_mut().zip(self.weight[o].iter()).zip(affine.scale.iter()) {
+                *w2 = w * a;
+            }
+            let b = if BIAS { self.bias[o] } else { T::ZERO };
+            out.bias[o] = dot(&self.weight[o], &affine.shift) + b;
+        }
+        out
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Parameters<T> for Dense<I, O, T, BIAS> {
+    /// Gradients have the layer's own shape (`bias` is unused without a bias).
+    type Grads = Self;
+
+    fn step<Opt: Optimizer<T>>(&mut self, grads: &Self, state: &mut Self, opt: &Opt) {
+        opt.update(flat_mut(&mut self.weight), flat(&grads.weight), flat_mut(&mut state.weight));
+        if BIAS {
+            opt.update(&mut self.bias, &grads.bias, &mut state.bias);
+        }
+    }
+}
+
+// SAFETY: two arrays of floats; all-zero is a valid (zero) layer.
+unsafe impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Zeroable for Dense<I, O, T, BIAS> {}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Default for Dense<I, O, T, BIAS> {
+    /// All zeros (on the stack).
+    fn default() -> Self {
+        Self::zeroed()
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Clone for Dense<I, O, T, BIAS> {
+    fn clone(&self) -> Self {
+        Dense { weight: self.weight.clone(), bias: self.bias.clone() }
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Copy for Dense<I, O, T, BIAS>
+where
+    Matrix<O, I, T>: Copy,
+    Vector<O, T>: Copy,
+{
+}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> PartialEq for Dense<I, O, T, BIAS> {
+    fn eq(&self, other: &Self) -> bool {
+        self.weight == other.weight && self.bias == other.bias
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> fmt::Debug for Dense<I, O, T, BIAS> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dense<{}, {}, {}>{}", I::USIZE, O::USIZE, T::NAME, if BIAS { "" } else { " (no bias)" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_gradient, random_batch};
+    use approx::assert_relative_eq;
+    use generic_array::arr;
+    use typenum::{U2, U3, U4, U5};
+
+    #[test]
+    fn forward_and_backward_by_hand() {
+        // W = [[1, 2], [3, 4], [5, 6]], b = [1, 0, -1]; X = [[1, -1], [2, 0]]
+        let d = Dense::<U2, U3, f64> {
+            weight: arr![arr![1.0, 2.0], arr![3.0, 4.0], arr![5.0, 6.0]],
+            bias: arr![1.0, 0.0, -1.0],
+        };
+        let x: Batch<U2, U2, f64> = arr![arr![1.0, -1.0], arr![2.0, 0.0]];
+        let mut y = Batch::<U2, U3, f64>::default();
+        d.forward(&x, &mut y);
+        assert_eq!(y, arr![arr![0.0, -1.0, -2.0], arr![3.0, 6.0, 9.0]]);
+        let dy: Batch<U2, U3, f64> = arr![arr![1.0, 0.0, 1.0], arr![0.0, 2.0, -1.0]];
+        let (mut g, mut dx) = (Dense::default(), Batch::<U2, U2, f64>::default());
+        d.backward(&x, &dy, Some(&mut dx), &mut g);
+        // dW[o] = Σ_b dy[b][o]·x[b]
+        assert_eq!(g.weight, arr![arr![1.0, -1.0], arr![4.0, 0.0], arr![-1.0, -1.0]]);
+        assert_eq!(g.bias, arr![1.0, 2.0, 0.0]);
+        // dX[b] = Σ_o dy[b][o]·W[o]
+        assert_eq!(dx, arr![arr![6.0, 8.0], arr![1.0, 2.0]]);
+    }
+
+    #[test]
+    fn without_bias_the_bias_is_ignored_and_not_trained() {
+        let mut d = Dense::<U2, U2, f64, false> {
+            weight: arr![arr![1.0, 0.0], arr![0.0, 1.0]],
+            bias: arr![100.0, 100.0], // ignored
+        };
+        let mut y = Vector::default();
+        d.forward_one(&arr![3.0, 4.0], &mut y);
+        assert_eq!(y, arr![3.0, 4.0]);
+        assert!(d.bias().is_none());
+        assert_eq!(Dense::<U2, U3, f32, false>::PARAMS, 6);
+        assert_eq!(Dense::<U2, U3>::PARAMS, 9);
+        let x: Batch<U2, U2, f64> = arr![arr![1.0, 1.0], arr![1.0, 1.0]];
+        let mut g = Dense::default();
+        d.backward(&x, &x, None, &mut g);
+        assert_eq!(g.bias, arr![0.0, 0.0]);
+        let mut state = Dense::default();
+        d.step(&g, &mut state, &crate::Sgd::new(1.0));
+        assert_eq!(d.bias, arr![100.0, 100.0]);
+        assert_eq!(d.weight, arr![arr![-1.0, -2.0], arr![-2.0, -1.0]]);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = Rng::seed(3);
+        let d = Dense::<U5, U4, f64>::new(Init::XavierNormal, &mut rng);
+        let mut d = d;
+        Init::Gaussian { std: 1.0 }.fill(&mut d.bias, 1, 1, &mut rng);
+        let x: Batch<U3, U5, f64> = random_batch(&mut rng);
+        check_gradient(
+            &x,
+            &d,
+            Dense::<U5, U4, f64>::PARAMS,
+            |d, k| {
+                if k < 20 {
+                    &mut flat_mut(&mut d.weight)[k]
+                } else {
+                    &mut d.bias[k - 20]
+                }
+            },
+            |d, x| {
+                let mut y = Batch::<U3, U4, f64>::default();
+                d.forward(x, &mut y);
+                y
+            },
+            |d, x, dy| {
+                let (mut dx, mut g) = (Batch::default(), Dense::default());
+                d.backward(x, dy, Some(&mut dx), &mut g);
+                (dx, [flat(&g.weight), &g.bias[..]].concat())
+            },
+        );
+    }
+
+    #[test]
+    fn folding_an_affine_after_and_before_matches_applying_it() {
+        let mut rng = Rng::seed(4);
+        let d = Dense::<U3, U2, f64, false>::new(Init::HeNormal, &mut rng);
+        let after = Affine::<U2, f64> { scale: arr![0.5, -2.0], shift: arr![1.0, 3.0] };
+        let before = Affine::<U3, f64> { scale: arr![2.0, 0.1, -1.0], shift: arr![0.0, 1.0, -2.0] };
+        let x: Vector<U3, f64> = arr![0.3, -1.2, 2.0];
+        let (mut y, mut y2, mut ax) = (Vector::default(), Vector::default(), Vector::default());
+        // after
+        d.forward_one(&x, &mut y);
+        after.forward_one(&y.clone(), &mut y);
+        d.fold_affine_after(&after).forward_one(&x, &mut y2);
+        for o in 0..2 {
+            assert_relative_eq!(y[o], y2[o], max_relative = 1e-14);
+        }
+        // before
+        before.forward_one(&x, &mut ax);
+        d.forward_one(&ax, &mut y);
+        d.fold_affine_before(&before).forward_one(&x, &mut y2);
+        for o in 0..2 {
+            assert_relative_eq!(y[o], y2[o], max_relative = 1e-14);
+        }
+    }
+}

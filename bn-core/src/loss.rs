@@ -1,0 +1,149 @@
+//! Losses: each returns the loss and writes its gradient with respect to the prediction.
+
+use generic_array::{ArrayLength, GenericArray};
+
+use crate::{Batch, Float};
+
+/// Softmax cross-entropy from logits with integer class labels, averaged over the batch
+/// (PyTorch's `nn.CrossEntropyLoss()`):
+///
+/// ```text
+/// ℓ = (1/B) Σ_b [ log Σ_c exp(z_bc) − z_b,y_b ]        ∂ℓ/∂z_bc = (softmax(z_b)_c − [c = y_b]) / B
+/// ```
+///
+/// Numerically stable: the row maximum is subtracted before exponentiating, so logits of
+/// ±1000 give a finite loss.
+///
+/// # Panics
+/// If a label is not below the number of classes `C` (like indexing out of bounds).
+///
+/// ```
+/// use bn_core::{softmax_cross_entropy, Batch, generic_array::arr, typenum::{U1, U2}};
+/// let z: Batch<U1, U2, f64> = arr![arr![0.0, 0.0]];
+/// let mut dz = Batch::default();
+/// let loss = softmax_cross_entropy(&z, &arr![1], &mut dz);
+/// assert!((loss - std::f64::consts::LN_2).abs() < 1e-15);
+/// assert_eq!(dz, arr![arr![0.5, -0.5]]);
+/// ```
+pub fn softmax_cross_entropy<B: ArrayLength, C: ArrayLength, T: Float>(
+    logits: &Batch<B, C, T>,
+    labels: &GenericArray<usize, B>,
+    dlogits: &mut Batch<B, C, T>,
+) -> T {
+    let inv_b = T::ONE / T::from_usize(B::USIZE);
+    let mut total = T::ZERO;
+    for ((z, &label), dz) in logits.iter().zip(labels.iter()).zip(dlogits.iter_mut()) {
+        assert!(label < C::USIZE, "label {label} is out of range for {} classes", C::USIZE);
+        let max = z.iter().fold(z[0], |m, &v| m.max(v));
+        let mut sum = T::ZERO;
+        for (d, &v) in dz.iter_mut().zip(z.iter()) {
+            *d = (v - max).exp();
+            sum += *d;
+        }
+        total += sum.ln() + max - z[label];
+        let scale = inv_b / sum;
+        dz.iter_mut().for_each(|d| *d *= scale);
+        dz[label] -= inv_b;
+    }
+    total * inv_b
+}
+
+/// Mean squared error over all `B·N` elements (PyTorch's `nn.MSELoss()`):
+/// `ℓ = (1/(B·N)) Σ (p − t)²`, `∂ℓ/∂p = 2(p − t)/(B·N)`.
+///
+/// ```
+/// use bn_core::{mse, Batch, generic_array::arr, typenum::{U1, U2}};
+/// let p: Batch<U1, U2> = arr![arr![1.0, 3.0]];
+/// let mut dp = Batch::default();
+/// assert_eq!(mse(&p, &arr![arr![0.0, 1.0]], &mut dp), 2.5);
+/// assert_eq!(dp, arr![arr![1.0, 2.0]]);
+/// ```
+pub fn mse<B: ArrayLength, N: ArrayLength, T: Float>(
+    pred: &Batch<B, N, T>,
+    target: &Batch<B, N, T>,
+    dpred: &mut Batch<B, N, T>,
+) -> T {
+    let inv = T::ONE / T::from_usize(B::USIZE * N::USIZE);
+    let two = T::from_f64(2.0);
+    let mut total = T::ZERO;
+    for ((p, t), d) in pred.iter().flatten().zip(target.iter().flatten()).zip(dpred.iter_mut().flatten()) {
+        let e = *p - *t;
+        total += e * e;
+        *d = two * e * inv;
+    }
+    total * inv
+}
+
+/// The index of the largest value (the first one on ties): the predicted class.
+///
+/// ```
+/// assert_eq!(bn_core::argmax(&[0.1f32, 0.7, 0.2]), 1);
+/// ```
+pub fn argmax<T: Float>(x: &[T]) -> usize {
+    let mut best = 0;
+    for (k, &v) in x.iter().enumerate() {
+        if v > x[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use generic_array::arr;
+    use typenum::{U2, U3};
+
+    #[test]
+    fn cross_entropy_by_hand_and_stable() {
+        let z: Batch<U2, U3, f64> = arr![arr![1.0, 2.0, 3.0], arr![1000.0, -1000.0, 0.0]];
+        let mut dz = Batch::default();
+        let loss = softmax_cross_entropy(&z, &arr![0, 0], &mut dz);
+        // row 0: log(e + e² + e³) − 1; row 1: ≈ 0
+        let l0 = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln() - 1.0;
+        assert_relative_eq!(loss, l0 / 2.0, max_relative = 1e-14);
+        let s = 1f64.exp() + 2f64.exp() + 3f64.exp();
+        assert_relative_eq!(dz[0][0], (1f64.exp() / s - 1.0) / 2.0, max_relative = 1e-14);
+        assert_relative_eq!(dz[0][2], 3f64.exp() / s / 2.0, max_relative = 1e-14);
+        assert!(dz[1].iter().all(|d| d.abs() < 1e-300));
+        // Each row of the gradient sums to zero.
+        for row in dz.iter() {
+            assert!(row.iter().sum::<f64>().abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn cross_entropy_gradient_matches_finite_differences() {
+        let z: Batch<U2, U3, f64> = arr![arr![0.3, -1.0, 2.0], arr![0.5, 0.5, -0.2]];
+        let labels = arr![2, 1];
+        let mut dz = Batch::default();
+        softmax_cross_entropy(&z, &labels, &mut dz);
+        for b in 0..2 {
+            for c in 0..3 {
+                let (mut zp, mut zm) = (z, z);
+                zp[b][c] += 1e-6;
+                zm[b][c] -= 1e-6;
+                let mut scratch = Batch::default();
+                let num = (softmax_cross_entropy(&zp, &labels, &mut scratch)
+                    - softmax_cross_entropy(&zm, &labels, &mut scratch))
+                    / 2e-6;
+                assert_relative_eq!(dz[b][c], num, epsilon = 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "label 3 is out of range for 3 classes")]
+    fn out_of_range_label_is_a_clear_panic() {
+        let z: Batch<U2, U3, f32> = Default::default();
+        softmax_cross_entropy(&z, &arr![0, 3], &mut Batch::default());
+    }
+
+    #[test]
+    fn argmax_takes_first_on_ties() {
+        assert_eq!(argmax(&[1.0f32, 3.0, 3.0]), 1);
+        assert_eq!(argmax::<f32>(&[]), 0);
+    }
+}

@@ -1,0 +1,76 @@
+//! Shapes: every dimension is a [`typenum`] type and every tensor is an inline
+//! [`GenericArray`], so shapes are checked by the compiler and nothing lives on the heap.
+
+use generic_array::{ArrayLength, GenericArray};
+use typenum::{Bit, UInt, Unsigned};
+
+/// A vector of `N` scalars (one sample's features), stored inline.
+pub type Vector<N, T = f32> = GenericArray<T, N>;
+
+/// An `R × C` matrix, row-major: `m[r][c]`. A dense layer's weight is `Matrix<O, I>`,
+/// PyTorch's `[out, in]` layout.
+pub type Matrix<R, C, T = f32> = GenericArray<GenericArray<T, C>, R>;
+
+/// A mini-batch of `B` samples of `N` features, row-major: `x[sample][feature]`.
+pub type Batch<B, N, T = f32> = Matrix<B, N, T>;
+
+/// A batch size that can train Batch Normalization: at least 2.
+///
+/// The batch variance of a single sample is zero and BN's output would be `β` whatever
+/// the input (PyTorch raises at run time, others silently return NaN or garbage), so
+/// every training call takes its batch size `B: TrainBatch`, and a batch of 1 does not
+/// compile:
+///
+/// ```compile_fail
+/// fn needs_training_batch<B: bn_core::TrainBatch>() {}
+/// needs_training_batch::<bn_core::typenum::U1>();
+/// ```
+/// ```
+/// fn needs_training_batch<B: bn_core::TrainBatch>() {}
+/// needs_training_batch::<bn_core::typenum::U2>();
+/// needs_training_batch::<bn_core::typenum::U60>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "training needs a batch of at least 2 samples, but this batch size is {Self}",
+    label = "Batch Normalization's batch variance is undefined for a batch of 1 (and a batch of 0 is empty)",
+    note = "train with a batch size of 2 or more; for one sample use the eval forward or the folded model"
+)]
+pub trait TrainBatch: ArrayLength {}
+
+// Every typenum number >= 2 is `UInt<UInt<A, X>, Y>`; 1 is `UInt<UTerm, B1>` and 0 is `UTerm`.
+impl<A: Unsigned, X: Bit, Y: Bit> TrainBatch for UInt<UInt<A, X>, Y> where Self: ArrayLength {}
+
+/// The elements of a matrix (or batch) as one contiguous, row-major slice.
+#[inline(always)]
+pub fn flat<R: ArrayLength, C: ArrayLength, T>(m: &Matrix<R, C, T>) -> &[T] {
+    // SAFETY: `GenericArray<T, N>` is `repr(transparent)` over a contiguous `[T; N]`
+    // (generic-array guarantees the layout of `[T; N]`), so `R` rows of `C` elements are
+    // `R * C` contiguous, initialized `T`s, borrowed for the lifetime of `m`.
+    unsafe { core::slice::from_raw_parts(m.as_ptr() as *const T, R::USIZE * C::USIZE) }
+}
+
+/// Mutable version of [`flat`].
+#[inline(always)]
+pub fn flat_mut<R: ArrayLength, C: ArrayLength, T>(m: &mut Matrix<R, C, T>) -> &mut [T] {
+    // SAFETY: as in `flat`; the exclusive borrow of `m` is carried by the returned slice.
+    unsafe { core::slice::from_raw_parts_mut(m.as_mut_ptr() as *mut T, R::USIZE * C::USIZE) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use typenum::{U2, U3};
+
+    #[test]
+    fn flat_is_row_major() {
+        let mut m: Matrix<U2, U3, i32> = Default::default();
+        for r in 0..2 {
+            for c in 0..3 {
+                m[r][c] = (10 * r + c) as i32;
+            }
+        }
+        assert_eq!(flat(&m), &[0, 1, 2, 10, 11, 12]);
+        flat_mut(&mut m)[4] = 99;
+        assert_eq!(m[1][1], 99);
+    }
+}

@@ -1,0 +1,1 @@
+//! The `network!` procedural macro of `bn-core` (placeholder until the macro lands).
