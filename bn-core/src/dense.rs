@@ -116,30 +116,55 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Dense<I, O, T, 
     /// For a BN with `a = γ/√(Var+ε)` and `c = β − a·E[x]` this is
     /// `W' = diag(a)·W`, `b' = a·(b − E[x]) + β` (`b = 0` without a bias).
     pub fn fold_affine_after(&self, affine: &Affine<O, T>) -> Dense<I, O, T, true> {
-        let mut out = Dense::<I, O, T, true>::zeroed();
-        for o in 0..O::USIZE {
-            let a = affine.scale[o];
-            for (w2, &w) in out.weight[o].iter_mut().zip(self.weight[o].iter()) {
-                *w2 = a * w;
-            }
-            let b = if BIAS { self.bias[o] } else { T::ZERO };
-            out.bias[o] = a * b + affine.shift[o];
-        }
+        let mut out = Dense::zeroed();
+        self.fold_into(None, Some(affine), &mut out);
         out
     }
 
     /// Folds an affine map applied *before* this layer (a BN after an activation, right
     /// before this dense layer): `W·(a ⊙ x + c) + b = (W·diag(a))·x + (W·c + b)`.
     pub fn fold_affine_before(&self, affine: &Affine<I, T>) -> Dense<I, O, T, true> {
-        let mut out = Dense::<I, O, T, true>::zeroed();
-        for o in 0..O::USIZE {
-            for ((w2, &w), &a) in out.weight[o].iter_mut().zip(self.weight[o].iter()).zip(affine.scale.iter()) {
-                *w2 = w * a;
-            }
-            let b = if BIAS { self.bias[o] } else { T::ZERO };
-            out.bias[o] = dot(&self.weight[o], &affine.shift) + b;
-        }
+        let mut out = Dense::zeroed();
+        self.fold_into(Some(affine), None, &mut out);
         out
+    }
+
+    /// This layer with an explicit (zero, if it had none) bias.
+    pub fn with_bias(&self) -> Dense<I, O, T, true> {
+        let mut out = Dense::zeroed();
+        self.fold_into(None, None, &mut out);
+        out
+    }
+
+    /// Writes into `out` the single dense layer equal to `after ∘ self ∘ before` (each map
+    /// optional), in place, without temporaries of the layer's size:
+    /// `W' = diag(a_after)·W·diag(a_before)`, `b' = a_after ⊙ (W·c_before + b) + c_after`.
+    pub fn fold_into(
+        &self,
+        before: Option<&Affine<I, T>>,
+        after: Option<&Affine<O, T>>,
+        out: &mut Dense<I, O, T, true>,
+    ) {
+        for o in 0..O::USIZE {
+            let w = &self.weight[o];
+            let mut b = if BIAS { self.bias[o] } else { T::ZERO };
+            let row = &mut out.weight[o];
+            match before {
+                Some(pre) => {
+                    b += dot(w, &pre.shift);
+                    for ((w2, &w), &a) in row.iter_mut().zip(w.iter()).zip(pre.scale.iter()) {
+                        *w2 = w * a;
+                    }
+                }
+                None => row.clone_from(w),
+            }
+            if let Some(post) = after {
+                let a = post.scale[o];
+                row.iter_mut().for_each(|w| *w *= a);
+                b = a * b + post.shift[o];
+            }
+            out.bias[o] = b;
+        }
     }
 }
 

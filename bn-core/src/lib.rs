@@ -47,6 +47,9 @@ extern crate alloc;
 // Lets the crate's own tests use `bn_core::...` paths like a downstream crate.
 extern crate self as bn_core;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod activation;
 mod affine;
 mod batchnorm;
@@ -54,6 +57,7 @@ mod dense;
 mod float;
 pub mod kernels;
 mod loss;
+mod network;
 mod optim;
 mod relu;
 mod rng;
@@ -63,6 +67,10 @@ mod tanh;
 mod zeroed;
 
 #[cfg(test)]
+mod fold_tests;
+#[cfg(test)]
+mod stack_tests;
+#[cfg(test)]
 mod testing;
 
 pub use activation::Activation;
@@ -70,7 +78,8 @@ pub use affine::Affine;
 pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Momentum};
 pub use dense::Dense;
 pub use float::Float;
-pub use loss::{argmax, mse, softmax_cross_entropy};
+pub use loss::{argmax, mse, softmax_cross_entropy, Loss, MeanSquaredError, SoftmaxCrossEntropy};
+pub use network::{accuracy, Inference, Network, OutputAndGrad, Trainer};
 pub use optim::{Optimizer, Parameters, Sgd};
 pub use relu::ReLU;
 pub use rng::{Init, Rng};
@@ -83,3 +92,6 @@ pub use zeroed::Zeroable;
 
 pub use generic_array::{self, GenericArray};
 pub use typenum;
+
+/// Declares a statically shaped network. See the crate documentation.
+pub use bn_macros::network;

@@ -4,6 +4,37 @@ use generic_array::{ArrayLength, GenericArray};
 
 use crate::{Batch, Float};
 
+/// A loss over a batch of `B` outputs of width `C`, for generic training loops
+/// ([`Network::train_step`](crate::Network::train_step)).
+pub trait Loss<B: ArrayLength, C: ArrayLength, T: Float> {
+    /// What the outputs are compared with (labels, or target vectors).
+    type Target: ?Sized;
+    /// Returns the loss and writes `∂ℓ/∂output` into `grad`.
+    fn loss_and_grad(&self, output: &Batch<B, C, T>, target: &Self::Target, grad: &mut Batch<B, C, T>) -> T;
+}
+
+/// [`softmax_cross_entropy`] as a [`Loss`]: targets are class indices.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SoftmaxCrossEntropy;
+
+impl<B: ArrayLength, C: ArrayLength, T: Float> Loss<B, C, T> for SoftmaxCrossEntropy {
+    type Target = GenericArray<usize, B>;
+    fn loss_and_grad(&self, output: &Batch<B, C, T>, target: &Self::Target, grad: &mut Batch<B, C, T>) -> T {
+        softmax_cross_entropy(output, target, grad)
+    }
+}
+
+/// [`mse`] as a [`Loss`]: targets are vectors of the output's width.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MeanSquaredError;
+
+impl<B: ArrayLength, C: ArrayLength, T: Float> Loss<B, C, T> for MeanSquaredError {
+    type Target = Batch<B, C, T>;
+    fn loss_and_grad(&self, output: &Batch<B, C, T>, target: &Self::Target, grad: &mut Batch<B, C, T>) -> T {
+        mse(output, target, grad)
+    }
+}
+
 /// Softmax cross-entropy from logits with integer class labels, averaged over the batch
 /// (PyTorch's `nn.CrossEntropyLoss()`):
 ///

@@ -31,7 +31,7 @@ pub type Batch<B, N, T = f32> = Matrix<B, N, T>;
 /// needs_training_batch::<bn_core::typenum::U60>();
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "training needs a batch of at least 2 samples, but this batch size is {Self}",
+    message = "training needs a batch of at least 2 samples",
     label = "Batch Normalization's batch variance is undefined for a batch of 1 (and a batch of 0 is empty)",
     note = "train with a batch size of 2 or more; for one sample use the eval forward or the folded model"
 )]

@@ -1,1 +1,29 @@
-//! The `network!` procedural macro of `bn-core` (placeholder until the macro lands).
+//! The `network!` procedural macro of [`bn-core`](https://docs.rs/bn-core). Use it through
+//! `bn_core::network!`; the documentation lives there.
+//!
+//! Pipeline (like serde_derive): [`parse`] keeps the user's tokens, [`check`] validates
+//! and collects every error, [`expand`] generates code from the validated [`model`].
+
+use proc_macro::TokenStream;
+
+mod check;
+mod expand;
+mod model;
+mod parse;
+
+/// Declares a statically shaped network; see `bn_core::network!`.
+#[proc_macro]
+pub fn network(input: TokenStream) -> TokenStream {
+    let invocation = match syn::parse::<parse::Invocation>(input) {
+        Ok(inv) => inv,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    match check::check(invocation) {
+        Ok(model) => expand::expand(&model).into(),
+        Err((name, err)) => {
+            let mut out = err.to_compile_error();
+            out.extend(expand::stub(&name));
+            out.into()
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! A full training step, an eval forward and a folded forward of the paper's MNIST network
+//! (784-100-100-100-10, sigmoid, BN after each hidden dense layer; Ioffe & Szegedy 2015,
+//! §4.1) at batch size 60 make no heap allocation at all.
+//!
+//! A counting global allocator wraps the system allocator. Only allocations made on this
+//! test's thread while it is *armed* count (the flag is thread-local), and this binary has a
+//! single `#[test]`, so neither the test harness nor other tests can add to the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bn_core::generic_array::GenericArray;
+use bn_core::typenum::{U10, U100, U60, U784};
+use bn_core::{
+    boxed_zeroed, flat_mut, softmax_cross_entropy, Activation, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense,
+    Init, Parameters, Rng, Sgd, Sigmoid, Zeroable,
+};
+
+struct CountingAllocator;
+
+/// Allocations (`alloc`, `alloc_zeroed`, `realloc`) made while armed.
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Deallocations made while armed.
+static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // `const`-initialized, no destructor: reading it never allocates, so the allocator
+    // can use it.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn armed() -> bool {
+    ARMED.with(Cell::get)
+}
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds `GlobalAlloc`'s
+// contract; the counters have no effect on the memory handed out.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if armed() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's guarantees (non-zero size).
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if armed() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as in `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if armed() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if armed() {
+            DEALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Runs `f` armed and returns its result with the allocations and deallocations it made.
+fn count<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
+    let (a0, d0) = (ALLOCATIONS.load(Ordering::SeqCst), DEALLOCATIONS.load(Ordering::SeqCst));
+    ARMED.with(|a| a.set(true));
+    let r = f();
+    ARMED.with(|a| a.set(false));
+    (r, ALLOCATIONS.load(Ordering::SeqCst) - a0, DEALLOCATIONS.load(Ordering::SeqCst) - d0)
+}
+
+type B = U60;
+
+/// The paper's network: three hidden dense layers without bias (BN's β replaces it), each
+/// followed by BN and a sigmoid, then a dense output layer with bias.
+#[repr(C)]
+struct Net {
+    d1: Dense<U784, U100, f32, false>,
+    bn1: BatchNorm<U100>,
+    d2: Dense<U100, U100, f32, false>,
+    bn2: BatchNorm<U100>,
+    d3: Dense<U100, U100, f32, false>,
+    bn3: BatchNorm<U100>,
+    d4: Dense<U100, U10>,
+}
+// SAFETY: `repr(C)` struct of `Zeroable` fields only (`Dense` and `BatchNorm` are).
+unsafe impl Zeroable for Net {}
+
+/// Gradients of every parameter; the same type holds the SGD momentum buffers.
+#[repr(C)]
+struct Grads {
+    d1: Dense<U784, U100, f32, false>,
+    bn1: BatchNormGrads<U100>,
+    d2: Dense<U100, U100, f32, false>,
+    bn2: BatchNormGrads<U100>,
+    d3: Dense<U100, U100, f32, false>,
+    bn3: BatchNormGrads<U100>,
+    d4: Dense<U100, U10>,
+}
+// SAFETY: `repr(C)` struct of `Zeroable` fields only.
+unsafe impl Zeroable for Grads {}
+
+/// The folded inference network: each dense → BN pair is one dense layer with bias.
+#[repr(C)]
+struct Folded {
+    f1: Dense<U784, U100>,
+    f2: Dense<U100, U100>,
+    f3: Dense<U100, U100>,
+    f4: Dense<U100, U10>,
+}
+// SAFETY: `repr(C)` struct of `Zeroable` fields only.
+unsafe impl Zeroable for Folded {}
+
+/// Every activation, cache and backward buffer of one batch.
+#[repr(C)]
+struct Work {
+    x: Batch<B, U784>,
+    labels: GenericArray<usize, B>,
+    h1: Batch<B, U100>,
+    z1: Batch<B, U100>,
+    a1: Batch<B, U100>,
+    c1: BatchNormCache<U100>,
+    h2: Batch<B, U100>,
+    z2: Batch<B, U100>,
+    a2: Batch<B, U100>,
+    c2: BatchNormCache<U100>,
+    h3: Batch<B, U100>,
+    z3: Batch<B, U100>,
+    a3: Batch<B, U100>,
+    c3: BatchNormCache<U100>,
+    logits: Batch<B, U10>,
+    dlogits: Batch<B, U10>,
+    da3: Batch<B, U100>,
+    dz3: Batch<B, U100>,
+    dh3: Batch<B, U100>,
+    da2: Batch<B, U100>,
+    dz2: Batch<B, U100>,
+    dh2: Batch<B, U100>,
+    da1: Batch<B, U100>,
+    dz1: Batch<B, U100>,
+    dh1: Batch<B, U100>,
+    // Eval (population statistics) and folded forwards.
+    e1: Batch<B, U100>,
+    e2: Batch<B, U100>,
+    eval_logits: Batch<B, U10>,
+    folded_logits: Batch<B, U10>,
+}
+// SAFETY: `repr(C)` struct of `Zeroable` fields only (arrays of floats and of `usize`).
+unsafe impl Zeroable for Work {}
+
+/// Forward (training mode), loss, backward through every layer and an SGD step.
+fn train_step(net: &mut Net, g: &mut Grads, state: &mut Grads, w: &mut Work, opt: &Sgd) -> f32 {
+    net.d1.forward(&w.x, &mut w.h1);
+    net.bn1.forward_train(&w.h1, &mut w.z1, &mut w.c1);
+    Sigmoid::forward(&w.z1, &mut w.a1);
+    net.d2.forward(&w.a1, &mut w.h2);
+    net.bn2.forward_train(&w.h2, &mut w.z2, &mut w.c2);
+    Sigmoid::forward(&w.z2, &mut w.a2);
+    net.d3.forward(&w.a2, &mut w.h3);
+    net.bn3.forward_train(&w.h3, &mut w.z3, &mut w.c3);
+    Sigmoid::forward(&w.z3, &mut w.a3);
+    net.d4.forward(&w.a3, &mut w.logits);
+    let loss = softmax_cross_entropy(&w.logits, &w.labels, &mut w.dlogits);
+
+    net.d4.backward(&w.a3, &w.dlogits, Some(&mut w.da3), &mut g.d4);
+    Sigmoid::backward(&w.a3, &w.da3, &mut w.dz3);
+    net.bn3.backward(&w.h3, &w.c3, &w.dz3, &mut w.dh3, &mut g.bn3);
+    net.d3.backward(&w.a2, &w.dh3, Some(&mut w.da2), &mut g.d3);
+    Sigmoid::backward(&w.a2, &w.da2, &mut w.dz2);
+    net.bn2.backward(&w.h2, &w.c2, &w.dz2, &mut w.dh2, &mut g.bn2);
+    net.d2.backward(&w.a1, &w.dh2, Some(&mut w.da1), &mut g.d2);
+    Sigmoid::backward(&w.a1, &w.da1, &mut w.dz1);
+    net.bn1.backward(&w.h1, &w.c1, &w.dz1, &mut w.dh1, &mut g.bn1);
+    net.d1.backward(&w.x, &w.dh1, None, &mut g.d1);
+
+    net.d1.step(&g.d1, &mut state.d1, opt);
+    net.bn1.step(&g.bn1, &mut state.bn1, opt);
+    net.d2.step(&g.d2, &mut state.d2, opt);
+    net.bn2.step(&g.bn2, &mut state.bn2, opt);
+    net.d3.step(&g.d3, &mut state.d3, opt);
+    net.bn3.step(&g.bn3, &mut state.bn3, opt);
+    net.d4.step(&g.d4, &mut state.d4, opt);
+    loss
+}
+
+/// Inference with the population statistics, layer by layer.
+fn eval_forward(net: &Net, w: &mut Work) {
+    net.d1.forward(&w.x, &mut w.h1);
+    net.bn1.forward_eval(&w.h1, &mut w.e1);
+    Sigmoid::forward(&w.e1, &mut w.a1);
+    net.d2.forward(&w.a1, &mut w.h2);
+    net.bn2.forward_eval(&w.h2, &mut w.e2);
+    Sigmoid::forward(&w.e2, &mut w.a2);
+    net.d3.forward(&w.a2, &mut w.h3);
+    net.bn3.forward_eval(&w.h3, &mut w.e1);
+    Sigmoid::forward(&w.e1, &mut w.a3);
+    net.d4.forward(&w.a3, &mut w.eval_logits);
+}
+
+/// Folds every BN into the dense layer before it.
+fn fold(net: &Net, folded: &mut Folded) {
+    folded.f1 = net.d1.fold_affine_after(&net.bn1.to_affine());
+    folded.f2 = net.d2.fold_affine_after(&net.bn2.to_affine());
+    folded.f3 = net.d3.fold_affine_after(&net.bn3.to_affine());
+    folded.f4 = net.d4;
+}
+
+/// Inference with the folded network: dense → sigmoid three times, then the output layer.
+fn folded_forward(folded: &Folded, w: &mut Work) {
+    folded.f1.forward(&w.x, &mut w.e1);
+    Sigmoid::forward(&w.e1, &mut w.a1);
+    folded.f2.forward(&w.a1, &mut w.e2);
+    Sigmoid::forward(&w.e2, &mut w.a2);
+    folded.f3.forward(&w.a2, &mut w.e1);
+    Sigmoid::forward(&w.e1, &mut w.a3);
+    folded.f4.forward(&w.a3, &mut w.folded_logits);
+}
+
+#[test]
+fn training_eval_and_folded_inference_do_not_allocate() {
+    // The counter counts: a `Vec` made while armed is seen (so a zero below means zero).
+    let (_, allocs, deallocs) = count(|| {
+        let v: Vec<u8> = Vec::with_capacity(10);
+        drop(black_box(v));
+    });
+    assert!(allocs >= 1, "the counting allocator missed a Vec allocation");
+    assert!(deallocs >= 1, "the counting allocator missed a Vec deallocation");
+    let (_, allocs, _) = count(|| black_box(Box::new(black_box(7u64))));
+    assert_eq!(allocs, 1, "the counting allocator missed a Box allocation");
+
+    // Everything on the heap, zeroed, then initialized in place.
+    let (mut net, mut grads, mut state, mut work, mut folded) = (
+        boxed_zeroed::<Net>(),
+        boxed_zeroed::<Grads>(),
+        boxed_zeroed::<Grads>(),
+        boxed_zeroed::<Work>(),
+        boxed_zeroed::<Folded>(),
+    );
+    let mut rng = Rng::seed(2015);
+    net.d1.init(Init::XavierNormal, &mut rng);
+    net.d2.init(Init::XavierNormal, &mut rng);
+    net.d3.init(Init::XavierNormal, &mut rng);
+    net.d4.init(Init::XavierNormal, &mut rng);
+    net.bn1.reset();
+    net.bn2.reset();
+    net.bn3.reset();
+    // Inputs in [0, 1) like MNIST pixels; labels 0..10.
+    flat_mut(&mut work.x).iter_mut().for_each(|p| *p = rng.uniform() as f32);
+    work.labels.iter_mut().for_each(|l| *l = rng.below(10));
+    let opt = Sgd::new(0.1f32).with_momentum(0.9).with_weight_decay(1e-4);
+    let w1_before = net.d1.weight[0][0];
+
+    let (losses, allocs, deallocs) = count(|| {
+        let mut losses = [0.0f32; 3];
+        for l in losses.iter_mut() {
+            *l = train_step(&mut net, &mut grads, &mut state, &mut work, &opt);
+        }
+        losses
+    });
+    assert_eq!((allocs, deallocs), (0, 0), "training steps allocated {allocs} times, freed {deallocs} times");
+
+    let (_, allocs, deallocs) = count(|| eval_forward(&net, &mut work));
+    assert_eq!((allocs, deallocs), (0, 0), "the eval forward allocated {allocs} times, freed {deallocs} times");
+
+    let (_, allocs, deallocs) = count(|| {
+        fold(&net, &mut folded);
+        folded_forward(&folded, &mut work);
+    });
+    assert_eq!((allocs, deallocs), (0, 0), "folding and the folded forward allocated {allocs} times, freed {deallocs}");
+
+    // The measured code did real work.
+    // A 10-class softmax of an untrained network starts near ln 10 ≈ 2.30.
+    assert!((1.5..3.5).contains(&losses[0]), "first loss {}", losses[0]);
+    assert!(losses.iter().all(|l| l.is_finite()), "losses {losses:?}");
+    assert_ne!(net.d1.weight[0][0], w1_before, "SGD did not update the first layer");
+    assert!(state.d1.weight.iter().flatten().any(|&v| v != 0.0), "no momentum was accumulated");
+    assert!(grads.bn2.gamma.iter().any(|&v| v != 0.0), "no gradient reached γ₂");
+    assert_eq!(net.bn1.num_batches_tracked, 3);
+    assert!(net.bn3.running_mean.iter().any(|&m| m != 0.0), "the population statistics were not updated");
+    // Folding changes nothing: the folded logits equal the eval logits.
+    for (e, f) in work.eval_logits.iter().flatten().zip(work.folded_logits.iter().flatten()) {
+        assert!(e.is_finite() && (e - f).abs() <= 1e-4 * (1.0 + e.abs()), "eval {e} vs folded {f}");
+    }
+}

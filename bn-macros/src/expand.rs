@@ -1,0 +1,831 @@
+//! Code generation from a validated [`Model`]. The expansion is linear in the number of
+//! layers: every loop over a width lives in `bn-core`, never in generated code.
+//! Generated code names only `::core::…` and `::bn_core::__private::…`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::model::{Kind, Layer, Model, Momentum};
+
+/// The path of bn-core's re-exports for generated code.
+fn p() -> TokenStream {
+    quote!(::bn_core::__private)
+}
+
+/// The typenum type of a width: `U784` up to 1024 (typenum names those), the binary
+/// `UInt<…, B1>` form beyond, so any width works.
+fn width_ty(n: usize) -> TokenStream {
+    let p = p();
+    if n <= 1024 {
+        let id = format_ident!("U{}", n);
+        return quote!(#p::typenum::consts::#id);
+    }
+    let mut ty = quote!(#p::UTerm);
+    for bit in (0..usize::BITS - n.leading_zeros()).rev() {
+        let b = if (n >> bit) & 1 == 1 { quote!(#p::B1) } else { quote!(#p::B0) };
+        ty = quote!(#p::UInt<#ty, #b>);
+    }
+    ty
+}
+
+fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+/// `1234567` → `1,234,567`.
+fn grouped(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One layer of the folded model.
+enum Folded<'a> {
+    /// A dense layer with the BNs folded into it from before (after an activation) and
+    /// after (right behind it).
+    Dense {
+        src: &'a Layer,
+        pre: Vec<&'a Layer>,
+        post: Vec<&'a Layer>,
+    },
+    /// BNs with no dense neighbour: one affine layer.
+    Affine {
+        bns: Vec<&'a Layer>,
+    },
+    Act(&'a Layer),
+}
+
+/// The folding plan: BN → into the dense before it; otherwise into the dense right after it;
+/// otherwise (composed with adjacent BNs) an affine layer. Never across an activation.
+fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
+    let mut first: Vec<Folded> = Vec::new();
+    for l in layers {
+        match l.kind {
+            Kind::Dense { .. } => first.push(Folded::Dense { src: l, pre: vec![], post: vec![] }),
+            Kind::BatchNorm { .. } => match first.last_mut() {
+                Some(Folded::Dense { post, .. }) => post.push(l),
+                Some(Folded::Affine { bns }) => bns.push(l),
+                _ => first.push(Folded::Affine { bns: vec![l] }),
+            },
+            Kind::Activation(_) => first.push(Folded::Act(l)),
+        }
+    }
+    let mut out = Vec::new();
+    let mut pending: Option<Vec<&Layer>> = None;
+    for f in first {
+        match f {
+            Folded::Affine { bns } => pending = Some(bns),
+            Folded::Dense { src, post, .. } => {
+                out.push(Folded::Dense { src, pre: pending.take().unwrap_or_default(), post })
+            }
+            act => {
+                if let Some(bns) = pending.take() {
+                    out.push(Folded::Affine { bns });
+                }
+                out.push(act);
+            }
+        }
+    }
+    if let Some(bns) = pending {
+        out.push(Folded::Affine { bns });
+    }
+    out
+}
+
+impl Folded<'_> {
+    fn field(&self) -> Option<&Ident> {
+        match self {
+            Folded::Dense { src, .. } => Some(&src.field),
+            Folded::Affine { bns } => Some(&bns[0].field),
+            Folded::Act(_) => None,
+        }
+    }
+    fn input(&self) -> usize {
+        match self {
+            Folded::Dense { src, .. } => src.input,
+            Folded::Affine { bns } => bns[0].input,
+            Folded::Act(l) => l.input,
+        }
+    }
+    fn output(&self) -> usize {
+        match self {
+            Folded::Dense { src, .. } => src.output(),
+            Folded::Affine { bns } => bns[0].input,
+            Folded::Act(l) => l.input,
+        }
+    }
+    fn describe(&self) -> String {
+        match self {
+            Folded::Dense { src, pre, post } => {
+                let mut s = format!("dense({} => {})", src.input, src.output());
+                let names: Vec<String> = pre.iter().chain(post).map(|b| format!("`{}`", b.field)).collect();
+                if !names.is_empty() {
+                    s.push_str(&format!(" with {} folded in", names.join(", ")));
+                }
+                s
+            }
+            Folded::Affine { bns } => {
+                let names: Vec<String> = bns.iter().map(|b| format!("`{}`", b.field)).collect();
+                format!("affine({}) from {}", bns[0].input, names.join(", "))
+            }
+            Folded::Act(l) => l.kind_name().to_string(),
+        }
+    }
+}
+
+/// `self.b0.to_affine().then(&self.b1.to_affine())…` for a run of BNs.
+fn composed_affine(bns: &[&Layer]) -> TokenStream {
+    let mut it = bns.iter().map(|b| &b.field);
+    let first = it.next();
+    let mut expr = quote!(self.#first.to_affine());
+    for f in it {
+        expr = quote!(#expr.then(&self.#f.to_affine()));
+    }
+    expr
+}
+
+fn layer_doc(index: usize, l: &Layer) -> String {
+    let extra = match l.kind {
+        Kind::Dense { bias: false, .. } => ", no bias",
+        _ => "",
+    };
+    format!("Layer {} `{}`: {} → {}{extra}.", index + 1, l.text, l.input, l.output())
+}
+
+fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
+    let name = m.name.to_string();
+    let mut rows =
+        vec![("#".to_string(), "name".to_string(), "layer".to_string(), "shape".to_string(), "params".to_string())];
+    for (i, l) in m.layers.iter().enumerate() {
+        let text = match l.kind {
+            Kind::Dense { bias, .. } => format!("dense{}", if bias { "" } else { ", no bias" }),
+            Kind::BatchNorm { eps, momentum } => {
+                let mom = match momentum {
+                    Momentum::Cumulative => "cumulative".to_string(),
+                    Momentum::Exponential(v) => format!("{v}"),
+                };
+                format!("batchnorm(eps {eps:e}, momentum {mom})")
+            }
+            Kind::Activation(_) => l.kind_name().to_string(),
+        };
+        let shape = if l.input == l.output() && !matches!(l.kind, Kind::Dense { .. }) {
+            format!("{}", l.input)
+        } else {
+            format!("{} -> {}", l.input, l.output())
+        };
+        rows.push(((i + 1).to_string(), l.field.to_string(), text, shape, grouped(l.params())));
+    }
+    let w: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| [&r.0, &r.1, &r.2, &r.3, &r.4][c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut s = format!("{name}: {} -> {}, {}, {} parameters\n", m.input, m.output(), m.scalar, grouped(m.params()));
+    for r in &rows {
+        s.push_str(&format!(
+            "  {:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}\n",
+            r.0,
+            r.1,
+            r.2,
+            r.3,
+            r.4,
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4]
+        ));
+    }
+    let folded: Vec<String> = plan.iter().map(Folded::describe).collect();
+    let fparams: usize = plan
+        .iter()
+        .map(|f| match f {
+            Folded::Dense { src, .. } => src.input * src.output() + src.output(),
+            Folded::Affine { bns } => 2 * bns[0].input,
+            Folded::Act(_) => 0,
+        })
+        .sum();
+    let fsummary = format!("{name}Folded: {} ({} parameters)", folded.join(" -> "), grouped(fparams));
+    s.push_str("folded:\n");
+    for f in &folded {
+        s.push_str(&format!("  {f}\n"));
+    }
+    (s, fsummary)
+}
+
+/// The stub emitted beside the errors, so the user sees the macro's errors, not a cascade
+/// of "cannot find type".
+pub fn stub(name: &Ident) -> TokenStream {
+    quote! {
+        #[allow(dead_code)]
+        struct #name;
+    }
+}
+
+pub fn expand(m: &Model) -> TokenStream {
+    let p = p();
+    let Model { attrs, vis, name, scalar: t, layers, .. } = m;
+    let grads = format_ident!("{}Grads", name);
+    let ws = format_ident!("{}Workspace", name);
+    let folded = format_ident!("{}Folded", name);
+    let input_trait = format_ident!("{}Input", name);
+    let batch_trait = format_ident!("{}Batch", name);
+    let n_in = lit(m.input);
+    let n_out = lit(m.output());
+    let n_params = lit(m.params());
+    let in_ty = width_ty(m.input);
+    let out_ty = width_ty(m.output());
+    let plan = fold_plan(layers);
+    let (summary, fsummary) = summary(m, &plan);
+    let n_layers = layers.len();
+
+    // ---- the training type's fields and gradients ----
+    let mut fields = Vec::new();
+    let mut grad_fields = Vec::new();
+    let mut zero_checks = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let f = &l.field;
+        let doc = layer_doc(i, l);
+        let (wi, wo) = (width_ty(l.input), width_ty(l.output()));
+        match l.kind {
+            Kind::Dense { bias, .. } => {
+                let ty = quote!(#p::Dense<#wi, #wo, #t, #bias>);
+                fields.push(quote!(#[doc = #doc] pub #f: #ty,));
+                let gdoc = format!("Gradients of `{f}` (`weight`; `bias` stays zero without a bias).");
+                grad_fields.push(quote!(#[doc = #gdoc] pub #f: #ty,));
+                zero_checks.push(quote!(#p::assert_zeroable::<#ty>();));
+            }
+            Kind::BatchNorm { .. } => {
+                let ty = quote!(#p::BatchNorm<#wi, #t>);
+                fields.push(quote!(#[doc = #doc] pub #f: #ty,));
+                let gdoc = format!("Gradients of `{f}` (γ and β).");
+                grad_fields.push(quote!(#[doc = #gdoc] pub #f: #p::BatchNormGrads<#wi, #t>,));
+                zero_checks
+                    .push(quote!(#p::assert_zeroable::<#ty>(); #p::assert_zeroable::<#p::BatchNormGrads<#wi, #t>>();));
+            }
+            Kind::Activation(_) => {}
+        }
+    }
+
+    // ---- the workspace: a{k} = output of layer k, d{k} = ∂ℓ/∂a{k}, c{k} = BN statistics ----
+    let first_is_dense = matches!(layers[0].kind, Kind::Dense { .. });
+    let a = |k: usize| format_ident!("a{}", k);
+    let d = |k: usize| format_ident!("d{}", k);
+    let c = |k: usize| format_ident!("c{}", k);
+    let mut ws_fields = Vec::new();
+    let mut ws_checks = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let k = i + 1;
+        let wo = width_ty(l.output());
+        let (ak, dk) = (a(k), d(k));
+        let adoc = format!("Output of layer {k} (`{}`).", l.field);
+        let ddoc = format!("`∂ℓ/∂a{k}`, the gradient with respect to the output of layer {k}.");
+        ws_fields.push(
+            quote!(#[doc = #adoc] pub #ak: #p::Batch<B, #wo, #t>, #[doc = #ddoc] pub #dk: #p::Batch<B, #wo, #t>,),
+        );
+        ws_checks.push(quote!(#p::assert_zeroable::<#p::Batch<B, #wo, #t>>();));
+        if let Kind::BatchNorm { .. } = l.kind {
+            let ck = c(k);
+            let cdoc = format!("Batch statistics of layer {k} (`{}`).", l.field);
+            let wi = width_ty(l.input);
+            ws_fields.push(quote!(#[doc = #cdoc] pub #ck: #p::BatchNormCache<#wi, #t>,));
+            ws_checks.push(quote!(#p::assert_zeroable::<#p::BatchNormCache<#wi, #t>>();));
+        }
+    }
+    if !first_is_dense {
+        let d0 = d(0);
+        ws_fields.push(
+            quote!(#[doc = "`∂ℓ/∂x`, the gradient with respect to the input."] pub #d0: #p::Batch<B, #in_ty, #t>,),
+        );
+    }
+
+    // ---- training forward / backward / step / recompute / init ----
+    let mut fwd = Vec::new();
+    let mut bwd = Vec::new();
+    let mut step = Vec::new();
+    let mut init = Vec::new();
+    let mut save_mom = Vec::new();
+    let mut restore_mom = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let k = i + 1;
+        let f = &l.field;
+        let (ak, dk) = (a(k), d(k));
+        let input = if k == 1 {
+            quote!(x)
+        } else {
+            let ap = a(k - 1);
+            quote!(&ws.#ap)
+        };
+        let dx = if k == 1 {
+            let d0 = d(0);
+            quote!(&mut ws.#d0)
+        } else {
+            let dp = d(k - 1);
+            quote!(&mut ws.#dp)
+        };
+        match l.kind {
+            Kind::Dense { .. } => {
+                fwd.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
+                let dx = if k == 1 {
+                    quote!(::core::option::Option::None)
+                } else {
+                    quote!(::core::option::Option::Some(#dx))
+                };
+                bwd.push(quote!(self.#f.backward(#input, &ws.#dk, #dx, &mut grads.#f);));
+                step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
+                // Default init: He before a ReLU (looking past BN), Xavier otherwise.
+                let next_act = layers[i + 1..].iter().find_map(|n| match n.kind {
+                    Kind::Activation(a) => Some(a),
+                    Kind::Dense { .. } => Some(crate::model::Act::Sigmoid),
+                    Kind::BatchNorm { .. } => None,
+                });
+                let default =
+                    if next_act == Some(crate::model::Act::ReLU) { quote!(HeNormal) } else { quote!(XavierNormal) };
+                init.push(quote!(self.#f.init(init.unwrap_or(#p::Init::#default), rng);));
+            }
+            Kind::BatchNorm { eps, momentum } => {
+                let ck = c(k);
+                fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak, &mut ws.#ck);));
+                bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dk, #dx, &mut grads.#f);));
+                step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
+                let mom = match momentum {
+                    Momentum::Cumulative => quote!(#p::Momentum::Cumulative),
+                    Momentum::Exponential(v) => quote!(#p::Momentum::Exponential(<#t as #p::Float>::from_f64(#v))),
+                };
+                init.push(quote! {
+                    self.#f.reset();
+                    self.#f.eps = <#t as #p::Float>::from_f64(#eps);
+                    self.#f.momentum = #mom;
+                });
+                let saved = format_ident!("momentum_{}", f);
+                save_mom.push(quote! {
+                    let #saved = self.#f.momentum;
+                    self.#f.momentum = #p::Momentum::Cumulative;
+                    self.#f.reset_running_stats();
+                });
+                restore_mom.push(quote!(self.#f.momentum = #saved;));
+            }
+            Kind::Activation(act) => {
+                let at = format_ident!("{}", act.type_name());
+                fwd.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
+                bwd.push(quote!(<#p::#at as #p::Activation>::backward(&ws.#ak, &ws.#dk, #dx);));
+            }
+        }
+    }
+    bwd.reverse();
+    let a_last = a(n_layers);
+    let d_last = d(n_layers);
+
+    // ---- eval forward, one sample: h{k} on the stack ----
+    let eval = one_sample_chain(
+        layers.iter().map(|l| {
+            let f = &l.field;
+            let call = match l.kind {
+                Kind::Dense { .. } => quote!(self.#f.forward_one),
+                Kind::BatchNorm { .. } => quote!(self.#f.forward_eval_one),
+                Kind::Activation(act) => {
+                    let at = format_ident!("{}", act.type_name());
+                    quote!(<#p::#at as #p::Activation>::forward_one)
+                }
+            };
+            (call, l.output())
+        }),
+        t,
+    );
+
+    // ---- the folded model ----
+    let mut ffields = Vec::new();
+    let mut fold = Vec::new();
+    for fl in &plan {
+        let Some(f) = fl.field() else { continue };
+        let (wi, wo) = (width_ty(fl.input()), width_ty(fl.output()));
+        let doc = format!("`{}`.", fl.describe());
+        match fl {
+            Folded::Dense { src, pre, post } => {
+                ffields.push(quote!(#[doc = #doc] pub #f: #p::Dense<#wi, #wo, #t, true>,));
+                let pre = if pre.is_empty() {
+                    quote!(::core::option::Option::None)
+                } else {
+                    let e = composed_affine(pre);
+                    quote!(::core::option::Option::Some(&#e))
+                };
+                let post = if post.is_empty() {
+                    quote!(::core::option::Option::None)
+                } else {
+                    let e = composed_affine(post);
+                    quote!(::core::option::Option::Some(&#e))
+                };
+                let sf = &src.field;
+                fold.push(quote!(self.#sf.fold_into(#pre, #post, &mut out.#f);));
+            }
+            Folded::Affine { bns } => {
+                ffields.push(quote!(#[doc = #doc] pub #f: #p::Affine<#wi, #t>,));
+                let e = composed_affine(bns);
+                fold.push(quote!(out.#f = #e;));
+            }
+            Folded::Act(_) => {}
+        }
+    }
+    let folded_eval = one_sample_chain(
+        plan.iter().map(|fl| {
+            let call = match fl {
+                Folded::Dense { .. } | Folded::Affine { .. } => {
+                    let f = fl.field();
+                    quote!(self.#f.forward_one)
+                }
+                Folded::Act(l) => {
+                    let Kind::Activation(act) = l.kind else { unreachable!("activation plan entry") };
+                    let at = format_ident!("{}", act.type_name());
+                    quote!(<#p::#at as #p::Activation>::forward_one)
+                }
+            };
+            (call, fl.output())
+        }),
+        t,
+    );
+
+    let name_str = name.to_string();
+    let ws_doc = format!(
+        "Training workspace of [`{name_str}`] at batch size `B`: every layer's output `aK`, the gradient \
+         `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap). \
+         Usually held by a [`Trainer`](::bn_core::Trainer)."
+    );
+    let grads_doc = format!(
+        "Gradients of every parameter of [`{name_str}`], one field per parameter layer (also SGD's momentum state)."
+    );
+    let folded_doc = format!(
+        "The inference model of [`{name_str}`] with every Batch Normalization folded away: plain data \
+         (`Copy`, `#[repr(C)]`, only `{t}`s), built by [`{name_str}::fold`].\n\n```text\n{fsummary}\n```"
+    );
+    let input_doc =
+        format!("One input sample of [`{name_str}`]: `[{t}; {}]` or `GenericArray<{t}, U{}>`.", m.input, m.input);
+    let batch_doc =
+        format!("A batch of inputs of [`{name_str}`]: `Batch<B, U{}, {t}>` for any batch size `B`.", m.input);
+    let input_msg = format!("`{{Self}}` is not an input of `{name_str}`: it takes {} values of `{t}`", m.input);
+    let input_label = format!("expected `[{t}; {}]` or `GenericArray<{t}, U{}>`", m.input, m.input);
+    let batch_msg =
+        format!("`{{Self}}` is not a batch of `{name_str}` inputs: it takes {} values of `{t}` per sample", m.input);
+    let batch_label = format!("expected `Batch<B, U{}, {t}>`", m.input);
+    let summary_doc = format!("```text\n{summary}```");
+    let fsummary_nl = format!("{fsummary}\n");
+
+    quote! {
+        #(#attrs)*
+        ///
+        /// # Layers
+        #[doc = #summary_doc]
+        #[repr(C)]
+        #[derive(Clone, Debug, PartialEq)]
+        #vis struct #name {
+            #(#fields)*
+        }
+
+        #[doc = #grads_doc]
+        #[repr(C)]
+        #[derive(Clone)]
+        #vis struct #grads {
+            #(#grad_fields)*
+        }
+
+        #[doc = #ws_doc]
+        #[repr(C)]
+        #vis struct #ws<B: #p::ArrayLength> {
+            #(#ws_fields)*
+        }
+
+        #[doc = #folded_doc]
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        #vis struct #folded {
+            #(#ffields)*
+        }
+
+        // SAFETY: every field is one of bn-core's `Zeroable` types, asserted by `_check` below.
+        unsafe impl #p::Zeroable for #name {}
+        // SAFETY: as above.
+        unsafe impl #p::Zeroable for #grads {}
+        // SAFETY: as above.
+        unsafe impl #p::Zeroable for #folded {}
+        // SAFETY: every field is a `Batch` of floats or a `BatchNormCache`, asserted below.
+        unsafe impl<B: #p::ArrayLength> #p::Zeroable for #ws<B> {}
+        const _: () = {
+            #[allow(dead_code)]
+            fn _check<B: #p::ArrayLength>() {
+                #(#zero_checks)*
+                #(#ws_checks)*
+            }
+        };
+
+        #[doc = #input_doc]
+        #[diagnostic::on_unimplemented(message = #input_msg, label = #input_label)]
+        #vis trait #input_trait {
+            /// The sample as bn-core's vector type.
+            fn as_vector(&self) -> &#p::Vector<#in_ty, #t>;
+        }
+        impl #input_trait for [#t; #n_in] {
+            fn as_vector(&self) -> &#p::Vector<#in_ty, #t> {
+                #p::array_as_vector(self)
+            }
+        }
+        impl #input_trait for #p::Vector<#in_ty, #t> {
+            fn as_vector(&self) -> &#p::Vector<#in_ty, #t> {
+                self
+            }
+        }
+
+        #[doc = #batch_doc]
+        #[diagnostic::on_unimplemented(message = #batch_msg, label = #batch_label)]
+        #vis trait #batch_trait {
+            /// The batch size.
+            type Size: #p::ArrayLength;
+            /// The batch as bn-core's batch type.
+            fn as_batch(&self) -> &#p::Batch<Self::Size, #in_ty, #t>;
+        }
+        impl<B: #p::ArrayLength> #batch_trait for #p::Batch<B, #in_ty, #t> {
+            type Size = B;
+            fn as_batch(&self) -> &#p::Batch<B, #in_ty, #t> {
+                self
+            }
+        }
+
+        impl #p::Inference for #name {
+            type Scalar = #t;
+            type Input = #in_ty;
+            type Output = #out_ty;
+            /// Eval forward with the population statistics.
+            fn forward_one(&self, x: &#p::Vector<#in_ty, #t>, y: &mut #p::Vector<#out_ty, #t>) {
+                #eval
+            }
+        }
+
+        impl #p::Inference for #folded {
+            type Scalar = #t;
+            type Input = #in_ty;
+            type Output = #out_ty;
+            fn forward_one(&self, x: &#p::Vector<#in_ty, #t>, y: &mut #p::Vector<#out_ty, #t>) {
+                #folded_eval
+            }
+        }
+
+        impl #p::Network for #name {
+            type Grads = #grads;
+            type Workspace<B: #p::ArrayLength> = #ws<B>;
+            type Folded = #folded;
+            const PARAMS: usize = #n_params;
+
+            fn init_with(&mut self, init: ::core::option::Option<#p::Init>, rng: &mut #p::Rng) {
+                #(#init)*
+            }
+
+            fn forward_train<'w, B: #p::TrainBatch>(
+                &mut self,
+                x: &#p::Batch<B, #in_ty, #t>,
+                ws: &'w mut #ws<B>,
+            ) -> &'w #p::Batch<B, #out_ty, #t> {
+                #(#fwd)*
+                &ws.#a_last
+            }
+
+            fn output_and_grad<B: #p::ArrayLength>(
+                ws: &mut #ws<B>,
+            ) -> (&#p::Batch<B, #out_ty, #t>, &mut #p::Batch<B, #out_ty, #t>) {
+                (&ws.#a_last, &mut ws.#d_last)
+            }
+
+            fn backward<B: #p::TrainBatch>(&self, x: &#p::Batch<B, #in_ty, #t>, ws: &mut #ws<B>, grads: &mut #grads) {
+                #(#bwd)*
+            }
+
+            fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #grads, opt: &O) {
+                #(#step)*
+            }
+
+            fn recompute_population_statistics<'a, B: #p::TrainBatch>(
+                &mut self,
+                batches: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
+                ws: &mut #ws<B>,
+            ) {
+                #(#save_mom)*
+                for x in batches {
+                    <Self as #p::Network>::forward_train(self, x, ws);
+                }
+                #(#restore_mom)*
+            }
+
+            fn fold_into(&self, out: &mut #folded) {
+                #(#fold)*
+            }
+        }
+
+        impl #name {
+            /// Input width.
+            pub const INPUT: usize = #n_in;
+            /// Output width.
+            pub const OUTPUT: usize = #n_out;
+            /// Number of trainable scalars.
+            pub const PARAMS: usize = #n_params;
+            /// The layer summary (also what `Display` prints).
+            pub const SUMMARY: &'static str = #summary;
+
+            /// A network initialized from `seed` with each dense layer's default scheme (He
+            /// before ReLU, Xavier otherwise), built on the stack: for small networks; see
+            /// `new_boxed` for big ones.
+            pub fn new(seed: u64) -> Self {
+                <Self as #p::Network>::new(seed)
+            }
+
+            /// Re-initializes every parameter in place from `seed` (default schemes); BNs get
+            /// γ = 1, β = 0, fresh population statistics and their declared ε and momentum.
+            pub fn init(&mut self, seed: u64) {
+                <Self as #p::Network>::init_with(self, ::core::option::Option::None, &mut #p::Rng::seed(seed));
+            }
+
+            /// Like [`init`](Self::init), drawing every dense layer's weights from `init`.
+            pub fn init_with(&mut self, init: #p::Init, seed: u64) {
+                <Self as #p::Network>::init_with(self, ::core::option::Option::Some(init), &mut #p::Rng::seed(seed));
+            }
+
+            /// Training forward on a batch of at least 2 samples (batch statistics; population
+            /// statistics updated). Returns the output, kept in `ws` for the backward.
+            pub fn forward_train<'w, X: #batch_trait + ?Sized>(
+                &mut self,
+                x: &X,
+                ws: &'w mut #ws<X::Size>,
+            ) -> &'w #p::Batch<X::Size, #out_ty, #t>
+            where
+                X::Size: #p::TrainBatch,
+            {
+                <Self as #p::Network>::forward_train(self, x.as_batch(), ws)
+            }
+
+            /// Backward from `ws.d{last}` (`∂ℓ/∂output`) for the input of the last training
+            /// forward; overwrites `grads`.
+            pub fn backward<X: #batch_trait + ?Sized>(&self, x: &X, ws: &mut #ws<X::Size>, grads: &mut #grads)
+            where
+                X::Size: #p::TrainBatch,
+            {
+                <Self as #p::Network>::backward(self, x.as_batch(), ws, grads)
+            }
+
+            /// Applies the optimizer to every parameter.
+            pub fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #grads, opt: &O) {
+                <Self as #p::Network>::step(self, grads, state, opt)
+            }
+
+            /// One training step (forward, loss, backward, optimizer); returns the loss.
+            pub fn train_step<X, L, O>(
+                &mut self,
+                x: &X,
+                target: &L::Target,
+                loss: &L,
+                opt: &O,
+                trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
+            ) -> #t
+            where
+                X: #batch_trait + ?Sized,
+                X::Size: #p::TrainBatch,
+                L: ::bn_core::__private::Loss<X::Size, #out_ty, #t>,
+                O: #p::Optimizer<#t>,
+            {
+                <Self as #p::Network>::train_step(self, x.as_batch(), target, loss, opt, trainer)
+            }
+
+            /// Recomputes every BN's population statistics over `batches` with the parameters
+            /// frozen (Algorithm 2, steps 8–11).
+            pub fn recompute_population_statistics<'a, B: #p::TrainBatch>(
+                &mut self,
+                batches: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
+                ws: &mut #ws<B>,
+            ) {
+                <Self as #p::Network>::recompute_population_statistics(self, batches, ws)
+            }
+
+            /// Eval forward of one sample, with the population statistics.
+            pub fn eval<X: #input_trait + ?Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
+                let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
+                <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
+                y
+            }
+
+            /// Eval forward of a batch (any size), with the population statistics.
+            pub fn eval_batch<X: #batch_trait + ?Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
+                <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
+            }
+
+            /// The predicted class of one sample (index of the largest output, eval mode).
+            pub fn classify<X: #input_trait + ?Sized>(&self, x: &X) -> usize {
+                <Self as #p::Inference>::classify(self, x.as_vector())
+            }
+
+            /// The inference model with every BN folded away (on the stack; see
+            /// `fold_boxed` for big networks).
+            pub fn fold(&self) -> #folded {
+                <Self as #p::Network>::fold(self)
+            }
+
+            /// Writes the folded model into `out`.
+            pub fn fold_into(&self, out: &mut #folded) {
+                <Self as #p::Network>::fold_into(self, out)
+            }
+        }
+
+        #p::if_alloc! {
+            impl #name {
+                /// A network initialized from `seed`, allocated zeroed on the heap and
+                /// initialized in place (no stack temporary of the network's size).
+                pub fn new_boxed(seed: u64) -> #p::Box<Self> {
+                    <Self as #p::Network>::new_boxed(seed)
+                }
+
+                /// The folded model, built directly on the heap.
+                pub fn fold_boxed(&self) -> #p::Box<#folded> {
+                    <Self as #p::Network>::fold_boxed(self)
+                }
+            }
+        }
+
+        impl #folded {
+            /// Input width.
+            pub const INPUT: usize = #n_in;
+            /// Output width.
+            pub const OUTPUT: usize = #n_out;
+
+            /// Forward of one sample.
+            pub fn forward<X: #input_trait + ?Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
+                let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
+                <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
+                y
+            }
+
+            /// Forward of a batch (any size).
+            pub fn forward_batch<X: #batch_trait + ?Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
+                <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
+            }
+
+            /// The predicted class of one sample (index of the largest output).
+            pub fn classify<X: #input_trait + ?Sized>(&self, x: &X) -> usize {
+                <Self as #p::Inference>::classify(self, x.as_vector())
+            }
+        }
+
+        impl ::core::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(Self::SUMMARY)
+            }
+        }
+
+        impl ::core::fmt::Display for #folded {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#fsummary_nl)
+            }
+        }
+    }
+}
+
+/// The body of a one-sample forward: `h1`, `h2`, … on the stack, the last layer writing `y`.
+fn one_sample_chain(steps: impl Iterator<Item = (TokenStream, usize)>, t: &Ident) -> TokenStream {
+    let p = p();
+    let steps: Vec<_> = steps.collect();
+    let n = steps.len();
+    let mut out = TokenStream::new();
+    for (i, (call, width)) in steps.into_iter().enumerate() {
+        let src = if i == 0 {
+            quote!(x)
+        } else {
+            let h = format_ident!("h{}", i);
+            quote!(&#h)
+        };
+        if i + 1 == n {
+            out.extend(quote!(#call(#src, y);));
+        } else {
+            let h = format_ident!("h{}", i + 1);
+            let w = width_ty(width);
+            out.extend(quote! {
+                let mut #h = <#p::Vector<#w, #t> as #p::Zeroable>::zeroed();
+                #call(#src, &mut #h);
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_beyond_typenum_names_are_binary() {
+        let t = width_ty(1025).to_string().replace(' ', "");
+        // 1025 = 0b10000000001
+        assert_eq!(t.matches("B1").count(), 2);
+        assert_eq!(t.matches("B0").count(), 9);
+        assert!(width_ty(784).to_string().contains("U784"));
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(12), "12");
+    }
+}
