@@ -254,4 +254,11 @@ fn constants_summary_and_heap_construction() {
     let mut y = Batch::default();
     net.eval_batch(&x, &mut y);
     assert_eq!(y[0], net.eval(&x[0]));
+    // The eval forward into a workspace keeps every layer's output.
+    let mut trainer = Trainer::<Moons, U4>::new_boxed();
+    let out = *net.forward_eval(&x, &mut trainer.workspace);
+    assert_eq!(out, y);
+    let mut h = Vector::<bn_core::typenum::U16>::default();
+    net.dense0.forward_one(&x[1], &mut h);
+    assert_eq!(trainer.workspace.a1[1], h);
 }

@@ -74,6 +74,14 @@ pub trait Network: Inference + Zeroable + Sized {
         ws: &'w mut Self::Workspace<B>,
     ) -> &'w Batch<B, Self::Output, Self::Scalar>;
 
+    /// Eval forward of a batch (population statistics, any batch size) that keeps every
+    /// layer's output in `ws`, e.g. to inspect activations; returns the output.
+    fn forward_eval<'w, B: ArrayLength>(
+        &self,
+        x: &Batch<B, Self::Input, Self::Scalar>,
+        ws: &'w mut Self::Workspace<B>,
+    ) -> &'w Batch<B, Self::Output, Self::Scalar>;
+
     /// The output of the last training forward, and the buffer for `∂ℓ/∂output` that
     /// [`backward`](Self::backward) reads.
     fn output_and_grad<B: ArrayLength>(ws: &mut Self::Workspace<B>) -> OutputAndGrad<'_, Self, B>;

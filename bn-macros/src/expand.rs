@@ -306,6 +306,7 @@ pub fn expand(m: &Model) -> TokenStream {
 
     // ---- training forward / backward / step / recompute / init ----
     let mut fwd = Vec::new();
+    let mut fwd_eval = Vec::new();
     let mut bwd = Vec::new();
     let mut step = Vec::new();
     let mut init = Vec::new();
@@ -331,6 +332,7 @@ pub fn expand(m: &Model) -> TokenStream {
         match l.kind {
             Kind::Dense { .. } => {
                 fwd.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
+                fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
                 let dx = if k == 1 {
                     quote!(::core::option::Option::None)
                 } else {
@@ -351,6 +353,7 @@ pub fn expand(m: &Model) -> TokenStream {
             Kind::BatchNorm { eps, momentum } => {
                 let ck = c(k);
                 fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak, &mut ws.#ck);));
+                fwd_eval.push(quote!(self.#f.forward_eval(#input, &mut ws.#ak);));
                 bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dk, #dx, &mut grads.#f);));
                 step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
                 let mom = match momentum {
@@ -373,6 +376,7 @@ pub fn expand(m: &Model) -> TokenStream {
             Kind::Activation(act) => {
                 let at = format_ident!("{}", act.type_name());
                 fwd.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
+                fwd_eval.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
                 bwd.push(quote!(<#p::#at as #p::Activation>::backward(&ws.#ak, &ws.#dk, #dx);));
             }
         }
@@ -480,14 +484,14 @@ pub fn expand(m: &Model) -> TokenStream {
         /// # Layers
         #[doc = #summary_doc]
         #[repr(C)]
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
         #vis struct #name {
             #(#fields)*
         }
 
         #[doc = #grads_doc]
         #[repr(C)]
-        #[derive(Clone)]
+        #[derive(::core::clone::Clone)]
         #vis struct #grads {
             #(#grad_fields)*
         }
@@ -500,7 +504,7 @@ pub fn expand(m: &Model) -> TokenStream {
 
         #[doc = #folded_doc]
         #[repr(C)]
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq)]
         #vis struct #folded {
             #(#ffields)*
         }
@@ -591,6 +595,15 @@ pub fn expand(m: &Model) -> TokenStream {
                 &ws.#a_last
             }
 
+            fn forward_eval<'w, B: #p::ArrayLength>(
+                &self,
+                x: &#p::Batch<B, #in_ty, #t>,
+                ws: &'w mut #ws<B>,
+            ) -> &'w #p::Batch<B, #out_ty, #t> {
+                #(#fwd_eval)*
+                &ws.#a_last
+            }
+
             fn output_and_grad<B: #p::ArrayLength>(
                 ws: &mut #ws<B>,
             ) -> (&#p::Batch<B, #out_ty, #t>, &mut #p::Batch<B, #out_ty, #t>) {
@@ -652,7 +665,7 @@ pub fn expand(m: &Model) -> TokenStream {
 
             /// Training forward on a batch of at least 2 samples (batch statistics; population
             /// statistics updated). Returns the output, kept in `ws` for the backward.
-            pub fn forward_train<'w, X: #batch_trait + ?Sized>(
+            pub fn forward_train<'w, X: #batch_trait + ?::core::marker::Sized>(
                 &mut self,
                 x: &X,
                 ws: &'w mut #ws<X::Size>,
@@ -663,9 +676,19 @@ pub fn expand(m: &Model) -> TokenStream {
                 <Self as #p::Network>::forward_train(self, x.as_batch(), ws)
             }
 
+            /// Eval forward of a batch (population statistics) that keeps every layer's
+            /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
+            pub fn forward_eval<'w, X: #batch_trait + ?::core::marker::Sized>(
+                &self,
+                x: &X,
+                ws: &'w mut #ws<X::Size>,
+            ) -> &'w #p::Batch<X::Size, #out_ty, #t> {
+                <Self as #p::Network>::forward_eval(self, x.as_batch(), ws)
+            }
+
             /// Backward from `ws.d{last}` (`∂ℓ/∂output`) for the input of the last training
             /// forward; overwrites `grads`.
-            pub fn backward<X: #batch_trait + ?Sized>(&self, x: &X, ws: &mut #ws<X::Size>, grads: &mut #grads)
+            pub fn backward<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, ws: &mut #ws<X::Size>, grads: &mut #grads)
             where
                 X::Size: #p::TrainBatch,
             {
@@ -687,7 +710,7 @@ pub fn expand(m: &Model) -> TokenStream {
                 trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
             ) -> #t
             where
-                X: #batch_trait + ?Sized,
+                X: #batch_trait + ?::core::marker::Sized,
                 X::Size: #p::TrainBatch,
                 L: ::bn_core::__private::Loss<X::Size, #out_ty, #t>,
                 O: #p::Optimizer<#t>,
@@ -706,19 +729,19 @@ pub fn expand(m: &Model) -> TokenStream {
             }
 
             /// Eval forward of one sample, with the population statistics.
-            pub fn eval<X: #input_trait + ?Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
+            pub fn eval<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
                 let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
                 <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
                 y
             }
 
             /// Eval forward of a batch (any size), with the population statistics.
-            pub fn eval_batch<X: #batch_trait + ?Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
+            pub fn eval_batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
                 <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
             }
 
             /// The predicted class of one sample (index of the largest output, eval mode).
-            pub fn classify<X: #input_trait + ?Sized>(&self, x: &X) -> usize {
+            pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
                 <Self as #p::Inference>::classify(self, x.as_vector())
             }
 
@@ -756,19 +779,19 @@ pub fn expand(m: &Model) -> TokenStream {
             pub const OUTPUT: usize = #n_out;
 
             /// Forward of one sample.
-            pub fn forward<X: #input_trait + ?Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
+            pub fn forward<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
                 let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
                 <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
                 y
             }
 
             /// Forward of a batch (any size).
-            pub fn forward_batch<X: #batch_trait + ?Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
+            pub fn forward_batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
                 <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
             }
 
             /// The predicted class of one sample (index of the largest output).
-            pub fn classify<X: #input_trait + ?Sized>(&self, x: &X) -> usize {
+            pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
                 <Self as #p::Inference>::classify(self, x.as_vector())
             }
         }

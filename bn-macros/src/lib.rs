@@ -10,6 +10,8 @@ mod check;
 mod expand;
 mod model;
 mod parse;
+#[cfg(test)]
+mod snapshot_tests;
 
 /// Declares a statically shaped network; see `bn_core::network!`.
 #[proc_macro]

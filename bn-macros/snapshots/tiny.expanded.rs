@@ -1,0 +1,741 @@
+// Expansion of:
+//
+// bn_core::network! {
+//     /// A tiny network.
+//     pub struct Tiny {
+//         input: 2,
+//         dense(3), batchnorm, relu,
+//         dense(2),
+//     }
+// }
+//
+// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.
+
+/// A tiny network.
+///
+/// # Layers
+/**```text
+Tiny: 2 -> 2, f32, 20 parameters
+  #  name        layer                              shape   params
+  1  dense0      dense, no bias                     2 -> 3       6
+  2  batchnorm1  batchnorm(eps 1e-5, momentum 0.1)  3            6
+  3  relu2       relu                               3            0
+  4  dense3      dense                              3 -> 2       8
+folded:
+  dense(2 => 3) with `batchnorm1` folded in
+  relu
+  dense(3 => 2)
+```*/
+#[repr(C)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+pub struct Tiny {
+    ///Layer 1 `dense(3)`: 2 → 3, no bias.
+    pub dense0: ::bn_core::__private::Dense<
+        ::bn_core::__private::typenum::consts::U2,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+        false,
+    >,
+    ///Layer 2 `batchnorm`: 3 → 3.
+    pub batchnorm1: ::bn_core::__private::BatchNorm<
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Layer 4 `dense(2)`: 3 → 2.
+    pub dense3: ::bn_core::__private::Dense<
+        ::bn_core::__private::typenum::consts::U3,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+        true,
+    >,
+}
+///Gradients of every parameter of [`Tiny`], one field per parameter layer (also SGD's momentum state).
+#[repr(C)]
+#[derive(::core::clone::Clone)]
+pub struct TinyGrads {
+    ///Gradients of `dense0` (`weight`; `bias` stays zero without a bias).
+    pub dense0: ::bn_core::__private::Dense<
+        ::bn_core::__private::typenum::consts::U2,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+        false,
+    >,
+    ///Gradients of `batchnorm1` (γ and β).
+    pub batchnorm1: ::bn_core::__private::BatchNormGrads<
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Gradients of `dense3` (`weight`; `bias` stays zero without a bias).
+    pub dense3: ::bn_core::__private::Dense<
+        ::bn_core::__private::typenum::consts::U3,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+        true,
+    >,
+}
+///Training workspace of [`Tiny`] at batch size `B`: every layer's output `aK`, the gradient `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap). Usually held by a [`Trainer`](::bn_core::Trainer).
+#[repr(C)]
+pub struct TinyWorkspace<B: ::bn_core::__private::ArrayLength> {
+    ///Output of layer 1 (`dense0`).
+    pub a1: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///`∂ℓ/∂a1`, the gradient with respect to the output of layer 1.
+    pub d1: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Output of layer 2 (`batchnorm1`).
+    pub a2: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///`∂ℓ/∂a2`, the gradient with respect to the output of layer 2.
+    pub d2: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Batch statistics of layer 2 (`batchnorm1`).
+    pub c2: ::bn_core::__private::BatchNormCache<
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Output of layer 3 (`relu2`).
+    pub a3: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///`∂ℓ/∂a3`, the gradient with respect to the output of layer 3.
+    pub d3: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Output of layer 4 (`dense3`).
+    pub a4: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    >,
+    ///`∂ℓ/∂a4`, the gradient with respect to the output of layer 4.
+    pub d4: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    >,
+}
+/**The inference model of [`Tiny`] with every Batch Normalization folded away: plain data (`Copy`, `#[repr(C)]`, only `f32`s), built by [`Tiny::fold`].
+
+```text
+TinyFolded: dense(2 => 3) with `batchnorm1` folded in -> relu -> dense(3 => 2) (17 parameters)
+```*/
+#[repr(C)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq
+)]
+pub struct TinyFolded {
+    ///`dense(2 => 3) with `batchnorm1` folded in`.
+    pub dense0: ::bn_core::__private::Dense<
+        ::bn_core::__private::typenum::consts::U2,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+        true,
+    >,
+    ///`dense(3 => 2)`.
+    pub dense3: ::bn_core::__private::Dense<
+        ::bn_core::__private::typenum::consts::U3,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+        true,
+    >,
+}
+unsafe impl ::bn_core::__private::Zeroable for Tiny {}
+unsafe impl ::bn_core::__private::Zeroable for TinyGrads {}
+unsafe impl ::bn_core::__private::Zeroable for TinyFolded {}
+unsafe impl<B: ::bn_core::__private::ArrayLength> ::bn_core::__private::Zeroable
+for TinyWorkspace<B> {}
+const _: () = {
+    #[allow(dead_code)]
+    fn _check<B: ::bn_core::__private::ArrayLength>() {
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::Dense<
+                ::bn_core::__private::typenum::consts::U2,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+                false,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::BatchNorm<
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::BatchNormGrads<
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::Dense<
+                ::bn_core::__private::typenum::consts::U3,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+                true,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::BatchNormCache<
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >();
+        ::bn_core::__private::assert_zeroable::<
+            ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >,
+        >();
+    }
+};
+///One input sample of [`Tiny`]: `[f32; 2]` or `GenericArray<f32, U2>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an input of `Tiny`: it takes 2 values of `f32`",
+    label = "expected `[f32; 2]` or `GenericArray<f32, U2>`"
+)]
+pub trait TinyInput {
+    /// The sample as bn-core's vector type.
+    fn as_vector(
+        &self,
+    ) -> &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32>;
+}
+impl TinyInput for [f32; 2] {
+    fn as_vector(
+        &self,
+    ) -> &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        ::bn_core::__private::array_as_vector(self)
+    }
+}
+impl TinyInput
+for ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+    fn as_vector(
+        &self,
+    ) -> &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        self
+    }
+}
+///A batch of inputs of [`Tiny`]: `Batch<B, U2, f32>` for any batch size `B`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a batch of `Tiny` inputs: it takes 2 values of `f32` per sample",
+    label = "expected `Batch<B, U2, f32>`"
+)]
+pub trait TinyBatch {
+    /// The batch size.
+    type Size: ::bn_core::__private::ArrayLength;
+    /// The batch as bn-core's batch type.
+    fn as_batch(
+        &self,
+    ) -> &::bn_core::__private::Batch<
+        Self::Size,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    >;
+}
+impl<B: ::bn_core::__private::ArrayLength> TinyBatch
+for ::bn_core::__private::Batch<B, ::bn_core::__private::typenum::consts::U2, f32> {
+    type Size = B;
+    fn as_batch(
+        &self,
+    ) -> &::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        self
+    }
+}
+impl ::bn_core::__private::Inference for Tiny {
+    type Scalar = f32;
+    type Input = ::bn_core::__private::typenum::consts::U2;
+    type Output = ::bn_core::__private::typenum::consts::U2;
+    /// Eval forward with the population statistics.
+    fn forward_one(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32>,
+        y: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        let mut h1 = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U3,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        self.dense0.forward_one(x, &mut h1);
+        let mut h2 = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U3,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        self.batchnorm1.forward_eval_one(&h1, &mut h2);
+        let mut h3 = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U3,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward_one(
+            &h2,
+            &mut h3,
+        );
+        self.dense3.forward_one(&h3, y);
+    }
+}
+impl ::bn_core::__private::Inference for TinyFolded {
+    type Scalar = f32;
+    type Input = ::bn_core::__private::typenum::consts::U2;
+    type Output = ::bn_core::__private::typenum::consts::U2;
+    fn forward_one(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32>,
+        y: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        let mut h1 = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U3,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        self.dense0.forward_one(x, &mut h1);
+        let mut h2 = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U3,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward_one(
+            &h1,
+            &mut h2,
+        );
+        self.dense3.forward_one(&h2, y);
+    }
+}
+impl ::bn_core::__private::Network for Tiny {
+    type Grads = TinyGrads;
+    type Workspace<B: ::bn_core::__private::ArrayLength> = TinyWorkspace<B>;
+    type Folded = TinyFolded;
+    const PARAMS: usize = 20;
+    fn init_with(
+        &mut self,
+        init: ::core::option::Option<::bn_core::__private::Init>,
+        rng: &mut ::bn_core::__private::Rng,
+    ) {
+        self.dense0.init(init.unwrap_or(::bn_core::__private::Init::HeNormal), rng);
+        self.batchnorm1.reset();
+        self.batchnorm1.eps = <f32 as ::bn_core::__private::Float>::from_f64(0.00001f64);
+        self.batchnorm1.momentum = ::bn_core::__private::Momentum::Exponential(
+            <f32 as ::bn_core::__private::Float>::from_f64(0.1f64),
+        );
+        self.dense3.init(init.unwrap_or(::bn_core::__private::Init::XavierNormal), rng);
+    }
+    fn forward_train<'w, B: ::bn_core::__private::TrainBatch>(
+        &mut self,
+        x: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        ws: &'w mut TinyWorkspace<B>,
+    ) -> &'w ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        self.dense0.forward(x, &mut ws.a1);
+        self.batchnorm1.forward_train(&ws.a1, &mut ws.a2, &mut ws.c2);
+        <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward(
+            &ws.a2,
+            &mut ws.a3,
+        );
+        self.dense3.forward(&ws.a3, &mut ws.a4);
+        &ws.a4
+    }
+    fn forward_eval<'w, B: ::bn_core::__private::ArrayLength>(
+        &self,
+        x: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        ws: &'w mut TinyWorkspace<B>,
+    ) -> &'w ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        self.dense0.forward(x, &mut ws.a1);
+        self.batchnorm1.forward_eval(&ws.a1, &mut ws.a2);
+        <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward(
+            &ws.a2,
+            &mut ws.a3,
+        );
+        self.dense3.forward(&ws.a3, &mut ws.a4);
+        &ws.a4
+    }
+    fn output_and_grad<B: ::bn_core::__private::ArrayLength>(
+        ws: &mut TinyWorkspace<B>,
+    ) -> (
+        &::bn_core::__private::Batch<B, ::bn_core::__private::typenum::consts::U2, f32>,
+        &mut ::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        (&ws.a4, &mut ws.d4)
+    }
+    fn backward<B: ::bn_core::__private::TrainBatch>(
+        &self,
+        x: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        ws: &mut TinyWorkspace<B>,
+        grads: &mut TinyGrads,
+    ) {
+        self.dense3
+            .backward(
+                &ws.a3,
+                &ws.d4,
+                ::core::option::Option::Some(&mut ws.d3),
+                &mut grads.dense3,
+            );
+        <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::backward(
+            &ws.a3,
+            &ws.d3,
+            &mut ws.d2,
+        );
+        self.batchnorm1
+            .backward(&ws.a1, &ws.c2, &ws.d2, &mut ws.d1, &mut grads.batchnorm1);
+        self.dense0.backward(x, &ws.d1, ::core::option::Option::None, &mut grads.dense0);
+    }
+    fn step<O: ::bn_core::__private::Optimizer<f32>>(
+        &mut self,
+        grads: &TinyGrads,
+        state: &mut TinyGrads,
+        opt: &O,
+    ) {
+        ::bn_core::__private::Parameters::step(
+            &mut self.dense0,
+            &grads.dense0,
+            &mut state.dense0,
+            opt,
+        );
+        ::bn_core::__private::Parameters::step(
+            &mut self.batchnorm1,
+            &grads.batchnorm1,
+            &mut state.batchnorm1,
+            opt,
+        );
+        ::bn_core::__private::Parameters::step(
+            &mut self.dense3,
+            &grads.dense3,
+            &mut state.dense3,
+            opt,
+        );
+    }
+    fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+        &mut self,
+        batches: impl ::core::iter::IntoIterator<
+            Item = &'a ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >,
+        >,
+        ws: &mut TinyWorkspace<B>,
+    ) {
+        let momentum_batchnorm1 = self.batchnorm1.momentum;
+        self.batchnorm1.momentum = ::bn_core::__private::Momentum::Cumulative;
+        self.batchnorm1.reset_running_stats();
+        for x in batches {
+            <Self as ::bn_core::__private::Network>::forward_train(self, x, ws);
+        }
+        self.batchnorm1.momentum = momentum_batchnorm1;
+    }
+    fn fold_into(&self, out: &mut TinyFolded) {
+        self.dense0
+            .fold_into(
+                ::core::option::Option::None,
+                ::core::option::Option::Some(&self.batchnorm1.to_affine()),
+                &mut out.dense0,
+            );
+        self.dense3
+            .fold_into(
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+                &mut out.dense3,
+            );
+    }
+}
+impl Tiny {
+    /// Input width.
+    pub const INPUT: usize = 2;
+    /// Output width.
+    pub const OUTPUT: usize = 2;
+    /// Number of trainable scalars.
+    pub const PARAMS: usize = 20;
+    /// The layer summary (also what `Display` prints).
+    pub const SUMMARY: &'static str = "Tiny: 2 -> 2, f32, 20 parameters\n  #  name        layer                              shape   params\n  1  dense0      dense, no bias                     2 -> 3       6\n  2  batchnorm1  batchnorm(eps 1e-5, momentum 0.1)  3            6\n  3  relu2       relu                               3            0\n  4  dense3      dense                              3 -> 2       8\nfolded:\n  dense(2 => 3) with `batchnorm1` folded in\n  relu\n  dense(3 => 2)\n";
+    /// A network initialized from `seed` with each dense layer's default scheme (He
+    /// before ReLU, Xavier otherwise), built on the stack: for small networks; see
+    /// `new_boxed` for big ones.
+    pub fn new(seed: u64) -> Self {
+        <Self as ::bn_core::__private::Network>::new(seed)
+    }
+    /// Re-initializes every parameter in place from `seed` (default schemes); BNs get
+    /// γ = 1, β = 0, fresh population statistics and their declared ε and momentum.
+    pub fn init(&mut self, seed: u64) {
+        <Self as ::bn_core::__private::Network>::init_with(
+            self,
+            ::core::option::Option::None,
+            &mut ::bn_core::__private::Rng::seed(seed),
+        );
+    }
+    /// Like [`init`](Self::init), drawing every dense layer's weights from `init`.
+    pub fn init_with(&mut self, init: ::bn_core::__private::Init, seed: u64) {
+        <Self as ::bn_core::__private::Network>::init_with(
+            self,
+            ::core::option::Option::Some(init),
+            &mut ::bn_core::__private::Rng::seed(seed),
+        );
+    }
+    /// Training forward on a batch of at least 2 samples (batch statistics; population
+    /// statistics updated). Returns the output, kept in `ws` for the backward.
+    pub fn forward_train<'w, X: TinyBatch + ?::core::marker::Sized>(
+        &mut self,
+        x: &X,
+        ws: &'w mut TinyWorkspace<X::Size>,
+    ) -> &'w ::bn_core::__private::Batch<
+        X::Size,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    >
+    where
+        X::Size: ::bn_core::__private::TrainBatch,
+    {
+        <Self as ::bn_core::__private::Network>::forward_train(self, x.as_batch(), ws)
+    }
+    /// Eval forward of a batch (population statistics) that keeps every layer's
+    /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
+    pub fn forward_eval<'w, X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        ws: &'w mut TinyWorkspace<X::Size>,
+    ) -> &'w ::bn_core::__private::Batch<
+        X::Size,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        <Self as ::bn_core::__private::Network>::forward_eval(self, x.as_batch(), ws)
+    }
+    /// Backward from `ws.d{last}` (`∂ℓ/∂output`) for the input of the last training
+    /// forward; overwrites `grads`.
+    pub fn backward<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        ws: &mut TinyWorkspace<X::Size>,
+        grads: &mut TinyGrads,
+    )
+    where
+        X::Size: ::bn_core::__private::TrainBatch,
+    {
+        <Self as ::bn_core::__private::Network>::backward(self, x.as_batch(), ws, grads)
+    }
+    /// Applies the optimizer to every parameter.
+    pub fn step<O: ::bn_core::__private::Optimizer<f32>>(
+        &mut self,
+        grads: &TinyGrads,
+        state: &mut TinyGrads,
+        opt: &O,
+    ) {
+        <Self as ::bn_core::__private::Network>::step(self, grads, state, opt)
+    }
+    /// One training step (forward, loss, backward, optimizer); returns the loss.
+    pub fn train_step<X, L, O>(
+        &mut self,
+        x: &X,
+        target: &L::Target,
+        loss: &L,
+        opt: &O,
+        trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
+    ) -> f32
+    where
+        X: TinyBatch + ?::core::marker::Sized,
+        X::Size: ::bn_core::__private::TrainBatch,
+        L: ::bn_core::__private::Loss<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        O: ::bn_core::__private::Optimizer<f32>,
+    {
+        <Self as ::bn_core::__private::Network>::train_step(
+            self,
+            x.as_batch(),
+            target,
+            loss,
+            opt,
+            trainer,
+        )
+    }
+    /// Recomputes every BN's population statistics over `batches` with the parameters
+    /// frozen (Algorithm 2, steps 8–11).
+    pub fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+        &mut self,
+        batches: impl ::core::iter::IntoIterator<
+            Item = &'a ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >,
+        >,
+        ws: &mut TinyWorkspace<B>,
+    ) {
+        <Self as ::bn_core::__private::Network>::recompute_population_statistics(
+            self,
+            batches,
+            ws,
+        )
+    }
+    /// Eval forward of one sample, with the population statistics.
+    pub fn eval<X: TinyInput + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+    ) -> ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        let mut y = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <Self as ::bn_core::__private::Inference>::forward_one(
+            self,
+            x.as_vector(),
+            &mut y,
+        );
+        y
+    }
+    /// Eval forward of a batch (any size), with the population statistics.
+    pub fn eval_batch<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        y: &mut ::bn_core::__private::Batch<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
+    }
+    /// The predicted class of one sample (index of the largest output, eval mode).
+    pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
+        <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
+    }
+    /// The inference model with every BN folded away (on the stack; see
+    /// `fold_boxed` for big networks).
+    pub fn fold(&self) -> TinyFolded {
+        <Self as ::bn_core::__private::Network>::fold(self)
+    }
+    /// Writes the folded model into `out`.
+    pub fn fold_into(&self, out: &mut TinyFolded) {
+        <Self as ::bn_core::__private::Network>::fold_into(self, out)
+    }
+}
+::bn_core::__private::if_alloc! {
+    impl Tiny { #[doc =
+    r" A network initialized from `seed`, allocated zeroed on the heap and"] #[doc =
+    r" initialized in place (no stack temporary of the network's size)."] pub fn
+    new_boxed(seed : u64) -> ::bn_core::__private::Box < Self > { < Self as
+    ::bn_core::__private::Network > ::new_boxed(seed) } #[doc =
+    r" The folded model, built directly on the heap."] pub fn fold_boxed(& self) ->
+    ::bn_core::__private::Box < TinyFolded > { < Self as ::bn_core::__private::Network >
+    ::fold_boxed(self) } }
+}
+impl TinyFolded {
+    /// Input width.
+    pub const INPUT: usize = 2;
+    /// Output width.
+    pub const OUTPUT: usize = 2;
+    /// Forward of one sample.
+    pub fn forward<X: TinyInput + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+    ) -> ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        let mut y = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <Self as ::bn_core::__private::Inference>::forward_one(
+            self,
+            x.as_vector(),
+            &mut y,
+        );
+        y
+    }
+    /// Forward of a batch (any size).
+    pub fn forward_batch<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        y: &mut ::bn_core::__private::Batch<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
+    }
+    /// The predicted class of one sample (index of the largest output).
+    pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
+        <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
+    }
+}
+impl ::core::fmt::Display for Tiny {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(Self::SUMMARY)
+    }
+}
+impl ::core::fmt::Display for TinyFolded {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(
+            "TinyFolded: dense(2 => 3) with `batchnorm1` folded in -> relu -> dense(3 => 2) (17 parameters)\n",
+        )
+    }
+}
