@@ -1,0 +1,168 @@
+//! Ioffe & Szegedy 2015, Figure 1 (a)–(c): the MNIST network with and without Batch
+//! Normalization, trained side by side; the trained BN network is then folded.
+//!
+//! ```sh
+//! cargo run --release --example paper                      # embedded 5k digits, < 1 minute
+//! cargo run --release --example paper -- --data ../shared/data/mnist --steps 50000
+//! ```
+//!
+//! Options: `--data DIR` (full MNIST IDX files, gzipped or raw), `--steps N`,
+//! `--eval-every N`, `--lr X`, `--init-std X`, `--seed N`, `--unit K` (which sigmoid of the
+//! last hidden layer the figure follows), `--figure FILE` (default `figure1.svg`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bn_paper::experiment::{self, Config, Record};
+use bn_paper::figure::write_figure_svg;
+use bn_paper::mnist;
+use bn_paper::progress::Progress;
+
+struct Args {
+    config: Config,
+    data: Option<PathBuf>,
+    figure: PathBuf,
+}
+
+fn usage() -> &'static str {
+    "usage: paper [--data DIR] [--steps N] [--eval-every N] [--lr X] [--init-std X] [--seed N] [--unit K] [--figure FILE]"
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { config: Config::default(), data: None, figure: PathBuf::from("figure1.svg") };
+    let mut eval_every_set = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(usage().to_string());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
+        let bad = |what: &str| format!("{flag}: expected {what}, found `{value}`");
+        let c = &mut args.config;
+        match flag.as_str() {
+            "--data" => args.data = Some(PathBuf::from(&value)),
+            "--figure" => args.figure = PathBuf::from(&value),
+            "--steps" => c.steps = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("a positive integer"))?,
+            "--eval-every" => {
+                c.eval_every = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("a positive integer"))?;
+                eval_every_set = true;
+            }
+            "--lr" => c.lr = value.parse().ok().filter(|&x: &f32| x > 0.0).ok_or_else(|| bad("a positive number"))?,
+            "--init-std" => {
+                c.init_std = value.parse().ok().filter(|&x: &f64| x > 0.0).ok_or_else(|| bad("a positive number"))?
+            }
+            "--seed" => c.seed = value.parse().map_err(|_| bad("an integer"))?,
+            "--unit" => c.unit = value.parse().ok().filter(|&k| k < 100).ok_or_else(|| bad("an integer below 100"))?,
+            _ => return Err(format!("unknown option `{flag}`\n{}", usage())),
+        }
+    }
+    if !eval_every_set {
+        // About 50 evaluation points whatever the step count.
+        args.config.eval_every = (args.config.steps / 50).max(1);
+    }
+    Ok(args)
+}
+
+fn row(r: &Record) {
+    let loss = |l: f64| if l.is_nan() { "-".to_string() } else { format!("{l:.4}") };
+    println!(
+        "{:>7}  {:>9.2}%  {:>9.2}%  {:>10}  {:>10}  {:>7.2} {:>7.2} {:>7.2}  {:>7.2} {:>7.2} {:>7.2}",
+        r.step,
+        100.0 * r.acc_plain,
+        100.0 * r.acc_bn,
+        loss(r.loss_plain),
+        loss(r.loss_bn),
+        r.pct_plain[0],
+        r.pct_plain[1],
+        r.pct_plain[2],
+        r.pct_bn[0],
+        r.pct_bn[1],
+        r.pct_bn[2],
+    );
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let loaded = match &args.data {
+        Some(dir) => mnist::load_idx_dir(dir),
+        None => mnist::load_default(),
+    };
+    let (train, test) = match loaded {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cfg = &args.config;
+    let source = args.data.as_ref().map_or("embedded 5k subset".to_string(), |d| d.display().to_string());
+    println!("MNIST ({source}): {} training, {} test digits", train.len(), test.len());
+    println!("{}", experiment::PaperBn::SUMMARY);
+    println!(
+        "SGD lr {}, batch 60, {} steps, weights ~ N(0, {}²), seed {}; sigmoid input of unit {} of the last hidden layer\n",
+        cfg.lr, cfg.steps, cfg.init_std, cfg.seed, cfg.unit
+    );
+    println!(
+        "{:>7}  {:>10}  {:>10}  {:>10}  {:>10}  {:>23}  {:>23}",
+        "step", "acc no BN", "acc BN", "loss no BN", "loss BN", "no BN p15/p50/p85", "BN p15/p50/p85"
+    );
+    let mut progress = Progress::new(cfg.steps, "training");
+    let report = experiment::run(cfg, &train, &test, &mut progress, row);
+
+    let fig = report.figure_data();
+    match write_figure_svg(&args.figure, &fig) {
+        Ok(()) => println!("\nfigure: {}", args.figure.display()),
+        Err(e) => eprintln!("\nerror: could not write the figure {}: {e}", args.figure.display()),
+    }
+    let last = report.last().expect("at least the initial record");
+    let first_to = |acc: f64, pick: fn(&Record) -> f64| {
+        report.records.iter().find(|r| pick(r) >= acc).map_or("never".to_string(), |r| r.step.to_string())
+    };
+    println!("\nsummary after {} steps ({:.1} s of training for both networks):", last.step, report.train_seconds);
+    println!("  test accuracy without BN: {:.2}%", 100.0 * last.acc_plain);
+    println!("  test accuracy with BN:    {:.2}%", 100.0 * last.acc_bn);
+    for target in [0.8, 0.9] {
+        println!(
+            "  steps to {:.0}% test accuracy: without BN {}, with BN {}",
+            100.0 * target,
+            first_to(target, |r| r.acc_plain),
+            first_to(target, |r| r.acc_bn)
+        );
+    }
+    let spread = |p: &[f32; 3]| p[2] - p[0];
+    let (p0, b0) = (&report.records[0], last);
+    println!(
+        "  sigmoid input, 15th-85th percentile spread, start -> end: without BN {:.2} -> {:.2} (median {:+.2} -> {:+.2}), with BN {:.2} -> {:.2} (median {:+.2} -> {:+.2})",
+        spread(&p0.pct_plain),
+        spread(&b0.pct_plain),
+        p0.pct_plain[1],
+        b0.pct_plain[1],
+        spread(&p0.pct_bn),
+        spread(&b0.pct_bn),
+        p0.pct_bn[1],
+        b0.pct_bn[1]
+    );
+    println!(
+        "  folded BN network: test accuracy {:.2}% (eval path {:.2}%, {} of {} predictions differ)",
+        100.0 * report.folded_acc,
+        100.0 * report.eval_acc,
+        report.folded_disagreements,
+        test.len()
+    );
+    println!(
+        "  inference per sample: folded {:.2} µs, unfolded eval {:.2} µs",
+        report.folded_ns_per_sample / 1e3,
+        report.eval_ns_per_sample / 1e3
+    );
+    if report.folded_acc != report.eval_acc {
+        eprintln!("error: the folded model's accuracy differs from the eval path's");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
