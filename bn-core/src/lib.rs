@@ -93,5 +93,64 @@ pub use zeroed::Zeroable;
 pub use generic_array::{self, GenericArray};
 pub use typenum;
 
-/// Declares a statically shaped network. See the crate documentation.
+/// Declares a statically shaped network: a list of layers becomes typed training code
+/// and a folded inference type, and shape errors become compile errors at your token.
+///
+/// ```
+/// bn_core::network! {
+///     /// Doc comments and attributes pass through to the generated type.
+///     pub struct Mlp {
+///         input: 784,
+///         dense(100), batchnorm, sigmoid,
+///         dense(100), batchnorm(eps = 1e-3, momentum = 0.01), sigmoid,
+///         dense(100), batchnorm(momentum = cumulative), relu,
+///         dense(10),
+///     }
+/// }
+///
+/// use bn_core::{typenum::U60, Batch, Sgd, SoftmaxCrossEntropy, Trainer};
+/// let mut net = Mlp::new_boxed(42); // zeroed on the heap, initialized in place
+/// let mut trainer = Trainer::<Mlp, U60>::new_boxed();
+/// let x = Batch::<U60, _>::default();
+/// let labels = Default::default();
+/// let loss = net.train_step(&x, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.1), &mut trainer);
+/// assert!((loss - 10f32.ln()).abs() < 0.1);
+/// let folded = net.fold_boxed(); // MlpFolded: no BN layer left
+/// assert_eq!(folded.classify(&[0.0f32; 784]), net.classify(&[0.0f32; 784]));
+/// assert_eq!(Mlp::PARAMS, 78_400 + 200 + 10_000 + 200 + 10_000 + 200 + 1_010);
+/// ```
+///
+/// # Grammar
+///
+/// - `input: N` (first): the width of one sample. Optional `scalar: f64` (default `f32`).
+/// - `dense(N)` takes its input width from the previous layer; `dense(I => N)` states it and
+///   is checked. A dense layer directly followed by `batchnorm` has no bias (β subsumes it)
+///   unless written `dense(N, bias)`; `dense(N, no_bias)` drops it elsewhere.
+/// - `batchnorm`, with options `eps = 1e-5` (> 0) and `momentum = 0.1` (in (0, 1]) or
+///   `momentum = cumulative` (the paper's population statistics).
+/// - `sigmoid`, `relu`, `tanh`.
+/// - Any layer may be named, `fc1: dense(100)`; the name is the field's name. Unnamed
+///   layers are fields `dense0`, `batchnorm1`, … (kind and 0-based position).
+///
+/// # Generated items (for `struct Mlp`, with its visibility)
+///
+/// - `Mlp`: the parameters and population statistics, one field per dense/BN layer;
+///   `Mlp::INPUT`, `OUTPUT`, `PARAMS`, `SUMMARY` (also its `Display`: a layer table);
+///   `new(seed)` (stack), `new_boxed(seed)` (heap, no stack temporaries), `init`,
+///   `init_with(Init, seed)`.
+/// - Training: `forward_train(&x, &mut ws)` at a batch size `B ≥ 2` fixed at compile time
+///   (a batch of 1 does not compile), `backward`, `step(&grads, &mut state, &opt)`,
+///   `train_step(&x, &labels, &loss, &opt, &mut trainer) -> loss`,
+///   `recompute_population_statistics(batches, &mut ws)` (Algorithm 2).
+/// - `MlpWorkspace<B>`: every layer's output `aK`, its gradient `dK` and each BN's batch
+///   statistics `cK`; `MlpGrads`: one field per parameter layer. [`Trainer`] bundles a
+///   workspace, the gradients and the optimizer state.
+/// - Eval with population statistics: `eval(&x)`, `eval_batch`, `forward_eval` (into a
+///   workspace, keeping every layer's output), `classify`.
+/// - `fold()`, `fold_boxed()`, `fold_into(&mut out)` → `MlpFolded`: no BN layer left (each BN
+///   folded into the dense layer before it, or after it, or kept as an [`Affine`] layer),
+///   `Copy`, `#[repr(C)]`, with `forward`, `forward_batch` and `classify`.
+/// - Traits `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`) and `MlpBatch`, which
+///   turn a wrong input width into a readable error; impls of [`Network`] and [`Inference`]
+///   for generic code.
 pub use bn_macros::network;

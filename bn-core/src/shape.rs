@@ -38,6 +38,8 @@ pub type Batch<B, N, T = f32> = Matrix<B, N, T>;
 pub trait TrainBatch: ArrayLength {}
 
 // Every typenum number >= 2 is `UInt<UInt<A, X>, Y>`; 1 is `UInt<UTerm, B1>` and 0 is `UTerm`.
+// (`do_not_recommend`: the error names the rule, not this impl's typenum shape.)
+#[diagnostic::do_not_recommend]
 impl<A: Unsigned, X: Bit, Y: Bit> TrainBatch for UInt<UInt<A, X>, Y> where Self: ArrayLength {}
 
 /// The elements of a matrix (or batch) as one contiguous, row-major slice.

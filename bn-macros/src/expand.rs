@@ -160,7 +160,7 @@ fn layer_doc(index: usize, l: &Layer) -> String {
 }
 
 fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
-    let name = m.name.to_string();
+    let name = syn::ext::IdentExt::unraw(&m.name).to_string();
     let mut rows =
         vec![("#".to_string(), "name".to_string(), "layer".to_string(), "shape".to_string(), "params".to_string())];
     for (i, l) in m.layers.iter().enumerate() {
@@ -180,7 +180,13 @@ fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
         } else {
             format!("{} -> {}", l.input, l.output())
         };
-        rows.push(((i + 1).to_string(), l.field.to_string(), text, shape, grouped(l.params())));
+        rows.push((
+            (i + 1).to_string(),
+            syn::ext::IdentExt::unraw(&l.field).to_string(),
+            text,
+            shape,
+            grouped(l.params()),
+        ));
     }
     let w: Vec<usize> = (0..5)
         .map(|c| rows.iter().map(|r| [&r.0, &r.1, &r.2, &r.3, &r.4][c].chars().count()).max().unwrap_or(0))
@@ -219,17 +225,21 @@ fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
 }
 
 /// The stub emitted beside the errors, so the user sees the macro's errors, not a cascade
-/// of "cannot find type".
-pub fn stub(name: &Ident) -> TokenStream {
+/// of "cannot find type". (Uses of the network's methods still fail: the stub has none.)
+pub fn stub(stub: &crate::check::Stub) -> TokenStream {
+    let crate::check::Stub { vis, name, cfgs } = stub;
     quote! {
+        #(#cfgs)*
         #[allow(dead_code)]
-        struct #name;
+        #vis struct #name;
     }
 }
 
 pub fn expand(m: &Model) -> TokenStream {
     let p = p();
     let Model { attrs, vis, name, scalar: t, layers, .. } = m;
+    // The user's `#[cfg]`s apply to every generated item, not only the struct.
+    let cfgs: Vec<_> = attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
     let grads = format_ident!("{}Grads", name);
     let ws = format_ident!("{}Workspace", name);
     let folded = format_ident!("{}Folded", name);
@@ -453,7 +463,7 @@ pub fn expand(m: &Model) -> TokenStream {
         t,
     );
 
-    let name_str = name.to_string();
+    let name_str = syn::ext::IdentExt::unraw(name).to_string();
     let ws_doc = format!(
         "Training workspace of [`{name_str}`] at batch size `B`: every layer's output `aK`, the gradient \
          `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap). \
@@ -476,6 +486,7 @@ pub fn expand(m: &Model) -> TokenStream {
         format!("`{{Self}}` is not a batch of `{name_str}` inputs: it takes {} values of `{t}` per sample", m.input);
     let batch_label = format!("expected `Batch<B, U{}, {t}>`", m.input);
     let summary_doc = format!("```text\n{summary}```");
+    let train_bound = quote::quote_spanned!(name.span()=> X::Size: #p::TrainBatch);
     let fsummary_nl = format!("{fsummary}\n");
 
     quote! {
@@ -489,6 +500,7 @@ pub fn expand(m: &Model) -> TokenStream {
             #(#fields)*
         }
 
+        #(#cfgs)*
         #[doc = #grads_doc]
         #[repr(C)]
         #[derive(::core::clone::Clone)]
@@ -496,12 +508,14 @@ pub fn expand(m: &Model) -> TokenStream {
             #(#grad_fields)*
         }
 
+        #(#cfgs)*
         #[doc = #ws_doc]
         #[repr(C)]
         #vis struct #ws<B: #p::ArrayLength> {
             #(#ws_fields)*
         }
 
+        #(#cfgs)*
         #[doc = #folded_doc]
         #[repr(C)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq)]
@@ -509,6 +523,7 @@ pub fn expand(m: &Model) -> TokenStream {
             #(#ffields)*
         }
 
+        #(#cfgs)*
         // SAFETY: every field is one of bn-core's `Zeroable` types, asserted by `_check` below.
         unsafe impl #p::Zeroable for #name {}
         // SAFETY: as above.
@@ -525,6 +540,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         };
 
+        #(#cfgs)*
         #[doc = #input_doc]
         #[diagnostic::on_unimplemented(message = #input_msg, label = #input_label)]
         #vis trait #input_trait {
@@ -542,6 +558,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         #[doc = #batch_doc]
         #[diagnostic::on_unimplemented(message = #batch_msg, label = #batch_label)]
         #vis trait #batch_trait {
@@ -557,6 +574,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         impl #p::Inference for #name {
             type Scalar = #t;
             type Input = #in_ty;
@@ -567,6 +585,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         impl #p::Inference for #folded {
             type Scalar = #t;
             type Input = #in_ty;
@@ -576,6 +595,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         impl #p::Network for #name {
             type Grads = #grads;
             type Workspace<B: #p::ArrayLength> = #ws<B>;
@@ -635,6 +655,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         impl #name {
             /// Input width.
             pub const INPUT: usize = #n_in;
@@ -671,7 +692,7 @@ pub fn expand(m: &Model) -> TokenStream {
                 ws: &'w mut #ws<X::Size>,
             ) -> &'w #p::Batch<X::Size, #out_ty, #t>
             where
-                X::Size: #p::TrainBatch,
+                #train_bound,
             {
                 <Self as #p::Network>::forward_train(self, x.as_batch(), ws)
             }
@@ -690,7 +711,7 @@ pub fn expand(m: &Model) -> TokenStream {
             /// forward; overwrites `grads`.
             pub fn backward<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, ws: &mut #ws<X::Size>, grads: &mut #grads)
             where
-                X::Size: #p::TrainBatch,
+                #train_bound,
             {
                 <Self as #p::Network>::backward(self, x.as_batch(), ws, grads)
             }
@@ -711,7 +732,7 @@ pub fn expand(m: &Model) -> TokenStream {
             ) -> #t
             where
                 X: #batch_trait + ?::core::marker::Sized,
-                X::Size: #p::TrainBatch,
+                #train_bound,
                 L: ::bn_core::__private::Loss<X::Size, #out_ty, #t>,
                 O: #p::Optimizer<#t>,
             {
@@ -757,6 +778,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         #p::if_alloc! {
             impl #name {
                 /// A network initialized from `seed`, allocated zeroed on the heap and
@@ -772,6 +794,7 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         impl #folded {
             /// Input width.
             pub const INPUT: usize = #n_in;
@@ -796,12 +819,14 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
+        #(#cfgs)*
         impl ::core::fmt::Display for #name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(Self::SUMMARY)
             }
         }
 
+        #(#cfgs)*
         impl ::core::fmt::Display for #folded {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(#fsummary_nl)

@@ -22,9 +22,9 @@ pub fn network(input: TokenStream) -> TokenStream {
     };
     match check::check(invocation) {
         Ok(model) => expand::expand(&model).into(),
-        Err((name, err)) => {
+        Err((stub, err)) => {
             let mut out = err.to_compile_error();
-            out.extend(expand::stub(&name));
+            out.extend(expand::stub(&stub));
             out.into()
         }
     }

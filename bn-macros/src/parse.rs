@@ -2,9 +2,13 @@
 //! is parsed on its own, so one malformed item does not hide the errors of the others.
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{token, Attribute, Ident, Token, Visibility};
+
+/// The layer kinds, for suggestions and to tell a misplaced setting from a layer.
+pub const LAYER_KINDS: [&str; 5] = ["dense", "batchnorm", "sigmoid", "relu", "tanh"];
 
 /// `#[attrs] vis struct Name { items }`.
 pub struct Invocation {
@@ -24,6 +28,12 @@ pub enum Item {
     Setting { key: Ident, value: TokenStream },
     /// `[name:] kind [(args)]`.
     Layer(RawLayer),
+    /// An item that failed to parse (its error is already reported); it keeps its place so
+    /// that layer numbers and width checks after it stay right.
+    Broken {
+        /// Whether it was meant as a layer (rather than a setting).
+        layer: bool,
+    },
 }
 
 /// A layer as written: `fc1: dense(784 => 100, bias)`.
@@ -49,6 +59,12 @@ impl Parse for Invocation {
         }
         let _: Token![struct] = input.parse()?;
         let name: Ident = input.parse()?;
+        if input.peek(Token![<]) {
+            return Err(syn::Error::new(
+                input.span(),
+                "`network!` structs take no generic parameters; the scalar type is chosen with `scalar: f64`",
+            ));
+        }
         let lookahead = input.lookahead1();
         if !lookahead.peek(token::Brace) {
             return Err(lookahead.error());
@@ -81,9 +97,14 @@ fn split_items(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Item> {
             return;
         }
         let tokens: TokenStream = chunk.drain(..).collect();
+        let setting =
+            matches!(tokens.clone().into_iter().next(), Some(TokenTree::Ident(i)) if i == "input" || i == "scalar");
         match parse_item.parse2(tokens) {
             Ok(item) => items.push(item),
-            Err(e) => errors.push(e),
+            Err(e) => {
+                errors.push(e);
+                items.push(Item::Broken { layer: !setting });
+            }
         }
     };
     for tt in body {
@@ -97,14 +118,42 @@ fn split_items(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Item> {
 }
 
 fn parse_item(input: ParseStream) -> syn::Result<Item> {
-    // Settings: `input: ...`, `scalar: ...`, or any `ident: <not an identifier>`.
-    if (input.peek(kw::input) || input.peek(kw::scalar)) && input.peek2(Token![:]) || is_unknown_setting(input) {
+    // A keyword where a name should be: `type: dense(10)`.
+    if input.peek(Ident::peek_any) && !input.peek(Ident) && input.peek2(Token![:]) {
+        let kw = Ident::parse_any(input)?;
+        return Err(syn::Error::new(
+            kw.span(),
+            format!("`{kw}` is a keyword; choose another layer name (or write `r#{kw}`)"),
+        ));
+    }
+    if input.peek(kw::input) || input.peek(kw::scalar) {
         let key: Ident = input.parse()?;
+        if !input.peek(Token![:]) {
+            let example = if key == "input" { "input: 784" } else { "scalar: f64" };
+            return Err(syn::Error::new(key.span(), format!("expected `:` after `{key}`, e.g. `{example}`")));
+        }
         let _: Token![:] = input.parse()?;
         let value: TokenStream = input.parse()?;
         if value.is_empty() {
             return Err(syn::Error::new(key.span(), format!("`{key}:` needs a value")));
         }
+        if let Some(TokenTree::Ident(first)) = value.clone().into_iter().next() {
+            if LAYER_KINDS.contains(&first.to_string().as_str()) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "`{key}` is a setting and cannot name a layer; choose another name for this `{first}` layer"
+                    ),
+                ));
+            }
+        }
+        return Ok(Item::Setting { key, value });
+    }
+    // Any other `ident: <not an identifier>` is a (misspelled) setting.
+    if is_unknown_setting(input) {
+        let key: Ident = input.parse()?;
+        let _: Token![:] = input.parse()?;
+        let value: TokenStream = input.parse()?;
         return Ok(Item::Setting { key, value });
     }
     let lookahead = input.lookahead1();

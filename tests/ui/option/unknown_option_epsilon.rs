@@ -1,0 +1,9 @@
+// A misspelled `batchnorm` option gets a suggestion.
+bn_core::network! {
+    struct Net {
+        input: 4,
+        dense(10), batchnorm(epsilon = 1e-3),
+    }
+}
+
+fn main() {}

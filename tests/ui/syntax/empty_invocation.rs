@@ -1,0 +1,4 @@
+// `network!` needs a struct.
+bn_core::network! {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+// A network needs at least one layer.
+bn_core::network! {
+    struct Net {
+        input: 4,
+    }
+}
+
+fn main() {}

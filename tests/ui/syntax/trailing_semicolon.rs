@@ -1,0 +1,9 @@
+// No `;` after the struct.
+bn_core::network! {
+    struct Net {
+        input: 4,
+        dense(10),
+    };
+}
+
+fn main() {}
