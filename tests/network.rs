@@ -262,3 +262,16 @@ fn constants_summary_and_heap_construction() {
     net.dense0.forward_one(&x[1], &mut h);
     assert_eq!(trainer.workspace.a1[1], h);
 }
+
+#[test]
+fn folded_type_is_plain_data() {
+    fn plain_data<T: Copy + Send + Sync + 'static>() {}
+    plain_data::<MoonsFolded>();
+    plain_data::<EverythingFolded>();
+    // `#[repr(C)]` of f32 only: no padding, the size is the parameter count.
+    // dense(2=>16) + dense(16=>16) + dense(16=>2), each with its bias.
+    assert_eq!(std::mem::size_of::<MoonsFolded>(), 4 * (2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2));
+    let folded = Moons::new(1).fold();
+    let copy = folded; // Copy: `folded` stays usable
+    assert_eq!(copy, folded);
+}
