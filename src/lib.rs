@@ -5,3 +5,8 @@ pub mod figure;
 pub mod mnist;
 pub mod progress;
 pub mod saturation;
+
+/// The README's code blocks, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

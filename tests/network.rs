@@ -274,4 +274,11 @@ fn folded_type_is_plain_data() {
     let folded = Moons::new(1).fold();
     let copy = folded; // Copy: `folded` stays usable
     assert_eq!(copy, folded);
+    // Its scalars, in declaration order: dense0.weight, dense0.bias, dense3..., dense6...
+    use bn_core::PlainData;
+    let s = folded.as_scalars();
+    assert_eq!(s.len(), <MoonsFolded as PlainData>::LEN);
+    assert_eq!(s[0], folded.dense0.weight[0][0]);
+    assert_eq!(s[2 * 16], folded.dense0.bias[0]);
+    assert_eq!(s[s.len() - 1], folded.dense6.bias[1]);
 }

@@ -5,7 +5,7 @@
 pub use crate::network::array_as_vector;
 pub use crate::{
     Activation, Affine, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Float, Inference, Init, Momentum,
-    Network, Optimizer, Parameters, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,
+    Network, Optimizer, Parameters, PlainData, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,
 };
 pub use crate::{Loss, Trainer};
 pub use generic_array::{ArrayLength, GenericArray};

@@ -161,6 +161,14 @@ pub struct TinyFolded {
 unsafe impl ::bn_core::__private::Zeroable for Tiny {}
 unsafe impl ::bn_core::__private::Zeroable for TinyGrads {}
 unsafe impl ::bn_core::__private::Zeroable for TinyFolded {}
+unsafe impl ::bn_core::__private::PlainData for TinyFolded {
+    type Scalar = f32;
+    const LEN: usize = 17;
+}
+const _: () = ::core::assert!(
+    ::core::mem::size_of:: < TinyFolded > () == 17 * ::core::mem::size_of:: < f32 > (),
+    "the folded model must be exactly its scalars, without padding"
+);
 unsafe impl<B: ::bn_core::__private::ArrayLength> ::bn_core::__private::Zeroable
 for TinyWorkspace<B> {}
 const _: () = {

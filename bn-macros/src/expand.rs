@@ -47,7 +47,7 @@ fn grouped(n: usize) -> String {
 }
 
 /// One layer of the folded model.
-enum Folded<'a> {
+pub(crate) enum Folded<'a> {
     /// A dense layer with the BNs folded into it from before (after an activation) and
     /// after (right behind it).
     Dense {
@@ -64,7 +64,7 @@ enum Folded<'a> {
 
 /// The folding plan: BN → into the dense before it; otherwise into the dense right after it;
 /// otherwise (composed with adjacent BNs) an affine layer. Never across an activation.
-fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
+pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
     let mut first: Vec<Folded> = Vec::new();
     for l in layers {
         match l.kind {
@@ -100,21 +100,21 @@ fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
 }
 
 impl Folded<'_> {
-    fn field(&self) -> Option<&Ident> {
+    pub(crate) fn field(&self) -> Option<&Ident> {
         match self {
             Folded::Dense { src, .. } => Some(&src.field),
             Folded::Affine { bns } => Some(&bns[0].field),
             Folded::Act(_) => None,
         }
     }
-    fn input(&self) -> usize {
+    pub(crate) fn input(&self) -> usize {
         match self {
             Folded::Dense { src, .. } => src.input,
             Folded::Affine { bns } => bns[0].input,
             Folded::Act(l) => l.input,
         }
     }
-    fn output(&self) -> usize {
+    pub(crate) fn output(&self) -> usize {
         match self {
             Folded::Dense { src, .. } => src.output(),
             Folded::Affine { bns } => bns[0].input,
@@ -486,6 +486,16 @@ pub fn expand(m: &Model) -> TokenStream {
         format!("`{{Self}}` is not a batch of `{name_str}` inputs: it takes {} values of `{t}` per sample", m.input);
     let batch_label = format!("expected `Batch<B, U{}, {t}>`", m.input);
     let summary_doc = format!("```text\n{summary}```");
+    let folded_floats: usize = plan
+        .iter()
+        .map(|f| match f {
+            Folded::Dense { src, .. } => src.input * src.output() + src.output(),
+            Folded::Affine { bns } => 2 * bns[0].input,
+            Folded::Act(_) => 0,
+        })
+        .sum();
+    let folded_floats = lit(folded_floats);
+    let io_items = crate::expand_io::expand(m, &plan);
     let train_bound = quote::quote_spanned!(name.span()=> X::Size: #p::TrainBatch);
     let fsummary_nl = format!("{fsummary}\n");
 
@@ -530,6 +540,18 @@ pub fn expand(m: &Model) -> TokenStream {
         unsafe impl #p::Zeroable for #grads {}
         // SAFETY: as above.
         unsafe impl #p::Zeroable for #folded {}
+        // SAFETY: `#[repr(C)]` with only `Dense<_, _, #t, true>` and `Affine<_, #t>` fields,
+        // which are `#[repr(C)]` pairs of `#t` arrays: no padding, every bit pattern valid. The
+        // size is asserted to be exactly `LEN` scalars below.
+        unsafe impl #p::PlainData for #folded {
+            type Scalar = #t;
+            const LEN: usize = #folded_floats;
+        }
+        const _: () = ::core::assert!(
+            ::core::mem::size_of::<#folded>() == #folded_floats * ::core::mem::size_of::<#t>(),
+            "the folded model must be exactly its scalars, without padding"
+        );
+
         // SAFETY: every field is a `Batch` of floats or a `BatchNormCache`, asserted below.
         unsafe impl<B: #p::ArrayLength> #p::Zeroable for #ws<B> {}
         const _: () = {
@@ -827,6 +849,8 @@ pub fn expand(m: &Model) -> TokenStream {
         }
 
         #(#cfgs)*
+        #io_items
+
         impl ::core::fmt::Display for #folded {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(#fsummary_nl)

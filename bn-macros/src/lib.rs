@@ -8,6 +8,7 @@ use proc_macro::TokenStream;
 
 mod check;
 mod expand;
+mod expand_io;
 mod model;
 mod parse;
 #[cfg(test)]
