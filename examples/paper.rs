@@ -8,7 +8,8 @@
 //!
 //! Options: `--data DIR` (full MNIST IDX files, gzipped or raw), `--steps N`,
 //! `--eval-every N`, `--lr X`, `--init-std X`, `--seed N`, `--unit K` (which sigmoid of the
-//! last hidden layer the figure follows), `--figure FILE` (default `figure1.svg`).
+//! last hidden layer the figure follows), `--figure FILE` (default `figure1.svg`),
+//! `--save DIR` (write the trained models into DIR).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,14 +23,15 @@ struct Args {
     config: Config,
     data: Option<PathBuf>,
     figure: PathBuf,
+    save: Option<PathBuf>,
 }
 
 fn usage() -> &'static str {
-    "usage: paper [--data DIR] [--steps N] [--eval-every N] [--lr X] [--init-std X] [--seed N] [--unit K] [--figure FILE]"
+    "usage: paper [--data DIR] [--steps N] [--eval-every N] [--lr X] [--init-std X] [--seed N] [--unit K] [--figure FILE] [--save DIR]"
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { config: Config::default(), data: None, figure: PathBuf::from("figure1.svg") };
+    let mut args = Args { config: Config::default(), data: None, figure: PathBuf::from("figure1.svg"), save: None };
     let mut eval_every_set = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -42,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--data" => args.data = Some(PathBuf::from(&value)),
             "--figure" => args.figure = PathBuf::from(&value),
+            "--save" => args.save = Some(PathBuf::from(&value)),
             "--steps" => c.steps = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("a positive integer"))?,
             "--eval-every" => {
                 c.eval_every = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("a positive integer"))?;
@@ -79,6 +82,17 @@ fn row(r: &Record) {
         r.pct_bn[1],
         r.pct_bn[2],
     );
+}
+
+/// Writes the trained models into `dir`: `model_folded.bin` (the folded model's scalars,
+/// little-endian `f32`, in declaration order: its documented byte layout).
+fn save(dir: &std::path::Path, report: &experiment::Report) -> std::io::Result<Vec<String>> {
+    use bn_core::PlainData;
+    std::fs::create_dir_all(dir)?;
+    let bytes: Vec<u8> = report.folded.as_scalars().iter().flat_map(|x| x.to_le_bytes()).collect();
+    let path = dir.join("model_folded.bin");
+    std::fs::write(&path, bytes)?;
+    Ok(vec![path.display().to_string()])
 }
 
 fn main() -> ExitCode {
@@ -160,6 +174,15 @@ fn main() -> ExitCode {
         report.folded_ns_per_sample / 1e3,
         report.eval_ns_per_sample / 1e3
     );
+    if let Some(dir) = &args.save {
+        match save(dir, &report) {
+            Ok(files) => println!("  saved: {}", files.join(", ")),
+            Err(e) => {
+                eprintln!("error: could not save the model to {}: {e}", dir.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if report.folded_acc != report.eval_acc {
         eprintln!("error: the folded model's accuracy differs from the eval path's");
         return ExitCode::FAILURE;
