@@ -67,7 +67,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { steps: 5000, eval_every: 250, lr: 0.5, init_std: 0.1, seed: 1, unit: 0 }
+        Config { steps: 5000, eval_every: 250, lr: 0.1, init_std: 0.1, seed: 1, unit: 0 }
     }
 }
 

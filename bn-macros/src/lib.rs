@@ -1,8 +1,8 @@
 //! The `network!` procedural macro of [`bn-core`](https://docs.rs/bn-core). Use it through
 //! `bn_core::network!`; the documentation lives there.
 //!
-//! Pipeline (like serde_derive): [`parse`] keeps the user's tokens, [`check`] validates
-//! and collects every error, [`expand`] generates code from the validated [`model`].
+//! Pipeline (like serde_derive): `parse` keeps the user's tokens, `check` validates
+//! and collects every error, `expand` generates code from the validated `model`.
 
 use proc_macro::TokenStream;
 
