@@ -5,6 +5,7 @@
 
 use generic_array::ArrayLength;
 
+use crate::shape::{flat, flat_mut};
 use crate::{Batch, Float, Vector};
 
 /// An element-wise nonlinearity `y = f(x)` with derivative `f'(x) = g(y)`.
@@ -39,17 +40,23 @@ pub trait Activation: Copy + Default + core::fmt::Debug {
         }
     }
 
-    /// Backward for a batch from the forward's *output* `y`: `dx = dy ⊙ f'(x)`.
+    /// Backward for a batch from the forward's *output* `y`: `dx = dy ⊙ f'(x)` (one
+    /// element-wise pass, vectorized for `f32`).
+    #[inline]
     fn backward<B: ArrayLength, N: ArrayLength, T: Float>(
         y: &Batch<B, N, T>,
         dy: &Batch<B, N, T>,
         dx: &mut Batch<B, N, T>,
     ) {
-        for ((yb, dyb), dxb) in y.iter().zip(dy.iter()).zip(dx.iter_mut()) {
-            for ((d, &y), &g) in dxb.iter_mut().zip(yb.iter()).zip(dyb.iter()) {
-                *d = g * Self::df_from_output(y);
-            }
-        }
+        let (y, dy, dx) = (flat(y), flat(dy), flat_mut(dx));
+        T::vectorized(
+            #[inline(always)]
+            || {
+                for ((d, &y), &g) in dx.iter_mut().zip(y).zip(dy) {
+                    *d = g * Self::df_from_output(y);
+                }
+            },
+        );
     }
 }
 

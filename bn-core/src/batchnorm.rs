@@ -175,6 +175,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         *var = cache.var;
     }
 
+    #[inline(always)]
     fn statistics_into<B: ArrayLength>(x: &Batch<B, N, T>, c: &mut BatchNormCache<N, T>) {
         let m = T::from_usize(B::USIZE);
         let Some(shift) = x.first() else { return };
@@ -193,10 +194,13 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         zero(&mut c.var);
         zero(&mut c.inv_std);
         for xb in x.iter() {
-            for k in 0..N::USIZE {
-                let d = c.center(k, xb[k]);
-                c.var[k] += d * d;
-                c.inv_std[k] += d;
+            for ((((q, s), &v), &k), &dl) in
+                c.var.iter_mut().zip(c.inv_std.iter_mut()).zip(xb.iter()).zip(c.shift.iter()).zip(c.delta.iter())
+            {
+                // `BatchNormCache::center`, spelled out for the vectorizer.
+                let d = (v - k) - dl;
+                *q += d * d;
+                *s += d;
             }
         }
         for (q, &s) in c.var.iter_mut().zip(c.inv_std.iter()) {
@@ -210,22 +214,50 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// statistics into the population statistics according to [`momentum`](Self::momentum).
     ///
     /// The batch size `B` must be at least 2 (a compile-time check, see [`TrainBatch`]).
+    #[inline]
     pub fn forward_train<B: TrainBatch>(
         &mut self,
         x: &Batch<B, N, T>,
         y: &mut Batch<B, N, T>,
         cache: &mut BatchNormCache<N, T>,
     ) {
-        Self::statistics_into(x, cache);
-        for (is, &v) in cache.inv_std.iter_mut().zip(cache.var.iter()) {
-            *is = T::ONE / (v + self.eps).sqrt();
-        }
-        for (xb, yb) in x.iter().zip(y.iter_mut()) {
-            for (k, (yv, &xv)) in yb.iter_mut().zip(xb.iter()).enumerate() {
-                *yv = self.gamma[k] * (cache.center(k, xv) * cache.inv_std[k]) + self.beta[k];
-            }
-        }
+        T::bn_forward_train(self, x, y, cache);
         self.track(B::USIZE, &cache.mean, &cache.var);
+    }
+
+    /// [`forward_train`](Self::forward_train) without the population statistics, in plain
+    /// loops (what `f64` and the `portable` feature run; the `f32` SIMD kernels compute the
+    /// same operations lane by lane).
+    #[inline]
+    pub(crate) fn forward_train_portable<B: ArrayLength>(
+        &self,
+        x: &Batch<B, N, T>,
+        y: &mut Batch<B, N, T>,
+        cache: &mut BatchNormCache<N, T>,
+    ) {
+        T::vectorized(
+            #[inline(always)]
+            || {
+                Self::statistics_into(x, cache);
+                let eps = self.eps;
+                for (is, &v) in cache.inv_std.iter_mut().zip(cache.var.iter()) {
+                    *is = T::ONE / (v + eps).sqrt();
+                }
+                let c = &*cache;
+                for (xb, yb) in x.iter().zip(y.iter_mut()) {
+                    for (((((yv, &xv), &g), &bt), &is), (&k, &dl)) in yb
+                        .iter_mut()
+                        .zip(xb.iter())
+                        .zip(self.gamma.iter())
+                        .zip(self.beta.iter())
+                        .zip(c.inv_std.iter())
+                        .zip(c.shift.iter().zip(c.delta.iter()))
+                    {
+                        *yv = g * (((xv - k) - dl) * is) + bt;
+                    }
+                }
+            },
+        )
     }
 
     /// Folds one batch's statistics (mean and *biased* variance over `m` samples) into the
@@ -270,10 +302,40 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// Backward through the batch statistics (the paper's equations above): writes `∂ℓ/∂x`
     /// into `dx` and overwrites `grads` with `∂ℓ/∂γ`, `∂ℓ/∂β`. `x` and `cache` are those of
     /// the training forward.
+    #[inline]
     pub fn backward<B: TrainBatch>(
         &self,
         x: &Batch<B, N, T>,
         cache: &BatchNormCache<N, T>,
+        dy: &Batch<B, N, T>,
+        dx: &mut Batch<B, N, T>,
+        grads: &mut BatchNormGrads<N, T>,
+    ) {
+        T::bn_backward(self, x, cache, dy, dx, grads)
+    }
+
+    /// [`backward`](Self::backward) in plain loops (see
+    /// [`forward_train_portable`](Self::forward_train_portable)).
+    #[inline]
+    pub(crate) fn backward_portable<B: ArrayLength>(
+        &self,
+        x: &Batch<B, N, T>,
+        cache: &BatchNormCache<N, T>,
+        dy: &Batch<B, N, T>,
+        dx: &mut Batch<B, N, T>,
+        grads: &mut BatchNormGrads<N, T>,
+    ) {
+        T::vectorized(
+            #[inline(always)]
+            || self.backward_impl(x, cache, dy, dx, grads),
+        )
+    }
+
+    #[inline(always)]
+    fn backward_impl<B: ArrayLength>(
+        &self,
+        x: &Batch<B, N, T>,
+        c: &BatchNormCache<N, T>,
         dy: &Batch<B, N, T>,
         dx: &mut Batch<B, N, T>,
         grads: &mut BatchNormGrads<N, T>,
@@ -288,29 +350,30 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         zero(&mut grads.beta);
         for (xb, dyb) in x.iter().zip(dy.iter()) {
             for k in 0..N::USIZE {
-                let xc = cache.center(k, xb[k]);
+                let xc = (xb[k] - c.shift[k]) - c.delta[k];
                 let dxhat = dyb[k] * self.gamma[k];
                 s_dxhat_xc[k] += dxhat * xc;
                 s_dxhat[k] += dxhat;
                 s_xc[k] += xc;
-                grads.gamma[k] += dyb[k] * (xc * cache.inv_std[k]);
+                grads.gamma[k] += dyb[k] * (xc * c.inv_std[k]);
                 grads.beta[k] += dyb[k];
             }
         }
-        // ∂ℓ/∂σ² and ∂ℓ/∂μ per feature, reusing the sum buffers.
+        // ∂ℓ/∂σ² and ∂ℓ/∂μ per feature, reusing the sum buffers as the per-feature factors
+        // of the last pass: `2·∂ℓ/∂σ² / m` and `∂ℓ/∂μ / m` (no division per element).
         for k in 0..N::USIZE {
-            let is = cache.inv_std[k];
+            let is = c.inv_std[k];
             let dvar = s_dxhat_xc[k] * (-half) * is * is * is;
             let dmu = -s_dxhat[k] * is + dvar * (-two) * s_xc[k] / m;
-            s_dxhat_xc[k] = dvar;
-            s_dxhat[k] = dmu;
+            s_dxhat_xc[k] = dvar * two / m;
+            s_dxhat[k] = dmu / m;
         }
-        let (dvar, dmu) = (&s_dxhat_xc, &s_dxhat);
+        let (dvar2_m, dmu_m) = (&s_dxhat_xc, &s_dxhat);
         for ((xb, dyb), dxb) in x.iter().zip(dy.iter()).zip(dx.iter_mut()) {
             for k in 0..N::USIZE {
-                let xc = cache.center(k, xb[k]);
+                let xc = (xb[k] - c.shift[k]) - c.delta[k];
                 let dxhat = dyb[k] * self.gamma[k];
-                dxb[k] = dxhat * cache.inv_std[k] + dvar[k] * two * xc / m + dmu[k] / m;
+                dxb[k] = dxhat * c.inv_std[k] + dvar2_m[k] * xc + dmu_m[k];
             }
         }
     }
@@ -318,6 +381,14 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// Eval forward for one sample, with the population statistics.
     #[inline]
     pub fn forward_eval_one(&self, x: &Vector<N, T>, y: &mut Vector<N, T>) {
+        T::vectorized(
+            #[inline(always)]
+            || self.forward_eval_one_impl(x, y),
+        )
+    }
+
+    #[inline(always)]
+    fn forward_eval_one_impl(&self, x: &Vector<N, T>, y: &mut Vector<N, T>) {
         for k in 0..N::USIZE {
             let inv_std = T::ONE / (self.running_var[k] + self.eps).sqrt();
             y[k] = self.gamma[k] * (x[k] - self.running_mean[k]) * inv_std + self.beta[k];
@@ -325,10 +396,16 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     }
 
     /// Eval forward for a batch, with the population statistics (any batch size).
+    #[inline]
     pub fn forward_eval<B: ArrayLength>(&self, x: &Batch<B, N, T>, y: &mut Batch<B, N, T>) {
-        for (xb, yb) in x.iter().zip(y.iter_mut()) {
-            self.forward_eval_one(xb, yb);
-        }
+        T::vectorized(
+            #[inline(always)]
+            || {
+                for (xb, yb) in x.iter().zip(y.iter_mut()) {
+                    self.forward_eval_one_impl(xb, yb);
+                }
+            },
+        )
     }
 
     /// The inference-mode layer as an affine map: `a = γ/√(Var[x]+ε)`, `b = β − a·E[x]`.

@@ -4,7 +4,9 @@ use core::fmt;
 
 use generic_array::ArrayLength;
 
-use crate::kernels::{axpy, dot, zero};
+use typenum::U1;
+
+use crate::kernels::{dot, zero};
 use crate::shape::{flat, flat_mut};
 use crate::{Affine, Batch, Float, Init, Matrix, Optimizer, Parameters, Rng, Vector, Zeroable};
 
@@ -66,23 +68,35 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Dense<I, O, T, 
         }
     }
 
-    /// Forward for one sample: `y = W·x + b`.
-    #[inline]
-    pub fn forward_one(&self, x: &Vector<I, T>, y: &mut Vector<O, T>) {
-        for ((yo, w), &b) in y.iter_mut().zip(self.weight.iter()).zip(self.bias.iter()) {
-            *yo = dot(w, x) + if BIAS { b } else { T::ZERO };
+    /// The bias as the kernels take it: `None` without a bias.
+    #[inline(always)]
+    fn kernel_bias(&self) -> Option<&[T]> {
+        if BIAS {
+            Some(&self.bias)
+        } else {
+            None
         }
     }
 
-    /// Forward for a batch: `Y[b] = W·X[b] + b` for every sample.
+    /// Forward for one sample: `y = W·x + b`.
+    ///
+    /// For `f32` every output is summed in the same order as by [`forward`](Self::forward),
+    /// so the two agree bit for bit.
+    #[inline]
+    pub fn forward_one(&self, x: &Vector<I, T>, y: &mut Vector<O, T>) {
+        T::gemm_nt::<U1, O, I>(x, flat(&self.weight), self.kernel_bias(), y);
+    }
+
+    /// Forward for a batch: `Y[b] = W·X[b] + b` for every sample (`Y = X·Wᵀ + b`, one
+    /// register-blocked matrix product for `f32`).
+    #[inline]
     pub fn forward<B: ArrayLength>(&self, x: &Batch<B, I, T>, y: &mut Batch<B, O, T>) {
-        for (xb, yb) in x.iter().zip(y.iter_mut()) {
-            self.forward_one(xb, yb);
-        }
+        T::gemm_nt::<B, O, I>(flat(x), flat(&self.weight), self.kernel_bias(), flat_mut(y));
     }
 
     /// Backward for a batch: writes `dW` and `db` into `grads` (overwriting them) and,
     /// when asked, `dX` (the first layer of a network does not need it).
+    #[inline]
     pub fn backward<B: ArrayLength>(
         &self,
         x: &Batch<B, I, T>,
@@ -90,23 +104,26 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Dense<I, O, T, 
         dx: Option<&mut Batch<B, I, T>>,
         grads: &mut Self,
     ) {
-        zero(flat_mut(&mut grads.weight));
-        zero(&mut grads.bias);
-        for (xb, dyb) in x.iter().zip(dy.iter()) {
-            for ((gw, gb), &d) in grads.weight.iter_mut().zip(grads.bias.iter_mut()).zip(dyb) {
-                axpy(d, xb, gw);
+        // dW = dYᵀ·X
+        T::gemm_tn::<B, O, I>(flat(dy), flat(x), flat_mut(&mut grads.weight));
+        // db = Σ_b dY[b] (in batch order)
+        let gb = &mut grads.bias;
+        T::vectorized(
+            #[inline(always)]
+            || {
+                zero(gb);
                 if BIAS {
-                    *gb += d;
+                    for dyb in dy.iter() {
+                        for (g, &d) in gb.iter_mut().zip(dyb.iter()) {
+                            *g += d;
+                        }
+                    }
                 }
-            }
-        }
+            },
+        );
+        // dX = dY·W
         if let Some(dx) = dx {
-            for (dxb, dyb) in dx.iter_mut().zip(dy.iter()) {
-                zero(dxb);
-                for (w, &d) in self.weight.iter().zip(dyb) {
-                    axpy(d, w, dxb);
-                }
-            }
+            T::gemm_nn::<B, O, I>(flat(dy), flat(&self.weight), flat_mut(dx));
         }
     }
 
@@ -172,11 +189,19 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Parameters<T> f
     /// Gradients have the layer's own shape (`bias` is unused without a bias).
     type Grads = Self;
 
+    /// Hands the weights (and the bias, if any) to `opt`; for `f32` the update loop is
+    /// compiled for the widest vector instructions available (same results).
+    #[inline]
     fn step<Opt: Optimizer<T>>(&mut self, grads: &Self, state: &mut Self, opt: &Opt) {
-        opt.update(flat_mut(&mut self.weight), flat(&grads.weight), flat_mut(&mut state.weight));
-        if BIAS {
-            opt.update(&mut self.bias, &grads.bias, &mut state.bias);
-        }
+        T::vectorized(
+            #[inline(always)]
+            || {
+                opt.update(flat_mut(&mut self.weight), flat(&grads.weight), flat_mut(&mut state.weight));
+                if BIAS {
+                    opt.update(&mut self.bias, &grads.bias, &mut state.bias);
+                }
+            },
+        );
     }
 }
 

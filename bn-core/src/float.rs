@@ -4,12 +4,23 @@ use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
+use generic_array::ArrayLength;
+
+use crate::kernels::gemm;
 use crate::zeroed::Zeroable;
+use crate::{Batch, BatchNorm, BatchNormCache, BatchNormGrads};
 
 /// A floating-point scalar: `f32` (the default everywhere) or `f64`.
 ///
-/// The transcendental functions come from [`libm`], with and without `std`, so a model
-/// computes bit-identical results on a host and on a `no_std` target.
+/// The scalar transcendental functions come from [`libm`], with and without `std`, except
+/// `f32`'s [`exp`](Float::exp): an inline, branch-free Cephes polynomial (relative error
+/// below 2.5e-7, no FMA, no table), which the softmax of every training step calls per logit.
+/// Both are plain IEEE arithmetic, so a model computes bit-identical results on a host and on
+/// a `no_std` target. The
+/// layers' `f32` kernels (matrix products, the vector sigmoid) use SIMD code chosen at run
+/// time (see [`kernels::simd_level`](crate::kernels::simd_level)): their results are
+/// deterministic for one instruction set and differ between instruction sets in the last
+/// bits; `f64`, and `f32` with the crate feature `portable`, use plain loops and `libm`.
 pub trait Float:
     Copy
     + Default
@@ -57,10 +68,115 @@ pub trait Float:
     fn max(self, other: Self) -> Self;
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
+
+    /// Kernel hook: `C = A·Bᵀ (+ bias)`, `A` `M × K`, `B` `N × K`, `C` `M × N`, row-major.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn gemm_nt<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+        a: &[Self],
+        b: &[Self],
+        bias: Option<&[Self]>,
+        c: &mut [Self],
+    ) {
+        gemm::portable::nt(M::USIZE, N::USIZE, K::USIZE, a, b, bias, c)
+    }
+
+    /// Kernel hook: `G = Dᵀ·X` (overwritten), `D` `M × N`, `X` `M × K`, `G` `N × K`.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn gemm_tn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[Self], x: &[Self], g: &mut [Self]) {
+        gemm::portable::tn(M::USIZE, N::USIZE, K::USIZE, d, x, g)
+    }
+
+    /// Kernel hook: `C = D·W` (overwritten), `D` `M × N`, `W` `N × K`, `C` `M × K`.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn gemm_nn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[Self], w: &[Self], c: &mut [Self]) {
+        gemm::portable::nn(M::USIZE, N::USIZE, K::USIZE, d, w, c)
+    }
+
+    /// Kernel hook: the logistic function of every element.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn sigmoid_slice(x: &[Self], y: &mut [Self]) {
+        gemm::portable::sigmoid(x, y)
+    }
+
+    /// Kernel hook: the logistic function of every element, in place.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn sigmoid_in_place(x: &mut [Self]) {
+        gemm::portable::sigmoid_in_place(x)
+    }
+
+    /// Kernel hook: Batch Normalization's training forward without the population
+    /// statistics (see [`BatchNorm::forward_train`]).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bn_forward_train<B: ArrayLength, N: ArrayLength>(
+        bn: &BatchNorm<N, Self>,
+        x: &Batch<B, N, Self>,
+        y: &mut Batch<B, N, Self>,
+        cache: &mut BatchNormCache<N, Self>,
+    ) {
+        bn.forward_train_portable(x, y, cache)
+    }
+
+    /// Kernel hook: Batch Normalization's backward (see [`BatchNorm::backward`]).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bn_backward<B: ArrayLength, N: ArrayLength>(
+        bn: &BatchNorm<N, Self>,
+        x: &Batch<B, N, Self>,
+        cache: &BatchNormCache<N, Self>,
+        dy: &Batch<B, N, Self>,
+        dx: &mut Batch<B, N, Self>,
+        grads: &mut BatchNormGrads<N, Self>,
+    ) {
+        bn.backward_portable(x, cache, dy, dx, grads)
+    }
+
+    /// Kernel hook: runs `f`, for `f32` compiled for the widest vector instructions
+    /// available, so that its inlined element-wise loops vectorize (same results).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn vectorized<R, F: FnOnce() -> R>(f: F) -> R {
+        f()
+    }
+}
+
+/// `e^x` for `f32`: Cephes' `expf` (range reduction `x = n·ln 2 + r` with `ln 2` in two
+/// parts, a degree-7 polynomial for `e^r`, then `2ⁿ` from exponent bits in two halves so that
+/// overflow gives `+∞` and underflow `0` or a subnormal). Relative error below 2.5e-7 (≈ 2 ulp)
+/// over the normal range; NaN gives NaN. Inline and branch-free, unlike `libm::expf`, and
+/// bit-identical everywhere (no FMA, no table).
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = core::f32::consts::LOG2_E;
+    const C1: f32 = 0.693_359_4;
+    const C2: f32 = -2.121_944_4e-4;
+    // 1.5·2²³: adding and subtracting it rounds to the nearest integer (|t| < 2²²).
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-104.0, 89.0); // keeps NaN
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = (x - n * C1) - n * C2;
+    // p(r) = P0·r⁵ + … + P5 by Estrin's scheme (a short dependency chain: the softmax of a
+    // row waits on its exponentials).
+    let r2 = r * r;
+    let a = 1.987_569_1e-4f32 * r + 1.398_199_9e-3;
+    let b = 8.333_452e-3f32 * r + 4.166_579_6e-2;
+    let c = 1.666_666_5e-1f32 * r + 0.5; // Cephes: 5.0000001201e-1, 0.5 in f32
+    let p = (a * r2 + b) * r2 + c;
+    let e = (p * r2 + r) + 1.0;
+    // n ∈ [−150, 129] (0 for NaN): 2ⁿ = 2^(n/2) · 2^(n − n/2), each a normal float.
+    let n = n as i32;
+    let (h, l) = (n / 2, n - n / 2);
+    let pow2 = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
+    e * pow2(h) * pow2(l)
 }
 
 macro_rules! impl_float {
-    ($t:ident, $exp:ident, $ln:ident, $sqrt:ident, $tanh:ident) => {
+    ($t:ident, $exp:ident, $ln:ident, $sqrt:ident, $tanh:ident $(, { $($extra:tt)* })?) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -79,7 +195,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                libm::$exp(self)
+                $exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
@@ -105,11 +221,67 @@ macro_rules! impl_float {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
+            $($($extra)*)?
         }
     };
 }
 
-impl_float!(f32, expf, logf, sqrtf, tanhf);
+impl_float!(f32, exp_f32, logf, sqrtf, tanhf, {
+    #[inline(always)]
+    fn gemm_nt<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+        a: &[f32],
+        b: &[f32],
+        bias: Option<&[f32]>,
+        c: &mut [f32],
+    ) {
+        gemm::nt_f32::<M, N, K>(a, b, bias, c)
+    }
+    #[inline(always)]
+    fn gemm_tn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[f32], x: &[f32], g: &mut [f32]) {
+        gemm::tn_f32::<M, N, K>(d, x, g)
+    }
+    #[inline(always)]
+    fn gemm_nn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[f32], w: &[f32], c: &mut [f32]) {
+        gemm::nn_f32::<M, N, K>(d, w, c)
+    }
+    #[inline(always)]
+    fn sigmoid_slice(x: &[f32], y: &mut [f32]) {
+        gemm::sigmoid_f32(x, y)
+    }
+    #[inline(always)]
+    fn sigmoid_in_place(x: &mut [f32]) {
+        gemm::sigmoid_in_place_f32(x)
+    }
+    #[inline(always)]
+    fn vectorized<R, F: FnOnce() -> R>(f: F) -> R {
+        gemm::vectorized(f)
+    }
+    #[inline(always)]
+    fn bn_forward_train<B: ArrayLength, N: ArrayLength>(
+        bn: &BatchNorm<N, f32>,
+        x: &Batch<B, N, f32>,
+        y: &mut Batch<B, N, f32>,
+        cache: &mut BatchNormCache<N, f32>,
+    ) {
+        if !gemm::bn_forward_train_f32(bn, x, y, cache) {
+            bn.forward_train_portable(x, y, cache)
+        }
+    }
+    #[inline(always)]
+    fn bn_backward<B: ArrayLength, N: ArrayLength>(
+        bn: &BatchNorm<N, f32>,
+        x: &Batch<B, N, f32>,
+        cache: &BatchNormCache<N, f32>,
+        dy: &Batch<B, N, f32>,
+        dx: &mut Batch<B, N, f32>,
+        grads: &mut BatchNormGrads<N, f32>,
+    ) {
+        if !gemm::bn_backward_f32(bn, x, cache, dy, dx, grads) {
+            bn.backward_portable(x, cache, dy, dx, grads)
+        }
+    }
+});
+use libm::exp;
 impl_float!(f64, exp, log, sqrt, tanh);
 
 #[cfg(test)]
@@ -125,5 +297,29 @@ mod tests {
         approx::assert_relative_eq!(Float::tanh(0.5f64), 0.462_117_157_260_009_8, max_relative = 1e-15);
         assert_eq!(<f32 as Float>::NAME, "f32");
         assert_eq!(<f64 as Float>::from_usize(7), 7.0);
+    }
+
+    #[test]
+    fn f32_exp_is_accurate_everywhere() {
+        let mut worst = 0f64;
+        let mut x = -110.0f32;
+        while x < 95.0 {
+            let got = f64::from(super::exp_f32(x));
+            let exact = f64::from(x).exp();
+            if exact > f64::from(f32::MAX) {
+                assert_eq!(got, f64::INFINITY, "exp({x})");
+            } else if exact < 1.2e-38 {
+                // Subnormal or zero: absolute error within a few subnormal steps.
+                assert!((got - exact).abs() < 1e-44 * 8.0, "exp({x}) = {got:e} vs {exact:e}");
+            } else {
+                worst = worst.max((got - exact).abs() / exact);
+            }
+            x += 0.000_37;
+        }
+        assert!(worst < 2.5e-7, "worst relative error {worst:e}");
+        assert_eq!(super::exp_f32(0.0), 1.0);
+        assert_eq!(super::exp_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(super::exp_f32(f32::INFINITY), f32::INFINITY);
+        assert!(super::exp_f32(f32::NAN).is_nan());
     }
 }

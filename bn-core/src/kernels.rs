@@ -1,7 +1,18 @@
-//! Small vector kernels shared by the layers. Several independent accumulators let the
-//! compiler vectorize the reductions without reassociating floating-point sums itself.
+//! Small vector kernels shared by the layers, and the run-time choice of the instruction
+//! set of the `f32` kernels ([`simd_level`]).
+//!
+//! `dot` keeps several independent accumulators so that the compiler vectorizes the
+//! reduction without reassociating floating-point sums itself. The matrix products and the
+//! vector sigmoid of the layers live in a private module (register-blocked AVX-512 / AVX2
+//! microkernels selected at run time, plain loops otherwise); [`simd_level`] tells which
+//! one runs, and the crate feature `portable` turns all SIMD code off.
 
 use crate::Float;
+
+#[path = "gemm.rs"]
+pub(crate) mod gemm;
+
+pub use gemm::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 
 const LANES: usize = 8;
 

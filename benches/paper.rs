@@ -1,0 +1,139 @@
+//! W1 and W2 of the performance issue, on the paper's MNIST network
+//! (784 → 3 × [dense(100), batchnorm, sigmoid] → dense(10), f32, one thread):
+//!
+//! - W1: one training step at batch 60 (forward, softmax cross-entropy, backward, SGD);
+//! - W2a: the folded network, one sample;
+//! - W2b: the folded network, a batch of 60, time per sample: `forward_batch` as generated
+//!   today (one `forward_one` per sample), and the batched chain of the folded layers (one
+//!   matrix product per layer, what a batched `forward_batch` would run).
+//!
+//! `cargo bench --bench paper`; after criterion's lines, a table with GFLOP/s and the
+//! fraction of the FMA peak measured in the same process.
+
+mod common;
+
+use std::hint::black_box;
+
+use bn_core::typenum::{U10, U100, U60, U784};
+use bn_core::{flat_mut, Activation, Batch, GenericArray, Rng, Sgd, Sigmoid, SoftmaxCrossEntropy, Trainer};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use common::Row;
+
+bn_core::network! {
+    /// The paper's network (Ioffe & Szegedy 2015, §4.1).
+    pub struct PaperNet {
+        input: 784,
+        dense(100), batchnorm, sigmoid,
+        dense(100), batchnorm, sigmoid,
+        dense(100), batchnorm, sigmoid,
+        dense(10),
+    }
+}
+
+/// FLOPs of one training step at batch 60: forward, `dW` of every layer, `dX` of layers 2–4.
+const W1_FLOPS: f64 = 2.0 * 60.0 * (99_400.0 + 99_400.0 + 21_000.0);
+/// FLOPs of one folded forward.
+const W2_FLOPS: f64 = 2.0 * 99_400.0;
+
+struct Setup {
+    net: Box<PaperNet>,
+    trainer: Box<Trainer<PaperNet, U60>>,
+    x: Box<Batch<U60, U784>>,
+    labels: GenericArray<usize, U60>,
+    folded: Box<PaperNetFolded>,
+    y: Batch<U60, U10>,
+    h: Box<[Batch<U60, U100>; 2]>,
+}
+
+/// The folded model on a whole batch, layer by layer (one matrix product per layer, the
+/// sigmoid in place); equal bit for bit to `forward_batch`.
+fn folded_batch_chain(
+    f: &PaperNetFolded,
+    x: &Batch<U60, U784>,
+    h: &mut [Batch<U60, U100>; 2],
+    y: &mut Batch<U60, U10>,
+) {
+    let [h0, h1] = h;
+    f.dense0.forward(x, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense3.forward(h0, h1);
+    Sigmoid::apply(flat_mut(h1));
+    f.dense6.forward(h1, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense9.forward(h0, y);
+}
+
+fn setup() -> Setup {
+    let mut rng = Rng::seed(2015);
+    let net = PaperNet::new_boxed(1);
+    let mut x = bn_core::boxed_zeroed::<Batch<U60, U784>>();
+    flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32);
+    let mut labels = GenericArray::<usize, U60>::default();
+    labels.iter_mut().for_each(|l| *l = rng.below(10));
+    let mut trainer = Trainer::<PaperNet, U60>::new_boxed();
+    let mut net = net;
+    // A few steps so that the population statistics and the folded weights are not trivial.
+    for _ in 0..5 {
+        net.train_step(&*x, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.1), &mut trainer);
+    }
+    let folded = net.fold_boxed();
+    Setup { net, trainer, x, labels, folded, y: Batch::default(), h: bn_core::boxed_zeroed() }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut s = setup();
+    let opt = Sgd::new(0.01f32);
+    let mut g = c.benchmark_group("paper");
+    g.throughput(Throughput::Elements(W1_FLOPS as u64));
+    g.bench_function("W1 train step, batch 60", |b| {
+        b.iter(|| black_box(s.net.train_step(&*s.x, &s.labels, &SoftmaxCrossEntropy, &opt, &mut s.trainer)))
+    });
+    g.throughput(Throughput::Elements(W2_FLOPS as u64));
+    g.bench_function("W2a folded, one sample", |b| b.iter(|| black_box(s.folded.forward(black_box(&s.x[7])))));
+    g.throughput(Throughput::Elements(60 * W2_FLOPS as u64));
+    g.bench_function("W2b folded, batch 60, forward_batch", |b| {
+        b.iter(|| {
+            s.folded.forward_batch(black_box(&*s.x), &mut s.y);
+            black_box(&s.y);
+        })
+    });
+    g.bench_function("W2b folded, batch 60, batched layers", |b| {
+        b.iter(|| {
+            folded_batch_chain(&s.folded, black_box(&s.x), &mut s.h, &mut s.y);
+            black_box(&s.y);
+        })
+    });
+    g.finish();
+
+    let w1 = common::time_per_call(|| {
+        black_box(s.net.train_step(&*s.x, &s.labels, &SoftmaxCrossEntropy, &opt, &mut s.trainer));
+    });
+    let w2a = common::time_per_call(|| {
+        black_box(s.folded.forward(black_box(&s.x[7])));
+    });
+    let w2b = common::time_per_call(|| {
+        s.folded.forward_batch(black_box(&*s.x), &mut s.y);
+        black_box(&s.y);
+    }) / 60.0;
+    let w2b_chain = common::time_per_call(|| {
+        folded_batch_chain(&s.folded, black_box(&s.x), &mut s.h, &mut s.y);
+        black_box(&s.y);
+    }) / 60.0;
+    common::report(
+        "paper network (784-100-100-100-10)",
+        &[
+            Row { name: "W1 train step, batch 60", secs: w1, flops: W1_FLOPS, target: 275e-6 },
+            Row { name: "W2a folded, one sample", secs: w2a, flops: W2_FLOPS, target: 3e-6 },
+            Row { name: "W2b batch 60, forward_batch, /sample", secs: w2b, flops: W2_FLOPS, target: 2e-6 },
+            Row { name: "W2b batch 60, batched layers, /sample", secs: w2b_chain, flops: W2_FLOPS, target: 2e-6 },
+        ],
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,0 +1,76 @@
+//! W3 of the performance issue: a tiny network, 16 → 2 × [dense(32), batchnorm, sigmoid] →
+//! dense(4) (f32, one thread): a training step at batch 32 (softmax cross-entropy, SGD), and
+//! the folded network's one-sample latency.
+//!
+//! `cargo bench --bench tiny`; after criterion's lines, a table with GFLOP/s and the
+//! fraction of the FMA peak measured in the same process.
+
+mod common;
+
+use std::hint::black_box;
+
+use bn_core::typenum::{U16, U32};
+use bn_core::{flat_mut, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use common::Row;
+
+bn_core::network! {
+    /// A tiny classifier.
+    pub struct Tiny {
+        input: 16,
+        dense(32), batchnorm, sigmoid,
+        dense(32), batchnorm, sigmoid,
+        dense(4),
+    }
+}
+
+/// FLOPs of one training step at batch 32: forward, `dW` of every layer, `dX` of layers 2–3.
+const W3_TRAIN_FLOPS: f64 = 2.0 * 32.0 * (1_664.0 + 1_664.0 + 1_152.0);
+/// FLOPs of one folded forward.
+const W3_ONE_FLOPS: f64 = 2.0 * 1_664.0;
+
+fn bench(c: &mut Criterion) {
+    let mut rng = Rng::seed(7);
+    let mut net = Tiny::new(3);
+    let mut trainer = Trainer::<Tiny, U32>::new();
+    let mut x = Batch::<U32, U16>::default();
+    flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32 * 2.0 - 1.0);
+    let mut labels = GenericArray::<usize, U32>::default();
+    labels.iter_mut().for_each(|l| *l = rng.below(4));
+    let opt = Sgd::new(0.01f32);
+    for _ in 0..5 {
+        net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+    }
+    let folded = net.fold();
+
+    let mut g = c.benchmark_group("tiny");
+    g.throughput(Throughput::Elements(W3_TRAIN_FLOPS as u64));
+    g.bench_function("W3 train step, batch 32", |b| {
+        b.iter(|| black_box(net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer)))
+    });
+    g.throughput(Throughput::Elements(W3_ONE_FLOPS as u64));
+    g.bench_function("W3 folded, one sample", |b| b.iter(|| black_box(folded.forward(black_box(&x[5])))));
+    g.finish();
+
+    let train = common::time_per_call(|| {
+        black_box(net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer));
+    });
+    let one = common::time_per_call(|| {
+        black_box(folded.forward(black_box(&x[5])));
+    });
+    common::report(
+        "tiny network (16-32-32-4)",
+        &[
+            Row { name: "W3 train step, batch 32", secs: train, flops: W3_TRAIN_FLOPS, target: 5e-6 },
+            Row { name: "W3 folded, one sample", secs: one, flops: W3_ONE_FLOPS, target: 100e-9 },
+        ],
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = bench
+}
+criterion_main!(benches);

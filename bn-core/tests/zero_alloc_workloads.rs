@@ -1,0 +1,212 @@
+//! The performance workloads of the benches (`benches/paper.rs`, `benches/tiny.rs` in the
+//! workspace root) make no heap allocation, with the types that `network!` generates:
+//!
+//! - W1: a training step of the paper's network (784 → 3 × [dense(100), batchnorm, sigmoid]
+//!   → dense(10)) at batch 60: forward, softmax cross-entropy, backward, SGD;
+//! - W2a: its folded model, one sample; W2b: a batch of 60 (`forward_batch`, and the batched
+//!   layer-by-layer chain that the bench also measures);
+//! - W3: a tiny network (16 → 2 × [dense(32), batchnorm, sigmoid] → dense(4)): a training
+//!   step at batch 32 and the folded model's one-sample forward.
+//!
+//! The workloads run on every instruction set this CPU has (AVX-512, then AVX2, then the
+//! portable loops, lowered with `bn_core::kernels::set_simd_level`: process-wide, which is
+//! why this binary has a single `#[test]`), so the fallback paths are covered end to end.
+//! Nothing is run before the first armed call, so the one-time detection of the SIMD level
+//! is counted too. A counting global allocator wraps the system allocator; only this
+//! thread's allocations while armed count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bn_core::kernels::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
+use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
+use bn_core::{
+    boxed_zeroed, flat_mut, Activation, Batch, GenericArray, Rng, Sgd, Sigmoid, SoftmaxCrossEntropy, Trainer,
+};
+
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // `const`-initialized, no destructor: reading it never allocates.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn armed() -> bool {
+    ARMED.with(Cell::get)
+}
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds `GlobalAlloc`'s
+// contract; the counters do not affect the memory handed out.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if armed() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's guarantees (non-zero size).
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if armed() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as in `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if armed() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if armed() {
+            DEALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Runs `f` armed; asserts that it neither allocated nor freed.
+fn assert_no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    let (a0, d0) = (ALLOCATIONS.load(Ordering::SeqCst), DEALLOCATIONS.load(Ordering::SeqCst));
+    ARMED.with(|a| a.set(true));
+    let r = f();
+    ARMED.with(|a| a.set(false));
+    let (a, d) = (ALLOCATIONS.load(Ordering::SeqCst) - a0, DEALLOCATIONS.load(Ordering::SeqCst) - d0);
+    assert_eq!((a, d), (0, 0), "{what}: {a} allocations, {d} deallocations");
+    r
+}
+
+bn_core::network! {
+    /// The paper's network (W1, W2).
+    struct PaperNet {
+        input: 784,
+        dense(100), batchnorm, sigmoid,
+        dense(100), batchnorm, sigmoid,
+        dense(100), batchnorm, sigmoid,
+        dense(10),
+    }
+}
+
+bn_core::network! {
+    /// The tiny network (W3).
+    struct Tiny {
+        input: 16,
+        dense(32), batchnorm, sigmoid,
+        dense(32), batchnorm, sigmoid,
+        dense(4),
+    }
+}
+
+/// W2b as a batched chain of the folded model's layers (one matrix product per layer, the
+/// sigmoid in place): what a batched `forward_batch` of the folded type computes.
+fn folded_batch_chain(
+    f: &PaperNetFolded,
+    x: &Batch<U60, U784>,
+    h: &mut [Batch<U60, U100>; 2],
+    y: &mut Batch<U60, U10>,
+) {
+    let [h0, h1] = h;
+    f.dense0.forward(x, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense3.forward(h0, h1);
+    Sigmoid::apply(flat_mut(h1));
+    f.dense6.forward(h1, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense9.forward(h0, y);
+}
+
+#[test]
+fn the_benchmark_workloads_do_not_allocate_on_any_level() {
+    // The counter counts (so a zero below means zero).
+    ARMED.with(|a| a.set(true));
+    drop(black_box(Box::new(black_box(7u64))));
+    ARMED.with(|a| a.set(false));
+    assert!(ALLOCATIONS.load(Ordering::SeqCst) >= 1 && DEALLOCATIONS.load(Ordering::SeqCst) >= 1);
+
+    // The first round detects the level inside the armed calls; then each lower one.
+    workloads("detected level");
+    for level in [SimdLevel::Avx2, SimdLevel::Portable] {
+        if level < detected_simd_level() {
+            assert_eq!(set_simd_level(level), level);
+            assert_eq!(simd_level(), level);
+            workloads(level.name());
+        }
+    }
+}
+
+/// W1, W2a, W2b and W3 on the current level: no allocation, and consistent results.
+fn workloads(level: &str) {
+    // Set-up on the heap (not measured).
+    let mut rng = Rng::seed(5);
+    let mut net = PaperNet::new_boxed(1);
+    let mut trainer = Trainer::<PaperNet, U60>::new_boxed();
+    let mut x = boxed_zeroed::<Batch<U60, U784>>();
+    flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32);
+    let mut labels = GenericArray::<usize, U60>::default();
+    labels.iter_mut().for_each(|l| *l = rng.below(10));
+    let opt = Sgd::new(0.1f32);
+    let mut folded = boxed_zeroed::<PaperNetFolded>();
+    let mut y = boxed_zeroed::<Batch<U60, U10>>();
+    let mut y_chain = boxed_zeroed::<Batch<U60, U10>>();
+    let mut h = boxed_zeroed::<[Batch<U60, U100>; 2]>();
+
+    // W1: training steps (the first kernel call also detects the SIMD level).
+    let losses = assert_no_alloc(&format!("{level}: W1 train step"), || {
+        let mut losses = [0.0f32; 3];
+        for l in losses.iter_mut() {
+            *l = net.train_step(&*x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+        }
+        losses
+    });
+    assert!(losses.iter().all(|l| l.is_finite()) && (1.0..4.0).contains(&losses[0]), "{level}: losses {losses:?}");
+    assert!(losses[2] < losses[0], "{level}: the same batch three times: the loss goes down ({losses:?})");
+
+    // W2a, W2b: the folded model.
+    net.fold_into(&mut folded);
+    let one = assert_no_alloc(&format!("{level}: W2a folded, one sample"), || folded.forward(&x[3]));
+    assert_no_alloc(&format!("{level}: W2b folded, forward_batch"), || folded.forward_batch(&*x, &mut y));
+    assert_no_alloc(&format!("{level}: W2b folded, batched chain"), || {
+        folded_batch_chain(&folded, &x, &mut h, &mut y_chain)
+    });
+    // One sample, a batch and the batched chain agree bit for bit; the eval path closely.
+    assert_eq!(one, y[3]);
+    assert_eq!(*y, *y_chain);
+    let eval = net.eval(&x[3]);
+    for (e, f) in eval.iter().zip(one.iter()) {
+        assert!((e - f).abs() <= 1e-4 * (1.0 + e.abs()), "{level}: eval {e} vs folded {f}");
+    }
+
+    // W3: the tiny network, everything on the stack.
+    let mut tiny = Tiny::new(3);
+    let mut tiny_trainer = Trainer::<Tiny, U32>::new();
+    let mut xt = Batch::<U32, U16>::default();
+    flat_mut(&mut xt).iter_mut().for_each(|p| *p = rng.uniform() as f32 * 2.0 - 1.0);
+    let mut lt = GenericArray::<usize, U32>::default();
+    lt.iter_mut().for_each(|l| *l = rng.below(4));
+    let tl = assert_no_alloc(&format!("{level}: W3 train step"), || {
+        let mut l = 0.0;
+        for _ in 0..3 {
+            l = tiny.train_step(&xt, &lt, &SoftmaxCrossEntropy, &opt, &mut tiny_trainer);
+        }
+        l
+    });
+    assert!(tl.is_finite(), "{level}: W3 loss {tl}");
+    let tiny_folded = tiny.fold();
+    let out = assert_no_alloc(&format!("{level}: W3 folded, one sample"), || tiny_folded.forward(&xt[0]));
+    assert!(out.iter().all(|v| v.is_finite()));
+    assert_eq!(out, tiny.fold().forward(&xt[0]));
+}
