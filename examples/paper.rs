@@ -84,15 +84,22 @@ fn row(r: &Record) {
     );
 }
 
-/// Writes the trained models into `dir`: `model_folded.bin` (the folded model's scalars,
-/// little-endian `f32`, in declaration order: its documented byte layout).
+/// Writes the trained models into `dir`: `model.safetensors` (the BN network, with
+/// PyTorch's `state_dict` names) and `model_folded.bin` (the folded model's scalars,
+/// little-endian `f32`, in declaration order: its documented byte layout, what
+/// `bn_core::embed!` reads).
 fn save(dir: &std::path::Path, report: &experiment::Report) -> std::io::Result<Vec<String>> {
     use bn_core::PlainData;
     std::fs::create_dir_all(dir)?;
-    let bytes: Vec<u8> = report.folded.as_scalars().iter().flat_map(|x| x.to_le_bytes()).collect();
-    let path = dir.join("model_folded.bin");
-    std::fs::write(&path, bytes)?;
-    Ok(vec![path.display().to_string()])
+    let mut written = Vec::new();
+    for (name, bytes) in
+        [("model.safetensors", report.bn.save_safetensors()), ("model_folded.bin", report.folded.to_bytes())]
+    {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
 }
 
 fn main() -> ExitCode {

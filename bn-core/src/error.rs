@@ -63,6 +63,16 @@ pub enum LoadError {
         /// The file's dtype.
         found: String,
     },
+    /// A tensor has the expected name, shape and dtype, but a value the model cannot hold: a
+    /// negative `num_batches_tracked`, or a nonzero off-diagonal entry in the weight of a
+    /// folded model's affine layer (which is saved as a diagonal `Linear`).
+    #[cfg(feature = "alloc")]
+    InvalidValue {
+        /// The tensor's name.
+        name: String,
+        /// What is wrong, with the value and where it is.
+        reason: String,
+    },
 }
 
 impl fmt::Display for LoadError {
@@ -91,6 +101,8 @@ impl fmt::Display for LoadError {
             LoadError::WrongDtype { name, expected, found } => {
                 write!(f, "tensor `{name}` has dtype {found}, but the model accepts {expected}")
             }
+            #[cfg(feature = "alloc")]
+            LoadError::InvalidValue { name, reason } => write!(f, "tensor `{name}`: {reason}"),
         }
     }
 }

@@ -33,3 +33,27 @@ pub use crate::__bn_if_alloc as if_alloc;
 
 #[cfg(feature = "alloc")]
 pub use alloc::boxed::Box;
+
+/// Expands its input only when `bn-core` has its `safetensors` feature (weights files).
+#[cfg(feature = "safetensors")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_safetensors {
+    ($($t:tt)*) => { $($t)* };
+}
+/// Expands its input only when `bn-core` has its `safetensors` feature (weights files).
+#[cfg(not(feature = "safetensors"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_safetensors {
+    ($($t:tt)*) => {};
+}
+pub use crate::__bn_if_safetensors as if_safetensors;
+
+#[cfg(feature = "alloc")]
+pub use crate::boxed_zeroed;
+pub use crate::io::{LayerTensors, StateDict, TensorMut, TensorName, TensorRef};
+#[cfg(feature = "safetensors")]
+pub use crate::LoadError;
+#[cfg(feature = "alloc")]
+pub use alloc::vec::Vec;

@@ -740,6 +740,92 @@ impl ::core::fmt::Display for Tiny {
         f.write_str(Self::SUMMARY)
     }
 }
+impl ::bn_core::__private::StateDict for Tiny {
+    type Scalar = f32;
+    fn visit(
+        &self,
+        f: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorRef<'_, f32>,
+        ),
+    ) {
+        ::bn_core::__private::LayerTensors::visit_layer(&self.dense0, "0", f);
+        ::bn_core::__private::LayerTensors::visit_layer(&self.batchnorm1, "1", f);
+        ::bn_core::__private::LayerTensors::visit_layer(&self.dense3, "3", f);
+    }
+    fn visit_mut(
+        &mut self,
+        f: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorMut<'_, f32>,
+        ),
+    ) {
+        ::bn_core::__private::LayerTensors::visit_layer_mut(&mut self.dense0, "0", f);
+        ::bn_core::__private::LayerTensors::visit_layer_mut(
+            &mut self.batchnorm1,
+            "1",
+            f,
+        );
+        ::bn_core::__private::LayerTensors::visit_layer_mut(&mut self.dense3, "3", f);
+    }
+}
+impl ::bn_core::__private::StateDict for TinyFolded {
+    type Scalar = f32;
+    fn visit(
+        &self,
+        f: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorRef<'_, f32>,
+        ),
+    ) {
+        ::bn_core::__private::LayerTensors::visit_layer(&self.dense0, "0", f);
+        ::bn_core::__private::LayerTensors::visit_layer(&self.dense3, "2", f);
+    }
+    fn visit_mut(
+        &mut self,
+        f: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorMut<'_, f32>,
+        ),
+    ) {
+        ::bn_core::__private::LayerTensors::visit_layer_mut(&mut self.dense0, "0", f);
+        ::bn_core::__private::LayerTensors::visit_layer_mut(&mut self.dense3, "2", f);
+    }
+}
+::bn_core::__private::if_safetensors! {
+    impl Tiny { #[doc =
+    "The weights as a safetensors file, with the tensor names, shapes and dtypes of the `state_dict` of the equivalent PyTorch module (`torch.nn` as `nn`):\n\n```python\nnn.Sequential(\n    nn.Linear(2, 3, bias=False),\n    nn.BatchNorm1d(3),\n    nn.ReLU(),\n    nn.Linear(3, 2),\n)\n```\n\nIt loads with `module.load_state_dict(safetensors.torch.load_file(path))`. The tensors:\n\n```text\n0.weight               [3, 2]  F32\n1.weight               [3]     F32\n1.bias                 [3]     F32\n1.running_mean         [3]     F32\n1.running_var          [3]     F32\n1.num_batches_tracked  []      I64\n3.weight               [2, 3]  F32\n3.bias                 [2]     F32\n```"]
+    pub fn save_safetensors(& self) -> ::bn_core::__private::Vec < u8 > { < Self as
+    ::bn_core::__private::StateDict > ::save_safetensors(self) } #[doc =
+    "A network loaded from a safetensors file (see `save_safetensors` for the names), built on the heap. Each BN's ε and momentum are the declared ones (they are not in a `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
+    pub fn load_safetensors(bytes : & [u8]) -> ::core::result::Result <
+    ::bn_core::__private::Box < Self >, ::bn_core::__private::LoadError > { let mut model
+    : ::bn_core::__private::Box < Self > = < Self as ::bn_core::__private::Network >
+    ::new_boxed(0); < Self as ::bn_core::__private::StateDict > ::load_safetensors_into(&
+    mut * model, bytes) ?; ::core::result::Result::Ok(model) } #[doc =
+    r" Overwrites the tensors with those of a safetensors file (see `save_safetensors`"]
+    #[doc =
+    r" for the names). Everything is checked before anything is written: on error,"]
+    #[doc = r" `self` is unchanged."] pub fn load_safetensors_into(& mut self, bytes : &
+    [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
+    ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } } impl
+    TinyFolded { #[doc =
+    "The weights as a safetensors file, with the tensor names, shapes and dtypes of the `state_dict` of the equivalent PyTorch module (`torch.nn` as `nn`):\n\n```python\nnn.Sequential(\n    nn.Linear(2, 3),\n    nn.ReLU(),\n    nn.Linear(3, 2),\n)\n```\n\nIt loads with `module.load_state_dict(safetensors.torch.load_file(path))`. The tensors:\n\n```text\n0.weight  [3, 2]  F32\n0.bias    [3]     F32\n2.weight  [2, 3]  F32\n2.bias    [2]     F32\n```"]
+    pub fn save_safetensors(& self) -> ::bn_core::__private::Vec < u8 > { < Self as
+    ::bn_core::__private::StateDict > ::save_safetensors(self) } #[doc =
+    "A folded model loaded from a safetensors file (see `save_safetensors` for the names), built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
+    pub fn load_safetensors(bytes : & [u8]) -> ::core::result::Result <
+    ::bn_core::__private::Box < Self >, ::bn_core::__private::LoadError > { let mut model
+    : ::bn_core::__private::Box < Self > = ::bn_core::__private::boxed_zeroed:: < Self >
+    (); < Self as ::bn_core::__private::StateDict > ::load_safetensors_into(& mut *
+    model, bytes) ?; ::core::result::Result::Ok(model) } #[doc =
+    r" Overwrites the tensors with those of a safetensors file (see `save_safetensors`"]
+    #[doc =
+    r" for the names). Everything is checked before anything is written: on error,"]
+    #[doc = r" `self` is unchanged."] pub fn load_safetensors_into(& mut self, bytes : &
+    [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
+    ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } }
+}
 impl ::core::fmt::Display for TinyFolded {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(

@@ -135,7 +135,7 @@ pub fn check(inv: Invocation) -> Result<Model, (Stub, syn::Error)> {
         fields.push((key, index));
         match (kind, width) {
             (Some(kind), Some(w)) => {
-                let layer = Layer { field, kind, input: w, text: summary_text(raw) };
+                let layer = Layer { field, named: raw.name.is_some(), kind, input: w, text: summary_text(raw) };
                 width = Some(layer.output());
                 layers.push(layer);
             }

@@ -536,10 +536,13 @@ pub fn expand(m: &Model) -> TokenStream {
         #(#cfgs)*
         // SAFETY: every field is one of bn-core's `Zeroable` types, asserted by `_check` below.
         unsafe impl #p::Zeroable for #name {}
+        #(#cfgs)*
         // SAFETY: as above.
         unsafe impl #p::Zeroable for #grads {}
+        #(#cfgs)*
         // SAFETY: as above.
         unsafe impl #p::Zeroable for #folded {}
+        #(#cfgs)*
         // SAFETY: `#[repr(C)]` with only `Dense<_, _, #t, true>` and `Affine<_, #t>` fields,
         // which are `#[repr(C)]` pairs of `#t` arrays: no padding, every bit pattern valid. The
         // size is asserted to be exactly `LEN` scalars below.
@@ -547,13 +550,16 @@ pub fn expand(m: &Model) -> TokenStream {
             type Scalar = #t;
             const LEN: usize = #folded_floats;
         }
+        #(#cfgs)*
         const _: () = ::core::assert!(
             ::core::mem::size_of::<#folded>() == #folded_floats * ::core::mem::size_of::<#t>(),
             "the folded model must be exactly its scalars, without padding"
         );
 
+        #(#cfgs)*
         // SAFETY: every field is a `Batch` of floats or a `BatchNormCache`, asserted below.
         unsafe impl<B: #p::ArrayLength> #p::Zeroable for #ws<B> {}
+        #(#cfgs)*
         const _: () = {
             #[allow(dead_code)]
             fn _check<B: #p::ArrayLength>() {
@@ -569,11 +575,13 @@ pub fn expand(m: &Model) -> TokenStream {
             /// The sample as bn-core's vector type.
             fn as_vector(&self) -> &#p::Vector<#in_ty, #t>;
         }
+        #(#cfgs)*
         impl #input_trait for [#t; #n_in] {
             fn as_vector(&self) -> &#p::Vector<#in_ty, #t> {
                 #p::array_as_vector(self)
             }
         }
+        #(#cfgs)*
         impl #input_trait for #p::Vector<#in_ty, #t> {
             fn as_vector(&self) -> &#p::Vector<#in_ty, #t> {
                 self
@@ -589,6 +597,7 @@ pub fn expand(m: &Model) -> TokenStream {
             /// The batch as bn-core's batch type.
             fn as_batch(&self) -> &#p::Batch<Self::Size, #in_ty, #t>;
         }
+        #(#cfgs)*
         impl<B: #p::ArrayLength> #batch_trait for #p::Batch<B, #in_ty, #t> {
             type Size = B;
             fn as_batch(&self) -> &#p::Batch<B, #in_ty, #t> {
@@ -848,9 +857,9 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
 
-        #(#cfgs)*
         #io_items
 
+        #(#cfgs)*
         impl ::core::fmt::Display for #folded {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(#fsummary_nl)

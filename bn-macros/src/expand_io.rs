@@ -1,11 +1,239 @@
-//! Code generation for weights I/O (PyTorch-compatible tensor names). Placeholder: emits
-//! nothing yet.
+//! Code generation for weights files (bn-core's `StateDict`, safetensors with PyTorch's
+//! `state_dict` names). One visitor line per parameter layer, for each of the two types; all
+//! parsing, checking and writing lives in bn-core (`io.rs`).
+//!
+//! The visitor (`StateDict`) needs no allocation and is always generated; the inherent
+//! methods that read and write files are wrapped in `__private::if_safetensors!`, so they
+//! exist only when bn-core has its `safetensors` feature.
 
 use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
+use syn::Ident;
 
 use crate::expand::Folded;
-use crate::model::Model;
+use crate::model::{Act, Kind, Layer, Model, Momentum};
 
-pub fn expand(_m: &Model, _plan: &[Folded]) -> TokenStream {
-    TokenStream::new()
+/// A layer's tensors: `(name, shape, is the I64 counter)`.
+type Tensors = Vec<(&'static str, Vec<usize>, bool)>;
+
+/// One layer of the equivalent `nn.Sequential`: its key (index or name), the field holding
+/// it (none for an activation), its PyTorch module and its tensors.
+struct Entry<'a> {
+    key: String,
+    field: Option<&'a Ident>,
+    module: String,
+    /// A comment after the module in the docs.
+    note: &'static str,
+    tensors: Tensors,
+}
+
+/// The key of a layer in the `state_dict`: the user's name, or the index in the Sequential.
+fn key(index: usize, layer: &Layer) -> String {
+    if layer.named {
+        layer.field.unraw().to_string()
+    } else {
+        index.to_string()
+    }
+}
+
+fn act_module(a: Act) -> String {
+    format!("nn.{}()", a.type_name())
+}
+
+fn linear(input: usize, output: usize, bias: bool) -> (String, Tensors) {
+    let mut tensors = vec![("weight", vec![output, input], false)];
+    let module = if bias {
+        tensors.push(("bias", vec![output], false));
+        format!("nn.Linear({input}, {output})")
+    } else {
+        format!("nn.Linear({input}, {output}, bias=False)")
+    };
+    (module, tensors)
+}
+
+/// The training type's Sequential: every layer, activations included.
+fn training_entries(m: &Model) -> Vec<Entry<'_>> {
+    m.layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let key = key(i, l);
+            match l.kind {
+                Kind::Dense { output, bias } => {
+                    let (module, tensors) = linear(l.input, output, bias);
+                    Entry { key, field: Some(&l.field), module, note: "", tensors }
+                }
+                Kind::BatchNorm { eps, momentum } => {
+                    let n = l.input;
+                    let mut module = format!("nn.BatchNorm1d({n}");
+                    if eps != 1e-5 {
+                        module.push_str(&format!(", eps={eps:?}"));
+                    }
+                    match momentum {
+                        Momentum::Cumulative => module.push_str(", momentum=None"),
+                        Momentum::Exponential(v) if v != 0.1 => module.push_str(&format!(", momentum={v:?}")),
+                        Momentum::Exponential(_) => {}
+                    }
+                    module.push(')');
+                    let tensors = vec![
+                        ("weight", vec![n], false),
+                        ("bias", vec![n], false),
+                        ("running_mean", vec![n], false),
+                        ("running_var", vec![n], false),
+                        ("num_batches_tracked", vec![], true),
+                    ];
+                    Entry { key, field: Some(&l.field), module, note: "", tensors }
+                }
+                Kind::Activation(a) => Entry { key, field: None, module: act_module(a), note: "", tensors: vec![] },
+            }
+        })
+        .collect()
+}
+
+/// The folded type's Sequential: the folded plan, renumbered; an unfolded BN run is a
+/// diagonal `Linear(n, n)`.
+fn folded_entries<'a>(plan: &'a [Folded<'a>]) -> Vec<Entry<'a>> {
+    plan.iter()
+        .enumerate()
+        .map(|(i, fl)| match fl {
+            Folded::Dense { src, .. } => {
+                let (module, tensors) = linear(src.input, src.output(), true);
+                Entry { key: key(i, src), field: fl.field(), module, note: "", tensors }
+            }
+            Folded::Affine { bns } => {
+                let (module, tensors) = linear(bns[0].input, bns[0].input, true);
+                let note = "  # diagonal: an affine layer (unfolded BN)";
+                Entry { key: key(i, bns[0]), field: fl.field(), module, note, tensors }
+            }
+            Folded::Act(l) => {
+                let Kind::Activation(a) = l.kind else { unreachable!("activation plan entry") };
+                Entry { key: i.to_string(), field: None, module: act_module(a), note: "", tensors: vec![] }
+            }
+        })
+        .collect()
+}
+
+/// The doc of `save_safetensors`: the PyTorch module and the tensors, so a user knows both.
+fn doc(entries: &[Entry], t: &Ident) -> String {
+    let named = entries.iter().any(|e| e.key.parse::<usize>().is_err());
+    let mut module = String::from(if named { "nn.Sequential(OrderedDict([\n" } else { "nn.Sequential(\n" });
+    for e in entries {
+        let (key, note) = (&e.key, e.note);
+        if named {
+            module.push_str(&format!("    (\"{key}\", {}),{note}\n", e.module));
+        } else {
+            module.push_str(&format!("    {},{note}\n", e.module));
+        }
+    }
+    module.push_str(if named { "]))" } else { ")" });
+    if t == "f64" {
+        module.push_str(".double()");
+    }
+    let mut tensors = Vec::new();
+    for e in entries {
+        for (name, shape, count) in &e.tensors {
+            let dtype = if *count { "I64".to_string() } else { t.to_string().to_uppercase() };
+            tensors.push((format!("{}.{name}", e.key), format!("{shape:?}"), dtype));
+        }
+    }
+    let w0 = tensors.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let w1 = tensors.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let table: String = tensors.iter().map(|(n, s, d)| format!("{n:<w0$}  {s:<w1$}  {d}\n")).collect();
+    format!(
+        "The weights as a safetensors file, with the tensor names, shapes and dtypes of the \
+         `state_dict` of the equivalent PyTorch module (`torch.nn` as `nn`):\n\n```python\n{module}\n```\n\n\
+         It loads with `module.load_state_dict(safetensors.torch.load_file(path))`. The tensors:\n\n\
+         ```text\n{table}```"
+    )
+}
+
+/// The `StateDict` impl of one type, and its inherent file methods.
+fn impls(
+    ty: &Ident,
+    t: &Ident,
+    entries: &[Entry],
+    load_body: TokenStream,
+    load_doc: &str,
+) -> (TokenStream, TokenStream) {
+    let p = quote!(::bn_core::__private);
+    let (mut visit, mut visit_mut) = (Vec::new(), Vec::new());
+    for e in entries {
+        let Some(f) = e.field else { continue };
+        let k = &e.key;
+        visit.push(quote!(#p::LayerTensors::visit_layer(&self.#f, #k, f);));
+        visit_mut.push(quote!(#p::LayerTensors::visit_layer_mut(&mut self.#f, #k, f);));
+    }
+    let save_doc = doc(entries, t);
+    let state_dict = quote! {
+        impl #p::StateDict for #ty {
+            type Scalar = #t;
+            fn visit(&self, f: &mut dyn ::core::ops::FnMut(#p::TensorName<'_>, #p::TensorRef<'_, #t>)) {
+                #(#visit)*
+            }
+            fn visit_mut(&mut self, f: &mut dyn ::core::ops::FnMut(#p::TensorName<'_>, #p::TensorMut<'_, #t>)) {
+                #(#visit_mut)*
+            }
+        }
+    };
+    let methods = quote! {
+        impl #ty {
+            #[doc = #save_doc]
+            pub fn save_safetensors(&self) -> #p::Vec<u8> {
+                <Self as #p::StateDict>::save_safetensors(self)
+            }
+
+            #[doc = #load_doc]
+            pub fn load_safetensors(bytes: &[u8]) -> ::core::result::Result<#p::Box<Self>, #p::LoadError> {
+                let mut model: #p::Box<Self> = #load_body;
+                <Self as #p::StateDict>::load_safetensors_into(&mut *model, bytes)?;
+                ::core::result::Result::Ok(model)
+            }
+
+            /// Overwrites the tensors with those of a safetensors file (see `save_safetensors`
+            /// for the names). Everything is checked before anything is written: on error,
+            /// `self` is unchanged.
+            pub fn load_safetensors_into(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #p::LoadError> {
+                <Self as #p::StateDict>::load_safetensors_into(self, bytes)
+            }
+        }
+    };
+    (state_dict, methods)
+}
+
+pub fn expand(m: &Model, plan: &[Folded]) -> TokenStream {
+    let p = quote!(::bn_core::__private);
+    let t = &m.scalar;
+    let folded = format_ident!("{}Folded", m.name);
+    let name = &m.name;
+    let (train_sd, train) = impls(
+        name,
+        t,
+        &training_entries(m),
+        quote!(<Self as #p::Network>::new_boxed(0)),
+        "A network loaded from a safetensors file (see `save_safetensors` for the names), built \
+         on the heap. Each BN's ε and momentum are the declared ones (they are not in a \
+         `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found.",
+    );
+    let (fold_sd, fold) = impls(
+        &folded,
+        t,
+        &folded_entries(plan),
+        quote!(#p::boxed_zeroed::<Self>()),
+        "A folded model loaded from a safetensors file (see `save_safetensors` for the names), \
+         built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found.",
+    );
+    // The user's `#[cfg]`s apply to every generated item.
+    let cfgs: Vec<_> = m.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
+    quote! {
+        #(#cfgs)*
+        #train_sd
+        #(#cfgs)*
+        #fold_sd
+        #(#cfgs)*
+        #p::if_safetensors! {
+            #train
+            #fold
+        }
+    }
 }

@@ -17,6 +17,9 @@ pub struct Layer {
     /// The field name: the user's name, or `{kind}{index}` (0-based, like PyTorch's
     /// `nn.Sequential` indices).
     pub field: Ident,
+    /// Whether the user named the layer (`fc1: dense(100)`): its weights file names then use
+    /// the name as prefix (`fc1.weight`) instead of the layer's index (`0.weight`).
+    pub named: bool,
     pub kind: Kind,
     /// Width of the layer's input.
     pub input: usize,

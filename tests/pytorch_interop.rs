@@ -1,0 +1,160 @@
+//! Proof of PyTorch interop, both directions.
+//!
+//! PyTorch → bn-core: `tools/pytorch_interop.py` trained the PyTorch equivalent of `Interop`
+//! a few steps and wrote its `state_dict` (`safetensors.torch.save_file`), the state_dict of
+//! its folded equivalent, inputs and PyTorch's eval outputs to `tests/fixtures/pytorch/`.
+//! Here they load, and bn-core's outputs (eval path, folded model) match PyTorch's.
+//!
+//! bn-core → PyTorch: `writes_files_for_pytorch` trains the loaded network a few more steps
+//! in bn-core and writes `rust_model.safetensors`, `rust_model_folded.safetensors` and
+//! bn-core's outputs to the target's tmp directory; the script's `--check-rust` mode loads
+//! them into PyTorch (`load_state_dict(..., strict=True)`) and compares (needs PyTorch, so
+//! not part of `cargo test`).
+
+use std::path::{Path, PathBuf};
+
+use bn_core::typenum::{U6, U8};
+use bn_core::{Batch, Momentum, Sgd, SoftmaxCrossEntropy, Trainer};
+
+bn_core::network! {
+    /// Every layer kind, as in `tools/pytorch_interop.py`: dense without bias (before BN),
+    /// with a bias, named (`head`) and without bias at the output; BN with the default ε, with
+    /// ε = 1e-3 after an activation (folds into `head`), and a cumulative one between two
+    /// activations (an affine layer of the folded model); relu, tanh, sigmoid.
+    pub struct Interop {
+        input: 6,
+        dense(8), batchnorm, relu,
+        dense(8, bias), tanh,
+        batchnorm(eps = 1e-3),
+        head: dense(4), tanh,
+        batchnorm(momentum = cumulative), sigmoid,
+        dense(3, no_bias),
+    }
+}
+
+const N_IN: usize = 6;
+const N_OUT: usize = 3;
+/// The test's tolerance: relative, with a floor for outputs near zero (as the script's).
+const REL: f32 = 1e-5;
+const FLOOR: f32 = 1e-3;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch").join(name)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Raw little-endian f32s, `cols` per row.
+fn rows(bytes: &[u8], cols: usize) -> Vec<Vec<f32>> {
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(values.len() % cols, 0);
+    values.chunks(cols).map(<[f32]>::to_vec).collect()
+}
+
+fn inputs() -> Vec<[f32; N_IN]> {
+    rows(&read(&fixture("inputs.bin")), N_IN).into_iter().map(|r| r.try_into().unwrap()).collect()
+}
+
+/// The largest relative difference (with the floor) between two sets of outputs.
+fn max_rel(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let mut worst = 0f32;
+    for (g, w) in got.iter().zip(want) {
+        for (a, b) in g.iter().zip(w) {
+            worst = worst.max((a - b).abs() / b.abs().max(FLOOR));
+        }
+    }
+    worst
+}
+
+fn pytorch_model() -> Box<Interop> {
+    Interop::load_safetensors(&read(&fixture("model.safetensors"))).expect("PyTorch's state_dict loads")
+}
+
+#[test]
+fn pytorch_weights_give_pytorch_outputs() {
+    let net = pytorch_model();
+    // Trained in train mode: statistics and parameters are not the defaults.
+    assert_eq!(net.batchnorm1.num_batches_tracked, 10);
+    assert_eq!(net.batchnorm8.num_batches_tracked, 10);
+    assert!(net.batchnorm1.running_mean.iter().all(|&m| m != 0.0));
+    assert!(net.batchnorm5.running_var.iter().all(|&v| v != 1.0));
+    assert!(net.batchnorm8.gamma.iter().all(|&g| g != 1.0));
+    // ε and momentum are the declared ones.
+    assert_eq!(net.batchnorm5.eps, 1e-3);
+    assert_eq!(net.batchnorm8.momentum, Momentum::Cumulative);
+
+    let want = rows(&read(&fixture("outputs.bin")), N_OUT);
+    let x = inputs();
+    assert_eq!(x.len(), 16);
+    let eval: Vec<Vec<f32>> = x.iter().map(|x| net.eval(x).to_vec()).collect();
+    let err = max_rel(&eval, &want);
+    println!("eval path vs PyTorch eval: max relative difference {err:.2e}");
+    assert!(err <= REL, "eval path vs PyTorch: {err}");
+
+    let folded = net.fold();
+    let ours: Vec<Vec<f32>> = x.iter().map(|x| folded.forward(x).to_vec()).collect();
+    let err = max_rel(&ours, &want);
+    println!("bn-core folded model vs PyTorch eval: max relative difference {err:.2e}");
+    assert!(err <= REL, "folded vs PyTorch: {err}");
+}
+
+#[test]
+fn pytorch_folded_model_loads_into_the_folded_type() {
+    let theirs = InteropFolded::load_safetensors(&read(&fixture("model_folded.safetensors"))).unwrap();
+    let x = inputs();
+    let out: Vec<Vec<f32>> = x.iter().map(|x| theirs.forward(x).to_vec()).collect();
+    let err = max_rel(&out, &rows(&read(&fixture("folded_outputs.bin")), N_OUT));
+    println!("PyTorch-folded model in bn-core vs PyTorch: max relative difference {err:.2e}");
+    assert!(err <= REL, "{err}");
+    let err = max_rel(&out, &rows(&read(&fixture("outputs.bin")), N_OUT));
+    assert!(err <= REL, "{err}");
+    // PyTorch's fold (in f64) and bn-core's (in f32) agree parameter by parameter.
+    let ours = pytorch_model().fold();
+    let (a, b) = (bn_core::PlainData::as_scalars(&ours), bn_core::PlainData::as_scalars(&*theirs));
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "scalar {i}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn writes_files_for_pytorch() {
+    // Train a few more steps in bn-core, so the file holds bn-core's own values.
+    let mut net = pytorch_model();
+    let mut trainer = Trainer::<Interop, U8>::new_boxed();
+    let x = inputs();
+    let mut batch = Batch::<U8, U6>::default();
+    for step in 0..3 {
+        for (b, row) in batch.iter_mut().enumerate() {
+            row.copy_from_slice(&x[(step * 8 + b) % x.len()]);
+        }
+        let labels = core::array::from_fn::<usize, 8, _>(|i| (i + step) % 3).into();
+        net.train_step(&batch, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.05), &mut trainer);
+    }
+    assert_eq!(net.batchnorm1.num_batches_tracked, 13);
+    let folded = net.fold();
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let bytes = net.save_safetensors();
+    let folded_bytes = folded.save_safetensors();
+    assert_eq!(*Interop::load_safetensors(&bytes).unwrap(), *net);
+    assert_eq!(*InteropFolded::load_safetensors(&folded_bytes).unwrap(), folded);
+    let le = |rows: Vec<Vec<f32>>| rows.into_iter().flatten().flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
+    let eval = le(x.iter().map(|x| net.eval(x).to_vec()).collect());
+    let folded_out = le(x.iter().map(|x| folded.forward(x).to_vec()).collect());
+    for (name, data) in [
+        ("rust_model.safetensors", &bytes),
+        ("rust_model_outputs.bin", &eval),
+        ("rust_model_folded.safetensors", &folded_bytes),
+        ("rust_model_folded_outputs.bin", &folded_out),
+    ] {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+    println!(
+        "wrote {dir}/rust_model.safetensors (and its siblings); check with:\n  \
+         python3 tools/pytorch_interop.py --check-rust {dir}/rust_model.safetensors",
+        dir = dir.display()
+    );
+}
