@@ -15,10 +15,7 @@
 //! is counted too. A counting global allocator wraps the system allocator; only this
 //! thread's allocations while armed count.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bn_core::kernels::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
@@ -26,66 +23,15 @@ use bn_core::{
     boxed_zeroed, flat_mut, Activation, Batch, GenericArray, Rng, Sgd, Sigmoid, SoftmaxCrossEntropy, Trainer,
 };
 
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    // `const`-initialized, no destructor: reading it never allocates.
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn armed() -> bool {
-    ARMED.with(Cell::get)
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds `GlobalAlloc`'s
-// contract; the counters do not affect the memory handed out.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded with the caller's guarantees (non-zero size).
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as in `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if armed() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if armed() {
-            DEALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod common;
+use common::{count, CountingAllocator};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Runs `f` armed; asserts that it neither allocated nor freed.
 fn assert_no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
-    let (a0, d0) = (ALLOCATIONS.load(Ordering::SeqCst), DEALLOCATIONS.load(Ordering::SeqCst));
-    ARMED.with(|a| a.set(true));
-    let r = f();
-    ARMED.with(|a| a.set(false));
-    let (a, d) = (ALLOCATIONS.load(Ordering::SeqCst) - a0, DEALLOCATIONS.load(Ordering::SeqCst) - d0);
+    let (r, a, d) = count(f);
     assert_eq!((a, d), (0, 0), "{what}: {a} allocations, {d} deallocations");
     r
 }
@@ -132,10 +78,8 @@ fn folded_batch_chain(
 #[test]
 fn the_benchmark_workloads_do_not_allocate_on_any_level() {
     // The counter counts (so a zero below means zero).
-    ARMED.with(|a| a.set(true));
-    drop(black_box(Box::new(black_box(7u64))));
-    ARMED.with(|a| a.set(false));
-    assert!(ALLOCATIONS.load(Ordering::SeqCst) >= 1 && DEALLOCATIONS.load(Ordering::SeqCst) >= 1);
+    let ((), a, d) = count(|| drop(black_box(Box::new(black_box(7u64)))));
+    assert!(a >= 1 && d >= 1, "{a} allocations, {d} deallocations");
 
     // The first round detects the level inside the armed calls; then each lower one.
     workloads("detected level");
