@@ -9,7 +9,7 @@
 
 use crate::Float;
 
-#[path = "gemm.rs"]
+#[path = "gemm/mod.rs"]
 pub(crate) mod gemm;
 
 pub use gemm::{detected_simd_level, set_simd_level, simd_level, SimdLevel};

@@ -1,0 +1,220 @@
+use super::*;
+use alloc::vec::Vec;
+use typenum::{U1, U10, U100, U16, U17, U2, U3, U32, U33, U4, U5, U6, U60, U7, U784, U9};
+
+/// Every level this CPU can run.
+fn levels() -> Vec<SimdLevel> {
+    [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512]
+        .into_iter()
+        .filter(|&l| l <= detected_simd_level())
+        .collect()
+}
+
+fn data(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = crate::Rng::seed(seed);
+    (0..n).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect()
+}
+
+/// `|got − exact| ≤ tol·Σ|terms|` for every element (f64 reference).
+fn close(got: &[f32], exact: &[f64], scale: &[f64], what: &str) {
+    for (i, ((&g, &e), &s)) in got.iter().zip(exact).zip(scale).enumerate() {
+        assert!((f64::from(g) - e).abs() <= 4e-6 * (s + 1e-30), "{what}[{i}]: {g} vs {e}");
+    }
+}
+
+fn check_shape<M: ArrayLength, N: ArrayLength, K: ArrayLength>() {
+    let (m, n, k) = (M::USIZE, N::USIZE, K::USIZE);
+    let (a, b, bias, d) = (data(m * k, 1), data(n * k, 2), data(n, 3), data(m * n, 4));
+    // f64 references: value and Σ|terms| (for the tolerance).
+    let (mut y, mut ys) = (alloc::vec![0f64; m * n], alloc::vec![0f64; m * n]);
+    let (mut g, mut gs) = (alloc::vec![0f64; n * k], alloc::vec![0f64; n * k]);
+    let (mut dx, mut dxs) = (alloc::vec![0f64; m * k], alloc::vec![0f64; m * k]);
+    for r in 0..m {
+        for j in 0..n {
+            let mut s = f64::from(bias[j]);
+            let mut t = s.abs();
+            for kk in 0..k {
+                let p = f64::from(a[r * k + kk]) * f64::from(b[j * k + kk]);
+                s += p;
+                t += p.abs();
+            }
+            (y[r * n + j], ys[r * n + j]) = (s, t);
+            for kk in 0..k {
+                let p = f64::from(d[r * n + j]) * f64::from(a[r * k + kk]);
+                g[j * k + kk] += p;
+                gs[j * k + kk] += p.abs();
+                let q = f64::from(d[r * n + j]) * f64::from(b[j * k + kk]);
+                dx[r * k + kk] += q;
+                dxs[r * k + kk] += q.abs();
+            }
+        }
+    }
+    let what = |op: &str, l: SimdLevel| alloc::format!("{op} {m}x{n}x{k} {}", l.name());
+    for l in levels() {
+        // Outputs start as NaN: the kernels must write every element (and nothing else:
+        // the slices are exactly the shapes' sizes, so the asserts in the entry points and
+        // the masked tails are what keeps them in bounds).
+        let mut c = alloc::vec![f32::NAN; m * n];
+        nt_f32_at::<M, N, K>(Supported::new(l), &a, &b, Some(&bias), &mut c);
+        close(&c, &y, &ys, &what("nt", l));
+        // One sample at a time: bit-identical to the batch.
+        for r in 0..m {
+            let mut c1 = alloc::vec![f32::NAN; n];
+            nt_f32_at::<U1, N, K>(Supported::new(l), &a[r * k..(r + 1) * k], &b, Some(&bias), &mut c1);
+            for j in 0..n {
+                assert_eq!(c1[j].to_bits(), c[r * n + j].to_bits(), "{} row {r} col {j}", what("nt one", l));
+            }
+        }
+        // Without a bias.
+        let mut c0 = alloc::vec![f32::NAN; m * n];
+        nt_f32_at::<M, N, K>(Supported::new(l), &a, &b, None, &mut c0);
+        let y0: Vec<f64> = (0..m * n).map(|i| y[i] - f64::from(bias[i % n])).collect();
+        close(&c0, &y0, &ys, &what("nt no bias", l));
+        let mut gg = alloc::vec![f32::NAN; n * k];
+        tn_f32_at::<M, N, K>(Supported::new(l), &d, &a, &mut gg);
+        close(&gg, &g, &gs, &what("tn", l));
+        let mut cc = alloc::vec![f32::NAN; m * k];
+        nn_f32_at::<M, N, K>(Supported::new(l), &d, &b, &mut cc);
+        close(&cc, &dx, &dxs, &what("nn", l));
+    }
+}
+
+#[test]
+fn products_match_f64_on_every_level_and_shape() {
+    check_shape::<U1, U1, U1>();
+    check_shape::<U2, U3, U5>();
+    check_shape::<U3, U17, U33>();
+    check_shape::<U5, U10, U100>();
+    check_shape::<U7, U9, U16>();
+    check_shape::<U6, U4, U32>();
+    check_shape::<U9, U33, U17>();
+    check_shape::<U4, U16, U1>();
+    check_shape::<U60, U100, U100>();
+}
+
+#[test]
+fn paper_layer_shapes() {
+    check_shape::<U3, U100, U784>();
+    check_shape::<U60, U10, U100>();
+}
+
+#[test]
+fn sigmoid_is_accurate_on_every_level() {
+    let mut xs: Vec<f32> = Vec::new();
+    let mut x = -120.0f32;
+    while x < 120.0 {
+        xs.push(x);
+        x += 0.013;
+    }
+    xs.extend([
+        0.0,
+        -0.0,
+        1e-30,
+        -1e-30,
+        17.0,
+        17.5,
+        -87.9,
+        -88.0,
+        -88.1,
+        88.5,
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ]);
+    for l in levels() {
+        let mut y = alloc::vec![f32::NAN; xs.len()];
+        sigmoid_f32_at(Supported::new(l), &xs, &mut y);
+        let mut worst = 0f64;
+        for (&x, &s) in xs.iter().zip(&y) {
+            let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
+            if x < -88.0 {
+                // Flushed to 0 by the SIMD paths (the portable path returns the subnormal value).
+                assert!(
+                    s == 0.0 || l == SimdLevel::Portable && (f64::from(s) - exact).abs() < 1e-44,
+                    "{}: σ({x}) = {s}",
+                    l.name()
+                );
+                continue;
+            }
+            let rel = (f64::from(s) - exact).abs() / exact;
+            worst = worst.max(rel);
+            assert!(rel <= 2.5e-7 || exact < 1.2e-38, "{}: σ({x}) = {s} vs {exact} (rel {rel:e})", l.name());
+        }
+        assert!(worst < 2.5e-7, "{}: worst relative error {worst:e}", l.name());
+        let mut nan = [f32::NAN; 3];
+        sigmoid_f32_at(Supported::new(l), &[f32::NAN, 1.0, f32::NAN], &mut nan);
+        assert!(nan[0].is_nan() && nan[2].is_nan() && (nan[1] - 0.731_058_6).abs() < 1e-7, "{}: {nan:?}", l.name());
+    }
+}
+
+fn check_batchnorm<B: crate::TrainBatch, N: ArrayLength>() {
+    let mut rng = crate::Rng::seed(11);
+    let mut x = Batch::<B, N, f32>::default();
+    let mut dy = Batch::<B, N, f32>::default();
+    // A large mean and a small spread (the shifted statistics matter), and a constant
+    // feature (variance 0).
+    for (i, v) in crate::flat_mut(&mut x).iter_mut().enumerate() {
+        *v = if i % N::USIZE == 1 { 3.0 } else { 1e3 + rng.uniform() as f32 };
+    }
+    for v in crate::flat_mut(&mut dy).iter_mut() {
+        *v = rng.uniform() as f32 - 0.5;
+    }
+    let mut bn = BatchNorm::<N, f32>::new();
+    for (k, (g, b)) in bn.gamma.iter_mut().zip(bn.beta.iter_mut()).enumerate() {
+        (*g, *b) = (0.5 + k as f32 * 0.1, k as f32 * -0.01);
+    }
+    let (mut y0, mut c0, mut dx0, mut g0) = (
+        Batch::<B, N, f32>::default(),
+        BatchNormCache::default(),
+        Batch::<B, N, f32>::default(),
+        BatchNormGrads::default(),
+    );
+    bn.forward_train_portable(&x, &mut y0, &mut c0);
+    bn.backward_portable(&x, &c0, &dy, &mut dx0, &mut g0);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    for l in levels() {
+        let (mut y, mut c, mut dx, mut g) = (
+            Batch::<B, N, f32>::default(),
+            BatchNormCache::default(),
+            Batch::<B, N, f32>::default(),
+            BatchNormGrads::default(),
+        );
+        if !bn_forward_train_f32_at(Supported::new(l), &bn, &x, &mut y, &mut c) {
+            assert_eq!(l, SimdLevel::Portable);
+            continue;
+        }
+        assert!(bn_backward_f32_at(Supported::new(l), &bn, &x, &c, &dy, &mut dx, &mut g));
+        let what = alloc::format!("{} {}x{}", l.name(), B::USIZE, N::USIZE);
+        assert_eq!(bits(crate::flat(&y)), bits(crate::flat(&y0)), "{what}: y");
+        for (a, b) in [
+            (&c.mean, &c0.mean),
+            (&c.var, &c0.var),
+            (&c.inv_std, &c0.inv_std),
+            (&c.shift, &c0.shift),
+            (&c.delta, &c0.delta),
+        ] {
+            assert_eq!(bits(a), bits(b), "{what}: cache");
+        }
+        assert_eq!(bits(crate::flat(&dx)), bits(crate::flat(&dx0)), "{what}: dx");
+        assert_eq!(bits(&g.gamma), bits(&g0.gamma), "{what}: dγ");
+        assert_eq!(bits(&g.beta), bits(&g0.beta), "{what}: dβ");
+    }
+}
+
+#[test]
+fn batchnorm_kernels_equal_the_portable_code_bit_for_bit() {
+    check_batchnorm::<U2, U1>();
+    check_batchnorm::<U3, U17>();
+    check_batchnorm::<U32, U32>();
+    check_batchnorm::<U60, U100>();
+    check_batchnorm::<U5, U33>();
+}
+
+#[test]
+fn the_level_can_only_be_lowered() {
+    let best = detected_simd_level();
+    assert!(simd_level() <= best);
+    assert_eq!(SimdLevel::Avx512.lanes(), 16);
+    assert_eq!(SimdLevel::Portable.name(), "portable");
+}

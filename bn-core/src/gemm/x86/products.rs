@@ -1,0 +1,318 @@
+//! The matrix products of a dense layer: forward, weight and input gradients.
+
+use core::array::from_fn;
+
+use generic_array::ArrayLength;
+
+use super::{Avx2, Dot, Simd};
+
+// ---- forward: C = A·Bᵀ (+ bias) ----
+
+/// One `MR × NR` tile of outputs `C[m0 + i][n0 + j]` (`A = MR·NR` accumulators, a
+/// multiple of `L`; `NR` is 4 or `A`), `A` `m × k`, `B` `n × k`, `C` `m × n`. Only the
+/// first `NA` columns are accumulated (the others stay zero) and only the first
+/// `nv ≤ NA` are stored; rows past `m` repeat row `m − 1` and are not stored. `bias` is
+/// null or has `n` elements. Each group of `L` accumulators is reduced by one
+/// transpose-and-add tree, so every output is summed in the same order whatever the
+/// tile shape.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn nt_tile<S: Dot, const L: usize, const MR: usize, const NR: usize, const NA: usize, const A: usize>(
+    (m, n, k): (usize, usize, usize),
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+    m0: usize,
+    n0: usize,
+    nv: usize,
+) {
+    let na = NA.min(NR);
+    let ar: [*const f32; MR] = from_fn(|i| a.add((m0 + i).min(m - 1) * k));
+    let br: [*const f32; NR] = from_fn(|j| b.add((n0 + j).min(n - 1) * k));
+    let mut acc = [S::zero(); A];
+    for kv in 0..k / L {
+        let o = kv * L;
+        let av: [S::V; MR] = from_fn(|i| S::load(ar[i].add(o)));
+        for j in 0..na {
+            let bv = S::load(br[j].add(o));
+            for i in 0..MR {
+                acc[i * NR + j] = S::fma(av[i], bv, acc[i * NR + j]);
+            }
+        }
+    }
+    let rem = k % L;
+    if rem != 0 {
+        let o = k - rem;
+        let av: [S::V; MR] = from_fn(|i| S::load_n(ar[i].add(o), rem));
+        for j in 0..na {
+            let bv = S::load_n(br[j].add(o), rem);
+            for i in 0..MR {
+                acc[i * NR + j] = S::fma(av[i], bv, acc[i * NR + j]);
+            }
+        }
+    }
+    for g in 0..A / L {
+        if NR == 4 {
+            // Rows g·L/4 .. (g+1)·L/4, four columns each (lanes 4q .. 4q + 4).
+            let mut r = S::reduce(&acc[g * L..g * L + L]);
+            if !bias.is_null() {
+                r = S::add(r, S::repeat(S::load_n(bias.add(n0), nv), 4));
+            }
+            for q in 0..L / 4 {
+                let i = g * (L / 4) + q;
+                if m0 + i < m {
+                    S::store_quad(c.add((m0 + i) * n + n0), r, q, nv);
+                }
+            }
+        } else {
+            // One row, columns g·L .. g·L + L (skipped when none was accumulated).
+            let j0 = g * L;
+            if j0 >= na || j0 >= nv {
+                continue;
+            }
+            let w = (nv - j0).min(L);
+            let mut r = S::reduce(&acc[j0..j0 + L]);
+            if !bias.is_null() {
+                let bp = bias.add(n0 + j0);
+                r = S::add(r, if w == L { S::load(bp) } else { S::load_n(bp, w) });
+            }
+            let cr = c.add(m0 * n + n0 + j0);
+            if w == L {
+                S::store(cr, r);
+            } else {
+                S::store_n(cr, r, w);
+            }
+        }
+    }
+}
+
+/// `C = A·Bᵀ (+ bias)`: `MR × 4` (or `MR2 × 4`) tiles for a batch, `1 × ONE` for one
+/// sample (`A = 4·MR`, `A2 = 4·MR2` and `ONE` multiples of `L`). `a`: `m·k` elements,
+/// `b`: `n·k`, `c`: `m·n` (exclusive), `bias`: null or `n`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn nt<
+    S: Dot,
+    const L: usize,
+    const MR: usize,
+    const A: usize,
+    const MR2: usize,
+    const A2: usize,
+    const ONE: usize,
+>(
+    (m, n, k): (usize, usize, usize),
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+) {
+    let dims = (m, n, k);
+    if m == 1 {
+        // One sample: 1 × ONE tiles; the last one accumulates only the columns it needs
+        // (rounded up to 4).
+        let full = n / ONE * ONE;
+        let mut n0 = 0;
+        while n0 < full {
+            nt_tile::<S, L, 1, ONE, ONE, ONE>(dims, a, b, bias, c, 0, n0, ONE);
+            n0 += ONE;
+        }
+        let tail = n - full;
+        match tail.div_ceil(4) {
+            0 => {}
+            1 => nt_tile::<S, L, 1, ONE, 4, ONE>(dims, a, b, bias, c, 0, full, tail),
+            2 => nt_tile::<S, L, 1, ONE, 8, ONE>(dims, a, b, bias, c, 0, full, tail),
+            3 => nt_tile::<S, L, 1, ONE, 12, ONE>(dims, a, b, bias, c, 0, full, tail),
+            _ => nt_tile::<S, L, 1, ONE, ONE, ONE>(dims, a, b, bias, c, 0, full, tail),
+        }
+        return;
+    }
+    // Tiles of `MR` rows, or of `MR2` when that divides the batch and `MR` does not.
+    if m % MR != 0 && m % MR2 == 0 {
+        nt_rows::<S, L, MR2, A2>(dims, a, b, bias, c)
+    } else {
+        nt_rows::<S, L, MR, A>(dims, a, b, bias, c)
+    }
+}
+
+/// [`nt`] for a batch, in `MR × 4` tiles (`A = 4·MR`).
+#[inline(always)]
+unsafe fn nt_rows<S: Dot, const L: usize, const MR: usize, const A: usize>(
+    dims: (usize, usize, usize),
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+) {
+    let (m, n, _) = dims;
+    let mut m0 = 0;
+    while m0 < m {
+        let mut n0 = 0;
+        while n0 < n {
+            nt_tile::<S, L, MR, 4, 4, A>(dims, a, b, bias, c, m0, n0, 4.min(n - n0));
+            n0 += 4;
+        }
+        m0 += MR;
+    }
+}
+
+/// With AVX-512 the dot products still use 8-lane vectors, in a 6 × 4 (or 4 × 4) tile
+/// (the 32 vector registers of AVX-512VL hold it): on CPUs that execute 512-bit operations as two
+/// 256-bit halves (AMD Zen 4), the horizontal reductions, which dominate for short rows,
+/// cost half as much, and the FMA throughput is the same.
+///
+/// # Safety
+/// AVX-512F and AVX-512VL; `a`: `M·K` elements, `b`: `N·K`, `c`: `M·N` (exclusive),
+/// `bias`: null or `N`.
+#[target_feature(enable = "avx512f,avx512vl")]
+pub unsafe fn nt_avx512<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+) {
+    nt::<Avx2, 8, 6, 24, 4, 16, 8>((M::USIZE, N::USIZE, K::USIZE), a, b, bias, c)
+}
+
+/// # Safety
+/// AVX2 and FMA; pointers as for [`nt_avx512`].
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn nt_avx2<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+) {
+    nt::<Avx2, 8, 2, 8, 2, 8, 8>((M::USIZE, N::USIZE, K::USIZE), a, b, bias, c)
+}
+
+// ---- gradients: C[r][k] = Σ_s P[r·rs + s·ss]·Q[s][k] ----
+
+/// The shape of a broadcast product: `C` (`rows × k`, row-major) `= Σ_s` (column `s` of
+/// `P`, read with strides `rs` per row and `ss` per `s`) ⊗ (row `s` of `Q`, `steps × k`).
+#[derive(Clone, Copy)]
+struct Bcast {
+    rows: usize,
+    steps: usize,
+    k: usize,
+    rs: usize,
+    ss: usize,
+}
+
+/// Rows `r0..r0 + RT` (rows past `rows` repeat the last one and are not stored) and
+/// columns `k0..k0 + KT·L` of `C`; with `PARTIAL`, the last vector has `last` lanes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn bc_tile<S: Simd, const L: usize, const RT: usize, const KT: usize, const PARTIAL: bool>(
+    s: Bcast,
+    p: *const f32,
+    q: *const f32,
+    c: *mut f32,
+    r0: usize,
+    k0: usize,
+    last: usize,
+) {
+    let pr: [*const f32; RT] = from_fn(|i| p.add((r0 + i).min(s.rows - 1) * s.rs));
+    let mut acc = [[S::zero(); KT]; RT];
+    for st in 0..s.steps {
+        let qr = q.add(st * s.k + k0);
+        let qv: [S::V; KT] =
+            from_fn(|j| if PARTIAL && j + 1 == KT { S::load_n(qr.add(j * L), last) } else { S::load(qr.add(j * L)) });
+        for i in 0..RT {
+            let d = S::splat(*pr[i].add(st * s.ss));
+            for j in 0..KT {
+                acc[i][j] = S::fma(d, qv[j], acc[i][j]);
+            }
+        }
+    }
+    for i in 0..RT {
+        if r0 + i < s.rows {
+            let cr = c.add((r0 + i) * s.k + k0);
+            for j in 0..KT {
+                if PARTIAL && j + 1 == KT {
+                    S::store_n(cr.add(j * L), acc[i][j], last);
+                } else {
+                    S::store(cr.add(j * L), acc[i][j]);
+                }
+            }
+        }
+    }
+}
+
+/// All of `C`, in column strips of up to `KT ≤ 4` vectors (each strip of `Q` stays in L1
+/// while every row tile uses it). `p`: the `D` matrix (all indices `r·rs + s·ss` valid),
+/// `q`: `steps·k` elements, `c`: `rows·k` (exclusive).
+#[inline(always)]
+unsafe fn bcast<S: Simd, const L: usize, const RT: usize, const KT: usize>(
+    s: Bcast,
+    p: *const f32,
+    q: *const f32,
+    c: *mut f32,
+) {
+    macro_rules! strip {
+        ($kt:literal, $partial:literal, $k0:expr, $last:expr) => {{
+            let mut r0 = 0;
+            while r0 < s.rows {
+                bc_tile::<S, L, RT, $kt, $partial>(s, p, q, c, r0, $k0, $last);
+                r0 += RT;
+            }
+        }};
+    }
+    // The vectors of a row (the last one partial when `L` does not divide `k`), split
+    // into as few strips of at most `KT ≤ 4` vectors as possible, of balanced widths
+    // (13 vectors: 4 + 3 + 3 + 3, not 4 + 4 + 4 + 1: a narrow strip is load-bound).
+    let full = s.k / L;
+    let rem = s.k % L;
+    let nv = full + usize::from(rem != 0);
+    let strips = nv.div_ceil(KT);
+    let (base, wide) = (nv / strips, nv % strips);
+    let mut v = 0;
+    for i in 0..strips {
+        let width = base + usize::from(i < wide);
+        let k0 = v * L;
+        v += width;
+        let partial = v == nv && rem != 0;
+        match (width, partial) {
+            (1, false) => strip!(1, false, k0, L),
+            (1, true) => strip!(1, true, k0, rem),
+            (2, false) => strip!(2, false, k0, L),
+            (2, true) => strip!(2, true, k0, rem),
+            (3, false) => strip!(3, false, k0, L),
+            (3, true) => strip!(3, true, k0, rem),
+            (_, false) => strip!(4, false, k0, L),
+            (_, true) => strip!(4, true, k0, rem),
+        }
+    }
+}
+
+/// # Safety
+/// AVX-512F and AVX-512VL; `d`: `M·N` elements, `x`: `M·K`, `g`: `N·K` (exclusive).
+#[target_feature(enable = "avx512f,avx512vl")]
+pub unsafe fn tn_avx512<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: *const f32, x: *const f32, g: *mut f32) {
+    let s = Bcast { rows: N::USIZE, steps: M::USIZE, k: K::USIZE, rs: 1, ss: N::USIZE };
+    bcast::<Avx2, 8, 6, 4>(s, d, x, g)
+}
+
+/// # Safety
+/// AVX2 and FMA; pointers as for [`tn_avx512`].
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn tn_avx2<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: *const f32, x: *const f32, g: *mut f32) {
+    let s = Bcast { rows: N::USIZE, steps: M::USIZE, k: K::USIZE, rs: 1, ss: N::USIZE };
+    bcast::<Avx2, 8, 4, 3>(s, d, x, g)
+}
+
+/// # Safety
+/// AVX-512F and AVX-512VL; `d`: `M·N` elements, `w`: `N·K`, `c`: `M·K` (exclusive).
+#[target_feature(enable = "avx512f,avx512vl")]
+pub unsafe fn nn_avx512<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: *const f32, w: *const f32, c: *mut f32) {
+    let s = Bcast { rows: M::USIZE, steps: N::USIZE, k: K::USIZE, rs: N::USIZE, ss: 1 };
+    bcast::<Avx2, 8, 6, 4>(s, d, w, c)
+}
+
+/// # Safety
+/// AVX2 and FMA; pointers as for [`nn_avx512`].
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn nn_avx2<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: *const f32, w: *const f32, c: *mut f32) {
+    let s = Bcast { rows: M::USIZE, steps: N::USIZE, k: K::USIZE, rs: N::USIZE, ss: 1 };
+    bcast::<Avx2, 8, 4, 3>(s, d, w, c)
+}
