@@ -159,6 +159,10 @@ pub use typenum;
 /// - `fold()`, `fold_boxed()`, `fold_into(&mut out)` → `MlpFolded`: no BN layer left (each BN
 ///   folded into the dense layer before it, or after it, or kept as an [`Affine`] layer),
 ///   `Copy`, `#[repr(C)]`, with `forward`, `forward_batch` and `classify`.
+/// - Weights files (feature `safetensors`): `save_safetensors()`, `load_safetensors(bytes)`
+///   (on the heap) and `load_safetensors_into(&mut self, bytes)` on `Mlp` and `MlpFolded`, with
+///   the tensor names of the equivalent `torch.nn.Sequential` (see [`StateDict`]); the folded
+///   type's raw bytes through [`PlainData`] and [`embed!`].
 /// - Traits `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`) and `MlpBatch`, which
 ///   turn a wrong input width into a readable error; impls of [`Network`] and [`Inference`]
 ///   for generic code.
