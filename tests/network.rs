@@ -183,6 +183,14 @@ fn fold_equals_eval_with_every_bn_placement() {
     let text = folded.to_string();
     assert!(text.contains("affine(3) from `batchnorm11`"), "{text}");
     assert!(text.contains("dense(4 => 5) with `batchnorm0`, `batchnorm2` folded in"), "{text}");
+    // Batched folded forward == one sample at a time (here the last layer is an affine).
+    let mut xs = Batch::<bn_core::typenum::U70, U4, f64>::default();
+    xs.iter_mut().flatten().for_each(|v| *v = rng.normal());
+    let mut ys = Batch::default();
+    folded.forward_batch(&xs, &mut ys);
+    for (x, y) in xs.iter().zip(ys.iter()) {
+        assert_eq!(*y, folded.forward(x));
+    }
     for _ in 0..100 {
         let x: Vector<U4, f64> = GenericArray::from([rng.normal(), rng.normal(), rng.normal(), rng.normal()]);
         let (e, f) = (net.eval(&x), folded.forward(&x));
@@ -272,6 +280,16 @@ fn folded_type_is_plain_data() {
     // dense(2=>16) + dense(16=>16) + dense(16=>2), each with its bias.
     assert_eq!(std::mem::size_of::<MoonsFolded>(), 4 * (2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2));
     let folded = Moons::new(1).fold();
+    // The batched forward (chunks of samples through one matrix product per layer) gives
+    // exactly the one-sample results, for a batch with a partial chunk at the end.
+    let mut rng = Rng::seed(31);
+    let mut xs = Batch::<bn_core::typenum::U77, U2>::default();
+    xs.iter_mut().flatten().for_each(|v| *v = rng.normal() as f32);
+    let mut ys = Batch::default();
+    folded.forward_batch(&xs, &mut ys);
+    for (x, y) in xs.iter().zip(ys.iter()) {
+        assert_eq!(*y, folded.forward(x));
+    }
     let copy = folded; // Copy: `folded` stays usable
     assert_eq!(copy, folded);
     // Its scalars, in declaration order: dense0.weight, dense0.bias, dense3..., dense6...

@@ -92,7 +92,7 @@ pub use optim::{Optimizer, Parameters, Sgd};
 pub use plain::{PlainData, PlainScalar};
 pub use relu::ReLU;
 pub use rng::{Init, Rng};
-pub use shape::{flat, flat_mut, Batch, Matrix, TrainBatch, Vector};
+pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, TrainBatch, Vector};
 pub use sigmoid::Sigmoid;
 pub use tanh::Tanh;
 #[cfg(feature = "alloc")]

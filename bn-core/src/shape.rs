@@ -58,10 +58,43 @@ pub fn flat_mut<R: ArrayLength, C: ArrayLength, T>(m: &mut Matrix<R, C, T>) -> &
     unsafe { core::slice::from_raw_parts_mut(m.as_mut_ptr() as *mut T, R::USIZE * C::USIZE) }
 }
 
+/// The `C` consecutive samples of `x` starting at sample `start`, as a batch of `C` (a view,
+/// no copy).
+///
+/// # Panics
+/// If `start + C` exceeds the batch size `B`.
+#[inline]
+pub fn sub_batch<B: ArrayLength, C: ArrayLength, N: ArrayLength, T>(
+    x: &Batch<B, N, T>,
+    start: usize,
+) -> &Batch<C, N, T> {
+    assert!(start + C::USIZE <= B::USIZE, "samples {start}..{} of a batch of {}", start + C::USIZE, B::USIZE);
+    // SAFETY: a `Batch<B, N, T>` is `B` contiguous rows of `N` `T`s (generic-array has the
+    // layout of `[T; N]`), so rows `start..start + C` are in bounds (asserted above) and are
+    // exactly a `Batch<C, N, T>`, whose alignment is `T`'s like the rows'; the borrow of `x`
+    // is carried over.
+    unsafe { &*(x.as_ptr().add(start) as *const Batch<C, N, T>) }
+}
+
+/// Mutable version of [`sub_batch`].
+///
+/// # Panics
+/// If `start + C` exceeds the batch size `B`.
+#[inline]
+pub fn sub_batch_mut<B: ArrayLength, C: ArrayLength, N: ArrayLength, T>(
+    x: &mut Batch<B, N, T>,
+    start: usize,
+) -> &mut Batch<C, N, T> {
+    assert!(start + C::USIZE <= B::USIZE, "samples {start}..{} of a batch of {}", start + C::USIZE, B::USIZE);
+    // SAFETY: as in `sub_batch`; the exclusive borrow of `x` is carried over.
+    unsafe { &mut *(x.as_mut_ptr().add(start) as *mut Batch<C, N, T>) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use typenum::{U2, U3};
+    extern crate std;
 
     #[test]
     fn flat_is_row_major() {
@@ -74,5 +107,18 @@ mod tests {
         assert_eq!(flat(&m), &[0, 1, 2, 10, 11, 12]);
         flat_mut(&mut m)[4] = 99;
         assert_eq!(m[1][1], 99);
+    }
+
+    #[test]
+    fn sub_batches_are_views_of_consecutive_rows() {
+        use typenum::U1;
+        let mut m: Matrix<U3, U2, i32> = Default::default();
+        flat_mut(&mut m).iter_mut().enumerate().for_each(|(k, v)| *v = k as i32);
+        let s: &Matrix<U2, U2, i32> = sub_batch(&m, 1);
+        assert_eq!(flat(s), &[2, 3, 4, 5]);
+        sub_batch_mut::<U3, U1, U2, i32>(&mut m, 2)[0][1] = -1;
+        assert_eq!(m[2][1], -1);
+        let out_of_range = std::panic::catch_unwind(|| sub_batch::<U3, U2, U2, i32>(&m, 2).len());
+        assert!(out_of_range.is_err());
     }
 }

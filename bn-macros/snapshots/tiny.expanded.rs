@@ -355,6 +355,124 @@ impl ::bn_core::__private::Inference for TinyFolded {
         );
         self.dense3.forward_one(&h2, y);
     }
+    /// Forward of a batch: chunks of samples through one matrix product per layer.
+    fn forward_batch<B: ::bn_core::__private::ArrayLength>(
+        &self,
+        x: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        y: &mut ::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        #[allow(clippy::too_many_arguments)]
+        fn chain<
+            B: ::bn_core::__private::ArrayLength,
+            C: ::bn_core::__private::ArrayLength,
+        >(
+            this: &TinyFolded,
+            x: &::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >,
+            y: &mut ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >,
+            start: usize,
+            t0: &mut ::bn_core::__private::Batch<
+                ::bn_core::__private::typenum::consts::U64,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        ) {
+            let xs = ::bn_core::__private::sub_batch::<
+                B,
+                C,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >(x, start);
+            let ys = ::bn_core::__private::sub_batch_mut::<
+                B,
+                C,
+                ::bn_core::__private::typenum::consts::U2,
+                f32,
+            >(y, start);
+            let t0 = ::bn_core::__private::sub_batch_mut::<
+                ::bn_core::__private::typenum::consts::U64,
+                C,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >(t0, 0);
+            this.dense0.forward(xs, &mut *t0);
+            <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::apply(
+                ::bn_core::__private::flat_mut(&mut *t0),
+            );
+            this.dense3.forward(&*t0, &mut *ys);
+        }
+        let mut t0 = <::bn_core::__private::Batch<
+            ::bn_core::__private::typenum::consts::U64,
+            ::bn_core::__private::typenum::consts::U3,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        let mut start = 0;
+        while B::USIZE - start >= 64usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U64,
+            >(self, x, y, start, &mut t0);
+            start += 64usize;
+        }
+        if B::USIZE - start >= 32usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U32,
+            >(self, x, y, start, &mut t0);
+            start += 32usize;
+        }
+        if B::USIZE - start >= 16usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U16,
+            >(self, x, y, start, &mut t0);
+            start += 16usize;
+        }
+        if B::USIZE - start >= 8usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U8,
+            >(self, x, y, start, &mut t0);
+            start += 8usize;
+        }
+        if B::USIZE - start >= 4usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U4,
+            >(self, x, y, start, &mut t0);
+            start += 4usize;
+        }
+        if B::USIZE - start >= 2usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U2,
+            >(self, x, y, start, &mut t0);
+            start += 2usize;
+        }
+        if B::USIZE - start >= 1usize {
+            chain::<
+                B,
+                ::bn_core::__private::typenum::consts::U1,
+            >(self, x, y, start, &mut t0);
+            start += 1usize;
+        }
+        let _ = start;
+    }
 }
 impl ::bn_core::__private::Network for Tiny {
     type Grads = TinyGrads;

@@ -463,6 +463,8 @@ pub fn expand(m: &Model) -> TokenStream {
         t,
     );
 
+    let folded_batch = folded_batch_chain(&plan, &folded, t, &in_ty, &out_ty);
+
     let name_str = syn::ext::IdentExt::unraw(name).to_string();
     let ws_doc = format!(
         "Training workspace of [`{name_str}`] at batch size `B`: every layer's output `aK`, the gradient \
@@ -624,6 +626,7 @@ pub fn expand(m: &Model) -> TokenStream {
             fn forward_one(&self, x: &#p::Vector<#in_ty, #t>, y: &mut #p::Vector<#out_ty, #t>) {
                 #folded_eval
             }
+            #folded_batch
         }
 
         #(#cfgs)*
@@ -864,6 +867,145 @@ pub fn expand(m: &Model) -> TokenStream {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(#fsummary_nl)
             }
+        }
+    }
+}
+
+/// Temporaries of the batched folded forward stay under this many bytes on the stack.
+const BATCH_TEMP_BYTES: usize = 128 * 1024;
+
+/// The folded model's `forward_batch`: chunks of `C` samples go through the layers one
+/// matrix product at a time (activations in place), the remaining samples one by one.
+/// `C` (a power of two up to 64) keeps the per-layer temporaries under [`BATCH_TEMP_BYTES`].
+/// The batched kernels sum in the same order as the one-sample ones, so the results are
+/// identical to `forward_one` per sample.
+fn folded_batch_chain(
+    plan: &[Folded],
+    folded: &Ident,
+    t: &Ident,
+    in_ty: &TokenStream,
+    out_ty: &TokenStream,
+) -> TokenStream {
+    let p = p();
+    let scalar = if t == "f64" { 8 } else { 4 };
+    // The last op that is not an activation writes the output chunk directly.
+    let last_linear = plan.iter().rposition(|f| !matches!(f, Folded::Act(_)));
+    let temp_floats: usize = plan
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| !matches!(f, Folded::Act(_)) && Some(*i) != last_linear)
+        .map(|(_, f)| f.output())
+        .sum::<usize>()
+        + if last_linear.is_none() { plan.first().map_or(0, Folded::output) } else { 0 };
+    let mut chunk = 64usize;
+    while chunk > 1 && chunk * temp_floats.max(1) * scalar > BATCH_TEMP_BYTES {
+        chunk /= 2;
+    }
+    let c_ty = width_ty(chunk);
+    let mut temps = TokenStream::new();
+    let (mut params, mut args, mut views) = (TokenStream::new(), TokenStream::new(), TokenStream::new());
+    let mut body = TokenStream::new();
+    // Where the current activations are: the input chunk `xs`, a temporary, or `ys`.
+    enum Place {
+        Input,
+        Temp(Ident),
+        Output,
+    }
+    let read = |p: &Place| match p {
+        Place::Input => quote!(xs),
+        Place::Temp(h) => quote!(&*#h),
+        Place::Output => quote!(&*ys),
+    };
+    let write = |p: &Place| match p {
+        Place::Input => unreachable!("the input chunk is never written"),
+        Place::Temp(h) => quote!(&mut *#h),
+        Place::Output => quote!(&mut *ys),
+    };
+    let mut cur = Place::Input;
+    for (i, f) in plan.iter().enumerate() {
+        let to_output = last_linear.is_none_or(|l| i >= l);
+        let mut new_place = |temps: &mut TokenStream| {
+            if to_output {
+                Place::Output
+            } else {
+                let h = format_ident!("t{}", i);
+                let w = width_ty(f.output());
+                temps.extend(quote!(let mut #h = <#p::Batch<#c_ty, #w, #t> as #p::Zeroable>::zeroed();));
+                params.extend(quote!(#h: &mut #p::Batch<#c_ty, #w, #t>,));
+                args.extend(quote!(&mut #h,));
+                views.extend(quote!(let #h = #p::sub_batch_mut::<#c_ty, C, #w, #t>(#h, 0);));
+                Place::Temp(h)
+            }
+        };
+        match f {
+            Folded::Dense { .. } | Folded::Affine { .. } => {
+                let field = f.field();
+                let dst = new_place(&mut temps);
+                let (src, dw) = (read(&cur), write(&dst));
+                body.extend(quote!(this.#field.forward(#src, #dw);));
+                cur = dst;
+            }
+            Folded::Act(l) => {
+                let Kind::Activation(act) = l.kind else { unreachable!("activation plan entry") };
+                let at = format_ident!("{}", act.type_name());
+                if let Place::Input = cur {
+                    // An activation first: out of the input chunk.
+                    let dst = new_place(&mut temps);
+                    let (src, dw) = (read(&cur), write(&dst));
+                    body.extend(quote!(<#p::#at as #p::Activation>::forward(#src, #dw);));
+                    cur = dst;
+                } else {
+                    let w = write(&cur);
+                    body.extend(quote!(<#p::#at as #p::Activation>::apply(#p::flat_mut(#w));));
+                }
+            }
+        }
+    }
+    if let Place::Temp(h) = &cur {
+        body.extend(quote!(ys.clone_from(#h);));
+    }
+    // Chunks of `chunk` samples, then the rest in power-of-two chunks (60 = 32 + 16 + 8 + 4),
+    // all through one generic chain that views the temporaries at the chunk's size.
+    let mut sizes = Vec::new();
+    let mut c = chunk;
+    while c >= 1 {
+        sizes.push(c);
+        c /= 2;
+    }
+    let steps = sizes.iter().map(|&c| {
+        let cty = width_ty(c);
+        let repeat = if c == chunk { quote!(while) } else { quote!(if) };
+        quote! {
+            #repeat B::USIZE - start >= #c {
+                chain::<B, #cty>(self, x, y, start, #args);
+                start += #c;
+            }
+        }
+    });
+    quote! {
+        /// Forward of a batch: chunks of samples through one matrix product per layer.
+        fn forward_batch<B: #p::ArrayLength>(
+            &self,
+            x: &#p::Batch<B, #in_ty, #t>,
+            y: &mut #p::Batch<B, #out_ty, #t>,
+        ) {
+            #[allow(clippy::too_many_arguments)]
+            fn chain<B: #p::ArrayLength, C: #p::ArrayLength>(
+                this: &#folded,
+                x: &#p::Batch<B, #in_ty, #t>,
+                y: &mut #p::Batch<B, #out_ty, #t>,
+                start: usize,
+                #params
+            ) {
+                let xs = #p::sub_batch::<B, C, #in_ty, #t>(x, start);
+                let ys = #p::sub_batch_mut::<B, C, #out_ty, #t>(y, start);
+                #views
+                #body
+            }
+            #temps
+            let mut start = 0;
+            #(#steps)*
+            let _ = start;
         }
     }
 }
