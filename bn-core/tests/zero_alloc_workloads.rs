@@ -57,8 +57,8 @@ bn_core::network! {
     }
 }
 
-/// W2b as a batched chain of the folded model's layers (one matrix product per layer, the
-/// sigmoid in place): what a batched `forward_batch` of the folded type computes.
+/// W2b written by hand as a chain of the folded model's layers on the whole batch (one matrix
+/// product per layer, the sigmoid in place): a cross-check of the generated `forward_batch`.
 fn folded_batch_chain(
     f: &PaperNetFolded,
     x: &Batch<U60, U784>,
