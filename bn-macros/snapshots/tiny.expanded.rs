@@ -763,7 +763,7 @@ impl Tiny {
             ws,
         )
     }
-    /// Eval forward of one sample, with the population statistics.
+    /// Forward of one sample (eval mode: the population statistics).
     pub fn eval<X: TinyInput + ?::core::marker::Sized>(
         &self,
         x: &X,
@@ -779,7 +779,7 @@ impl Tiny {
         );
         y
     }
-    /// Eval forward of a batch (any size), with the population statistics.
+    /// Forward of a batch of any size (eval mode: the population statistics).
     pub fn eval_batch<X: TinyBatch + ?::core::marker::Sized>(
         &self,
         x: &X,
@@ -791,7 +791,7 @@ impl Tiny {
     ) {
         <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
     }
-    /// The predicted class of one sample (index of the largest output, eval mode).
+    /// The predicted class of one sample: the index of the largest output (eval mode: the population statistics).
     pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
         <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
     }
@@ -836,7 +836,7 @@ impl TinyFolded {
         );
         y
     }
-    /// Forward of a batch (any size).
+    /// Forward of a batch of any size.
     pub fn forward_batch<X: TinyBatch + ?::core::marker::Sized>(
         &self,
         x: &X,
@@ -848,7 +848,7 @@ impl TinyFolded {
     ) {
         <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
     }
-    /// The predicted class of one sample (index of the largest output).
+    /// The predicted class of one sample: the index of the largest output.
     pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
         <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
     }

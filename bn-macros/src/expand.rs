@@ -464,6 +464,19 @@ pub fn expand(m: &Model) -> TokenStream {
     );
 
     let folded_batch = folded_batch_chain(&plan, &folded, t, &in_ty, &out_ty);
+    let inference = |one: &str, batch: &str, doc: &str| {
+        inference_methods(
+            &format_ident!("{}", one),
+            &format_ident!("{}", batch),
+            doc,
+            &input_trait,
+            &batch_trait,
+            t,
+            &out_ty,
+        )
+    };
+    let eval_methods = inference("eval", "eval_batch", " (eval mode: the population statistics)");
+    let folded_methods = inference("forward", "forward_batch", "");
 
     let name_str = syn::ext::IdentExt::unraw(name).to_string();
     let ws_doc = format!(
@@ -783,22 +796,7 @@ pub fn expand(m: &Model) -> TokenStream {
                 <Self as #p::Network>::recompute_population_statistics(self, batches, ws)
             }
 
-            /// Eval forward of one sample, with the population statistics.
-            pub fn eval<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
-                let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
-                <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
-                y
-            }
-
-            /// Eval forward of a batch (any size), with the population statistics.
-            pub fn eval_batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
-                <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
-            }
-
-            /// The predicted class of one sample (index of the largest output, eval mode).
-            pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
-                <Self as #p::Inference>::classify(self, x.as_vector())
-            }
+            #eval_methods
 
             /// The inference model with every BN folded away (on the stack; see
             /// `fold_boxed` for big networks).
@@ -835,22 +833,7 @@ pub fn expand(m: &Model) -> TokenStream {
             /// Output width.
             pub const OUTPUT: usize = #n_out;
 
-            /// Forward of one sample.
-            pub fn forward<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
-                let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
-                <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
-                y
-            }
-
-            /// Forward of a batch (any size).
-            pub fn forward_batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
-                <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
-            }
-
-            /// The predicted class of one sample (index of the largest output).
-            pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
-                <Self as #p::Inference>::classify(self, x.as_vector())
-            }
+            #folded_methods
         }
 
         #(#cfgs)*
@@ -867,6 +850,41 @@ pub fn expand(m: &Model) -> TokenStream {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(#fsummary_nl)
             }
+        }
+    }
+}
+
+/// The inherent wrappers of an [`Inference`] impl that take the readable input traits: a
+/// one-sample forward returning the output, a batch forward, and `classify`.
+fn inference_methods(
+    one: &Ident,
+    batch: &Ident,
+    mode: &str,
+    input_trait: &Ident,
+    batch_trait: &Ident,
+    t: &Ident,
+    out_ty: &TokenStream,
+) -> TokenStream {
+    let p = p();
+    let (one_doc, batch_doc) =
+        (format!(" Forward of one sample{mode}."), format!(" Forward of a batch of any size{mode}."));
+    let class_doc = format!(" The predicted class of one sample: the index of the largest output{mode}.");
+    quote! {
+        #[doc = #one_doc]
+        pub fn #one<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
+            let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
+            <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
+            y
+        }
+
+        #[doc = #batch_doc]
+        pub fn #batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
+            <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
+        }
+
+        #[doc = #class_doc]
+        pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
+            <Self as #p::Inference>::classify(self, x.as_vector())
         }
     }
 }
