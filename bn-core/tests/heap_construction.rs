@@ -17,33 +17,13 @@ use std::thread;
 
 use bn_core::generic_array::arr;
 use bn_core::typenum::{U10, U100, U3, U4, U784};
-use bn_core::{
-    boxed_zeroed, flat, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Init, Momentum, Rng, Vector, Zeroable,
-};
+use bn_core::{boxed_zeroed, flat, Batch, BatchNorm, BatchNormCache, Dense, Init, Momentum, Rng, Vector, Zeroable};
 
 const STACK: usize = 2 * 1024 * 1024;
 
-#[repr(C)]
-struct Net {
-    d1: Dense<U784, U100, f32, false>,
-    bn1: BatchNorm<U100>,
-    d2: Dense<U100, U100, f32, false>,
-    bn2: BatchNorm<U100>,
-    d3: Dense<U100, U100, f32, false>,
-    bn3: BatchNorm<U100>,
-    d4: Dense<U100, U10>,
-}
-
-#[repr(C)]
-struct Grads {
-    d1: Dense<U784, U100, f32, false>,
-    bn1: BatchNormGrads<U100>,
-    d2: Dense<U100, U100, f32, false>,
-    bn2: BatchNormGrads<U100>,
-    d3: Dense<U100, U100, f32, false>,
-    bn3: BatchNormGrads<U100>,
-    d4: Dense<U100, U10>,
-}
+#[path = "common/paper.rs"]
+mod paper;
+use paper::{Grads, Net};
 
 /// The network, its gradients and the optimizer's momentum buffers.
 #[repr(C)]
@@ -53,12 +33,7 @@ struct Model {
     momentum: Grads,
 }
 
-// SAFETY: `repr(C)` structs whose fields are all `Zeroable` (`Dense`, `BatchNorm`,
-// `BatchNormGrads`), and of such structs: all-zero bytes are a valid value.
-unsafe impl Zeroable for Net {}
-// SAFETY: as for `Net`.
-unsafe impl Zeroable for Grads {}
-// SAFETY: as for `Net`.
+// SAFETY: a `repr(C)` struct of `Zeroable` fields only (`Net`, `Grads`).
 unsafe impl Zeroable for Model {}
 
 /// Runs `f` on a new thread with a 2 MiB stack, re-raising its panic.

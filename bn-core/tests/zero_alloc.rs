@@ -11,8 +11,8 @@ use std::hint::black_box;
 use bn_core::generic_array::GenericArray;
 use bn_core::typenum::{U10, U100, U60, U784};
 use bn_core::{
-    boxed_zeroed, flat_mut, softmax_cross_entropy, Activation, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense,
-    Init, Parameters, Rng, Sgd, Sigmoid, Zeroable,
+    boxed_zeroed, flat_mut, softmax_cross_entropy, Activation, Batch, BatchNormCache, Dense, Init, Parameters, Rng,
+    Sgd, Sigmoid, Zeroable,
 };
 
 mod common;
@@ -23,34 +23,9 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 type B = U60;
 
-/// The paper's network: three hidden dense layers without bias (BN's β replaces it), each
-/// followed by BN and a sigmoid, then a dense output layer with bias.
-#[repr(C)]
-struct Net {
-    d1: Dense<U784, U100, f32, false>,
-    bn1: BatchNorm<U100>,
-    d2: Dense<U100, U100, f32, false>,
-    bn2: BatchNorm<U100>,
-    d3: Dense<U100, U100, f32, false>,
-    bn3: BatchNorm<U100>,
-    d4: Dense<U100, U10>,
-}
-// SAFETY: `repr(C)` struct of `Zeroable` fields only (`Dense` and `BatchNorm` are).
-unsafe impl Zeroable for Net {}
-
-/// Gradients of every parameter; the same type holds the SGD momentum buffers.
-#[repr(C)]
-struct Grads {
-    d1: Dense<U784, U100, f32, false>,
-    bn1: BatchNormGrads<U100>,
-    d2: Dense<U100, U100, f32, false>,
-    bn2: BatchNormGrads<U100>,
-    d3: Dense<U100, U100, f32, false>,
-    bn3: BatchNormGrads<U100>,
-    d4: Dense<U100, U10>,
-}
-// SAFETY: `repr(C)` struct of `Zeroable` fields only.
-unsafe impl Zeroable for Grads {}
+#[path = "common/paper.rs"]
+mod paper;
+use paper::{Grads, Net};
 
 /// The folded inference network: each dense → BN pair is one dense layer with bias.
 #[repr(C)]
