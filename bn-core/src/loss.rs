@@ -43,7 +43,9 @@ impl<B: ArrayLength, C: ArrayLength, T: Float> Loss<B, C, T> for MeanSquaredErro
 /// ```
 ///
 /// Numerically stable: the row maximum is subtracted before exponentiating, so logits of
-/// ±1000 give a finite loss.
+/// ±1000 give a finite loss. For `f32` the exponentials of the whole batch run as one
+/// vectorized pass, and the batch's logarithms as one or two (of products of the row sums,
+/// each in `[1, C]`), not one per row.
 ///
 /// # Panics
 /// If a label is not below the number of classes `C` (like indexing out of bounds).
@@ -66,17 +68,37 @@ pub fn softmax_cross_entropy<B: ArrayLength, C: ArrayLength, T: Float>(
     for ((z, &label), dz) in logits.iter().zip(labels.iter()).zip(dlogits.iter_mut()) {
         assert!(label < C::USIZE, "label {label} is out of range for {} classes", C::USIZE);
         let max = z.iter().fold(z[0], |m, &v| m.max(v));
-        let mut sum = T::ZERO;
         for (d, &v) in dz.iter_mut().zip(z.iter()) {
-            *d = (v - max).exp();
-            sum += *d;
+            *d = v - max;
         }
-        total += sum.ln() + max - z[label];
+        total += max - z[label];
+    }
+    // Every exponential at once, in whole vectors (element-wise, so the same values as one
+    // at a time).
+    T::vectorized(
+        #[inline(always)]
+        || crate::flat_mut(dlogits).iter_mut().for_each(|d| *d = d.exp()),
+    );
+    // Σ_b log s_b as the logarithm of a product: each s_b is in [1, C] (the row's maximum
+    // contributes e⁰ = 1), so the product is flushed into a logarithm only when it passes
+    // 2⁶⁴, far from overflow: one or two logarithms per batch instead of one per row.
+    let flush = T::from_f64(18_446_744_073_709_551_616.0);
+    let mut product = T::ONE;
+    for (dz, &label) in dlogits.iter_mut().zip(labels.iter()) {
+        let mut sum = T::ZERO;
+        for &d in dz.iter() {
+            sum += d;
+        }
+        product *= sum;
+        if product > flush {
+            total += product.ln();
+            product = T::ONE;
+        }
         let scale = inv_b / sum;
         dz.iter_mut().for_each(|d| *d *= scale);
         dz[label] -= inv_b;
     }
-    total * inv_b
+    (total + product.ln()) * inv_b
 }
 
 /// Mean squared error over all `B·N` elements (PyTorch's `nn.MSELoss()`):
@@ -163,6 +185,45 @@ mod tests {
                 assert_relative_eq!(dz[b][c], num, epsilon = 1e-9);
             }
         }
+    }
+
+    /// The batch's logarithms are taken of products of row sums, flushed past 2⁶⁴: with 64
+    /// rows of 10 classes the product passes it several times, and the loss still equals
+    /// the sum of per-row logarithms; in f32 it matches the f64 value; NaN propagates.
+    #[test]
+    fn cross_entropy_of_a_large_batch_equals_per_row_logarithms() {
+        use typenum::{U10, U64};
+        let mut rng = crate::Rng::seed(9);
+        let mut z = Batch::<U64, U10, f64>::default();
+        z.iter_mut().flatten().for_each(|v| *v = rng.normal() * 0.3);
+        let mut labels = GenericArray::<usize, U64>::default();
+        labels.iter_mut().for_each(|l| *l = rng.below(10));
+        let mut want = 0.0;
+        let mut product = 1.0;
+        let mut flushes = 0;
+        for (row, &label) in z.iter().zip(labels.iter()) {
+            let max = row.iter().fold(f64::MIN, |m, &v| m.max(v));
+            let sum: f64 = row.iter().map(|&v| (v - max).exp()).sum();
+            want += sum.ln() + max - row[label];
+            product *= sum;
+            if product > 2f64.powi(64) {
+                (product, flushes) = (1.0, flushes + 1);
+            }
+        }
+        assert!(flushes >= 2, "the test must cross the flush threshold ({flushes})");
+        want /= 64.0;
+        let mut dz = Batch::default();
+        assert_relative_eq!(softmax_cross_entropy(&z, &labels, &mut dz), want, max_relative = 1e-13);
+        let mut z32 = Batch::<U64, U10, f32>::default();
+        z32.iter_mut().flatten().zip(z.iter().flatten()).for_each(|(s, &v)| *s = v as f32);
+        let mut dz32 = Batch::default();
+        assert_relative_eq!(f64::from(softmax_cross_entropy(&z32, &labels, &mut dz32)), want, max_relative = 1e-6);
+        for (g, w) in dz32.iter().flatten().zip(dz.iter().flatten()) {
+            assert!((f64::from(*g) - w).abs() < 1e-8, "{g} vs {w}");
+        }
+        let mut bad = z32;
+        bad[3][4] = f32::NAN;
+        assert!(softmax_cross_entropy(&bad, &labels, &mut dz32).is_nan());
     }
 
     #[test]
