@@ -94,6 +94,29 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Dense<I, O, T, 
         T::gemm_nt::<B, O, I>(flat(x), flat(&self.weight), self.kernel_bias(), flat_mut(y));
     }
 
+    /// Forward for a training batch: [`forward`](Self::forward)'s values up to rounding.
+    ///
+    /// For a small `f32` layer (`O·I ≤ 4096`, `O ≥ 8`) the weights are transposed onto the
+    /// stack and `Y` computed as a broadcast product, which needs no horizontal sums
+    /// (≈ 1.3× faster for rows of 16–32 inputs) but adds in another order than
+    /// [`forward_one`](Self::forward_one); otherwise it is `forward`. The generated training
+    /// forward uses it; evaluation uses `forward`, which agrees with `forward_one` bit for bit.
+    ///
+    /// ```
+    /// use bn_core::{generic_array::arr, typenum::U2, Batch, Dense};
+    /// let mut layer = Dense::<U2, U2>::default();
+    /// layer.weight = arr![arr![1.0, 2.0], arr![-1.0, 0.5]];
+    /// layer.bias = arr![0.5, 0.0];
+    /// let x: Batch<U2, U2> = arr![arr![1.0, 1.0], arr![2.0, 0.0]];
+    /// let mut y = Batch::default();
+    /// layer.forward_train(&x, &mut y);
+    /// assert_eq!(y, arr![arr![3.5, -0.5], arr![2.5, -2.0]]);
+    /// ```
+    #[inline]
+    pub fn forward_train<B: ArrayLength>(&self, x: &Batch<B, I, T>, y: &mut Batch<B, O, T>) {
+        T::gemm_nt_any_order::<B, O, I>(flat(x), flat(&self.weight), self.kernel_bias(), flat_mut(y));
+    }
+
     /// Backward for a batch: writes `dW` and `db` into `grads` (overwriting them) and,
     /// when asked, `dX` (the first layer of a network does not need it).
     #[inline]

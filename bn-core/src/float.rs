@@ -81,6 +81,19 @@ pub trait Float:
         gemm::portable::nt(M::USIZE, N::USIZE, K::USIZE, a, b, bias, c)
     }
 
+    /// Kernel hook: [`gemm_nt`](Self::gemm_nt) for a training batch, free to sum in
+    /// another order than the one-sample product.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn gemm_nt_any_order<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+        a: &[Self],
+        b: &[Self],
+        bias: Option<&[Self]>,
+        c: &mut [Self],
+    ) {
+        Self::gemm_nt::<M, N, K>(a, b, bias, c)
+    }
+
     /// Kernel hook: `G = Dᵀ·X` (overwritten), `D` `M × N`, `X` `M × K`, `G` `N × K`.
     #[doc(hidden)]
     #[inline(always)]
@@ -234,7 +247,16 @@ impl_float!(f32, exp_f32, logf, sqrtf, tanhf, {
         bias: Option<&[f32]>,
         c: &mut [f32],
     ) {
-        gemm::nt_f32::<M, N, K>(a, b, bias, c)
+        gemm::nt_f32::<M, N, K, false>(a, b, bias, c)
+    }
+    #[inline(always)]
+    fn gemm_nt_any_order<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+        a: &[f32],
+        b: &[f32],
+        bias: Option<&[f32]>,
+        c: &mut [f32],
+    ) {
+        gemm::nt_f32::<M, N, K, true>(a, b, bias, c)
     }
     #[inline(always)]
     fn gemm_tn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[f32], x: &[f32], g: &mut [f32]) {

@@ -505,13 +505,13 @@ impl ::bn_core::__private::Network for Tiny {
         ::bn_core::__private::typenum::consts::U2,
         f32,
     > {
-        self.dense0.forward(x, &mut ws.a1);
+        self.dense0.forward_train(x, &mut ws.a1);
         self.batchnorm1.forward_train(&ws.a1, &mut ws.a2, &mut ws.c2);
         <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward(
             &ws.a2,
             &mut ws.a3,
         );
-        self.dense3.forward(&ws.a3, &mut ws.a4);
+        self.dense3.forward_train(&ws.a3, &mut ws.a4);
         &ws.a4
     }
     fn forward_eval<'w, B: ::bn_core::__private::ArrayLength>(

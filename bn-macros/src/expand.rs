@@ -341,7 +341,7 @@ pub fn expand(m: &Model) -> TokenStream {
         };
         match l.kind {
             Kind::Dense { .. } => {
-                fwd.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
+                fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak);));
                 fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
                 let dx = if k == 1 {
                     quote!(::core::option::Option::None)

@@ -244,19 +244,23 @@ mod cold;
 
 /// Forward of a dense layer in `f32`: `C = A·Bᵀ (+ bias)` with `A` `M × K`, `B` `N × K`,
 /// `C` `M × N`, all row-major. Panics if a slice is shorter than its shape.
+///
+/// With `ANY_ORDER` (the training forward), a small `B` may be transposed first and `C`
+/// computed as a broadcast product, which sums in another order than the one-sample
+/// kernel; without it, every output is summed in the same order for any `M`.
 #[inline]
-pub(crate) fn nt_f32<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+pub(crate) fn nt_f32<M: ArrayLength, N: ArrayLength, K: ArrayLength, const ANY_ORDER: bool>(
     a: &[f32],
     b: &[f32],
     bias: Option<&[f32]>,
     c: &mut [f32],
 ) {
-    nt_f32_at::<M, N, K>(Supported::current(), a, b, bias, c)
+    nt_f32_at::<M, N, K, ANY_ORDER>(Supported::current(), a, b, bias, c)
 }
 
 /// [`nt_f32`] on a given level, which must not exceed [`detected_simd_level`].
 #[inline]
-pub(crate) fn nt_f32_at<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
+pub(crate) fn nt_f32_at<M: ArrayLength, N: ArrayLength, K: ArrayLength, const ANY_ORDER: bool>(
     level: Supported,
     a: &[f32],
     b: &[f32],
@@ -280,10 +284,24 @@ pub(crate) fn nt_f32_at<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
                 // `M·K`, `N·K`, `M·N` (and `N` bias) elements (asserted above), which is all
                 // the kernel reads and writes; `c` is exclusively borrowed, so it aliases
                 // nothing.
-                return unsafe { x86::nt_avx512::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr()) };
+                return unsafe {
+                    if ANY_ORDER {
+                        x86::ntt_avx512::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
+                    } else {
+                        x86::nt_avx512::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
+                    }
+                };
             }
             // SAFETY: as above.
-            SimdLevel::Avx2 => return unsafe { x86::nt_avx2::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr()) },
+            SimdLevel::Avx2 => {
+                return unsafe {
+                    if ANY_ORDER {
+                        x86::ntt_avx2::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
+                    } else {
+                        x86::nt_avx2::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
+                    }
+                }
+            }
             SimdLevel::Portable => {}
         }
     }

@@ -1,6 +1,6 @@
 use super::*;
 use alloc::vec::Vec;
-use typenum::{U1, U10, U100, U16, U17, U2, U3, U32, U33, U4, U5, U6, U60, U7, U784, U9};
+use typenum::{U1, U10, U100, U16, U17, U2, U3, U32, U33, U4, U5, U6, U60, U7, U784, U8, U9};
 
 /// Every level this CPU can run.
 fn levels() -> Vec<SimdLevel> {
@@ -55,21 +55,34 @@ fn check_shape<M: ArrayLength, N: ArrayLength, K: ArrayLength>() {
         // the slices are exactly the shapes' sizes, so the asserts in the entry points and
         // the masked tails are what keeps them in bounds).
         let mut c = alloc::vec![f32::NAN; m * n];
-        nt_f32_at::<M, N, K>(Supported::new(l), &a, &b, Some(&bias), &mut c);
+        nt_f32_at::<M, N, K, false>(Supported::new(l), &a, &b, Some(&bias), &mut c);
         close(&c, &y, &ys, &what("nt", l));
         // One sample at a time: bit-identical to the batch.
         for r in 0..m {
             let mut c1 = alloc::vec![f32::NAN; n];
-            nt_f32_at::<U1, N, K>(Supported::new(l), &a[r * k..(r + 1) * k], &b, Some(&bias), &mut c1);
+            nt_f32_at::<U1, N, K, false>(Supported::new(l), &a[r * k..(r + 1) * k], &b, Some(&bias), &mut c1);
             for j in 0..n {
                 assert_eq!(c1[j].to_bits(), c[r * n + j].to_bits(), "{} row {r} col {j}", what("nt one", l));
             }
         }
+        // The training forward (a small B transposed first): the same values up to rounding,
+        // and exactly the one-sample order when B is not transposed.
+        let mut ct = alloc::vec![f32::NAN; m * n];
+        nt_f32_at::<M, N, K, true>(Supported::new(l), &a, &b, Some(&bias), &mut ct);
+        close(&ct, &y, &ys, &what("nt any order", l));
+        if m == 1 || n < 8 || n * k > 4096 || l == SimdLevel::Portable {
+            assert_eq!(ct, c, "{}", what("nt any order, not transposed", l));
+        } else {
+            assert_ne!(ct, c, "{}: the broadcast product sums in another order", what("nt any order", l));
+        }
+        let mut ct0 = alloc::vec![f32::NAN; m * n];
+        nt_f32_at::<M, N, K, true>(Supported::new(l), &a, &b, None, &mut ct0);
         // Without a bias.
         let mut c0 = alloc::vec![f32::NAN; m * n];
-        nt_f32_at::<M, N, K>(Supported::new(l), &a, &b, None, &mut c0);
+        nt_f32_at::<M, N, K, false>(Supported::new(l), &a, &b, None, &mut c0);
         let y0: Vec<f64> = (0..m * n).map(|i| y[i] - f64::from(bias[i % n])).collect();
         close(&c0, &y0, &ys, &what("nt no bias", l));
+        close(&ct0, &y0, &ys, &what("nt any order, no bias", l));
         let mut gg = alloc::vec![f32::NAN; n * k];
         tn_f32_at::<M, N, K>(Supported::new(l), &d, &a, &mut gg);
         close(&gg, &g, &gs, &what("tn", l));
@@ -90,6 +103,11 @@ fn products_match_f64_on_every_level_and_shape() {
     check_shape::<U9, U33, U17>();
     check_shape::<U4, U16, U1>();
     check_shape::<U60, U100, U100>();
+    // Transposed in the training forward: whole 8 × 8 blocks, and edges in both dimensions.
+    check_shape::<U32, U32, U16>();
+    check_shape::<U7, U16, U8>();
+    check_shape::<U5, U33, U17>();
+    check_shape::<U60, U60, U60>();
 }
 
 #[test]

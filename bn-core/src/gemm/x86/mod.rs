@@ -17,7 +17,7 @@ pub use elementwise::{
     bn_bwd_avx2, bn_bwd_avx512, bn_fwd_avx2, bn_fwd_avx512, run_avx2, run_avx512, sigmoid_avx2, sigmoid_avx512, BnBwd,
     BnFwd,
 };
-pub use products::{nn_avx2, nn_avx512, nt_avx2, nt_avx512, tn_avx2, tn_avx512};
+pub use products::{nn_avx2, nn_avx512, nt_avx2, nt_avx512, ntt_avx2, ntt_avx512, tn_avx2, tn_avx512};
 
 /// One instruction set's vector of `f32` and the operations the kernels need. Every
 /// method requires the CPU to support the instruction set.
