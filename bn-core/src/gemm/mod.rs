@@ -52,8 +52,8 @@
 //! The vector sigmoid computes `1/(1 + e^(−x))` with a Cephes-style `exp`: `x` clamped to
 //! `[−88, 87]`, `n = round(−x·log₂e)`, `r = −x − n·ln 2` (`ln 2` in two parts), `e^r` by a
 //! degree-7 polynomial (Estrin's scheme, for a short dependency chain), `2ⁿ` from the
-//! exponent bits, and the reciprocal as a division (AVX2) or the 14-bit estimate refined by
-//! one Newton step (AVX-512). Its relative error is below `2.5e-7` (≈ 2 ulp; tested over
+//! exponent bits, and the reciprocal as a division (on both levels: on Zen 4 the division is
+//! quicker than AVX-512's 14-bit estimate refined by a Newton step). Its relative error is below `2.5e-7` (≈ 2 ulp; tested over
 //! `[−120, 120]`); it rounds to `1` for large `x`, returns `0` for `x < −88` (where the exact
 //! value is below `6e-39`) and propagates NaN. The scalar [`Activation::f`](crate::Activation::f)
 //! uses [`Float::exp`](crate::Float::exp).

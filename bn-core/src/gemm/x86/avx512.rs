@@ -108,9 +108,10 @@ impl Simd for Avx512 {
         )));
         // d = 1 + e^(−x) = (e^r − 1)·2ⁿ + (2ⁿ + 1).
         let d = _mm512_fmadd_ps(em1, pow2, _mm512_add_ps(pow2, _mm512_set1_ps(1.0)));
-        // 1/d: the 14-bit estimate and one Newton step (error ≈ 2⁻²⁸ before rounding).
-        let y = _mm512_rcp14_ps(d);
-        let s = _mm512_fmadd_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(1.0)), y);
+        // 1/d as a division (correctly rounded; on AMD Zen 4 it is also quicker than the
+        // 14-bit estimate and a Newton step: 15.6 vs 16.5 cycles a vector, 54 vs 57 cycles of
+        // latency, measured).
+        let s = _mm512_div_ps(_mm512_set1_ps(1.0), d);
         _mm512_mask_blend_ps(tiny, s, _mm512_setzero_ps())
     }
 }
