@@ -243,17 +243,19 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
                 for (is, &v) in cache.inv_std.iter_mut().zip(cache.var.iter()) {
                     *is = T::ONE / (v + eps).sqrt();
                 }
+                // y = (x − shift)·scale + offset: scale = γ/σ, offset = β − scale·delta (the
+                // shift keeps x − shift exact for data far from zero).
                 let c = &*cache;
+                let (mut scale, mut offset) = (Vector::<N, T>::default(), Vector::<N, T>::default());
+                for k in 0..N::USIZE {
+                    scale[k] = self.gamma[k] * c.inv_std[k];
+                    offset[k] = self.beta[k] - scale[k] * c.delta[k];
+                }
                 for (xb, yb) in x.iter().zip(y.iter_mut()) {
-                    for (((((yv, &xv), &g), &bt), &is), (&k, &dl)) in yb
-                        .iter_mut()
-                        .zip(xb.iter())
-                        .zip(self.gamma.iter())
-                        .zip(self.beta.iter())
-                        .zip(c.inv_std.iter())
-                        .zip(c.shift.iter().zip(c.delta.iter()))
+                    for ((((yv, &xv), &k), &a), &b) in
+                        yb.iter_mut().zip(xb.iter()).zip(c.shift.iter()).zip(scale.iter()).zip(offset.iter())
                     {
-                        *yv = g * (((xv - k) - dl) * is) + bt;
+                        *yv = (xv - k) * a + b;
                     }
                 }
             },
@@ -343,37 +345,39 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         let m = T::from_usize(B::USIZE);
         let two = T::from_f64(2.0);
         let half = T::from_f64(0.5);
-        // Per-feature sums: Σ dx̂·(x−μ), Σ dx̂, Σ (x−μ).
-        let (mut s_dxhat_xc, mut s_dxhat, mut s_xc) =
-            (Vector::<N, T>::default(), Vector::<N, T>::default(), Vector::<N, T>::default());
+        // Per-feature sums Σ dy·(x−μ) (into ∂ℓ/∂γ), Σ dy (= ∂ℓ/∂β), Σ (x−μ): the paper's
+        // Σ dx̂·(x−μ) and Σ dx̂ are γ times the first two, and ∂ℓ/∂γ = Σ dy·x̂ is 1/σ times
+        // the first.
+        let mut s_xc = Vector::<N, T>::default();
         zero(&mut grads.gamma);
         zero(&mut grads.beta);
         for (xb, dyb) in x.iter().zip(dy.iter()) {
             for k in 0..N::USIZE {
                 let xc = (xb[k] - c.shift[k]) - c.delta[k];
-                let dxhat = dyb[k] * self.gamma[k];
-                s_dxhat_xc[k] += dxhat * xc;
-                s_dxhat[k] += dxhat;
-                s_xc[k] += xc;
-                grads.gamma[k] += dyb[k] * (xc * c.inv_std[k]);
+                grads.gamma[k] += dyb[k] * xc;
                 grads.beta[k] += dyb[k];
+                s_xc[k] += xc;
             }
         }
-        // ∂ℓ/∂σ² and ∂ℓ/∂μ per feature, reusing the sum buffers as the per-feature factors
-        // of the last pass: `2·∂ℓ/∂σ² / m` and `∂ℓ/∂μ / m` (no division per element).
+        // ∂ℓ/∂σ² and ∂ℓ/∂μ per feature, as the factors of the last pass: `2·∂ℓ/∂σ² / m`,
+        // `∂ℓ/∂μ / m` and `γ/σ` (no division per element).
+        let (mut dvar2_m, mut dmu_m, mut gamma_inv) =
+            (Vector::<N, T>::default(), Vector::<N, T>::default(), Vector::<N, T>::default());
         for k in 0..N::USIZE {
             let is = c.inv_std[k];
-            let dvar = s_dxhat_xc[k] * (-half) * is * is * is;
-            let dmu = -s_dxhat[k] * is + dvar * (-two) * s_xc[k] / m;
-            s_dxhat_xc[k] = dvar * two / m;
-            s_dxhat[k] = dmu / m;
+            let s_dy_xc = grads.gamma[k];
+            grads.gamma[k] = s_dy_xc * is;
+            let (s_dxhat_xc, s_dxhat) = (self.gamma[k] * s_dy_xc, self.gamma[k] * grads.beta[k]);
+            let dvar = s_dxhat_xc * (-half) * is * is * is;
+            let dmu = -s_dxhat * is + dvar * (-two) * s_xc[k] / m;
+            dvar2_m[k] = dvar * two / m;
+            dmu_m[k] = dmu / m;
+            gamma_inv[k] = self.gamma[k] * is;
         }
-        let (dvar2_m, dmu_m) = (&s_dxhat_xc, &s_dxhat);
         for ((xb, dyb), dxb) in x.iter().zip(dy.iter()).zip(dx.iter_mut()) {
             for k in 0..N::USIZE {
                 let xc = (xb[k] - c.shift[k]) - c.delta[k];
-                let dxhat = dyb[k] * self.gamma[k];
-                dxb[k] = dxhat * c.inv_std[k] + dvar2_m[k] * xc + dmu_m[k];
+                dxb[k] = dyb[k] * gamma_inv[k] + dvar2_m[k] * xc + dmu_m[k];
             }
         }
     }

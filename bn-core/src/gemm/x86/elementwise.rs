@@ -130,13 +130,14 @@ unsafe fn bn_fwd_group<S: Simd, const L: usize, const G: usize>(a: BnFwd, k0: us
         st::<S, L>(a.shift.add(o), shift[g], w(g));
         st::<S, L>(a.delta.add(o), delta[g], w(g));
     }
-    let gamma: [S::V; G] = from_fn(|g| ld::<S, L>(a.gamma.add(k0 + g * L), w(g)));
-    let beta: [S::V; G] = from_fn(|g| ld::<S, L>(a.beta.add(k0 + g * L), w(g)));
+    // y = (x − shift)·scale + offset, scale = γ·inv, offset = β − scale·delta.
+    let scale: [S::V; G] = from_fn(|g| S::mul(ld::<S, L>(a.gamma.add(k0 + g * L), w(g)), inv[g]));
+    let offset: [S::V; G] = from_fn(|g| S::sub(ld::<S, L>(a.beta.add(k0 + g * L), w(g)), S::mul(scale[g], delta[g])));
     for r in 0..a.rows {
         let (xr, yr) = (a.x.add(r * a.n + k0), a.y.add(r * a.n + k0));
         for g in 0..G {
-            let xc = S::sub(S::sub(ld::<S, L>(xr.add(g * L), w(g)), shift[g]), delta[g]);
-            st::<S, L>(yr.add(g * L), S::add(S::mul(gamma[g], S::mul(xc, inv[g])), beta[g]), w(g));
+            let xs = S::sub(ld::<S, L>(xr.add(g * L), w(g)), shift[g]);
+            st::<S, L>(yr.add(g * L), S::add(S::mul(xs, scale[g]), offset[g]), w(g));
         }
     }
 }
@@ -148,40 +149,38 @@ unsafe fn bn_bwd_group<S: Simd, const L: usize, const G: usize>(a: BnBwd, k0: us
     let m = S::splat(a.rows as f32);
     let vec = |p: *const f32| -> [S::V; G] { from_fn(|g| ld::<S, L>(p.add(k0 + g * L), w(g))) };
     let (shift, delta, inv, gamma) = (vec(a.shift), vec(a.delta), vec(a.inv_std), vec(a.gamma));
-    let (mut s_dxhat_xc, mut s_dxhat, mut s_xc, mut dgamma, mut dbeta) =
-        ([S::zero(); G], [S::zero(); G], [S::zero(); G], [S::zero(); G], [S::zero(); G]);
+    // Σ dy·(x−μ), Σ dy, Σ (x−μ): γ and 1/σ factor out of the paper's sums.
+    let (mut s_dy_xc, mut s_dy, mut s_xc) = ([S::zero(); G], [S::zero(); G], [S::zero(); G]);
     for r in 0..a.rows {
         let (xr, dyr) = (a.x.add(r * a.n + k0), a.dy.add(r * a.n + k0));
         for g in 0..G {
             let xc = S::sub(S::sub(ld::<S, L>(xr.add(g * L), w(g)), shift[g]), delta[g]);
             let dy = ld::<S, L>(dyr.add(g * L), w(g));
-            let dxhat = S::mul(dy, gamma[g]);
-            s_dxhat_xc[g] = S::add(s_dxhat_xc[g], S::mul(dxhat, xc));
-            s_dxhat[g] = S::add(s_dxhat[g], dxhat);
+            s_dy_xc[g] = S::add(s_dy_xc[g], S::mul(dy, xc));
+            s_dy[g] = S::add(s_dy[g], dy);
             s_xc[g] = S::add(s_xc[g], xc);
-            dgamma[g] = S::add(dgamma[g], S::mul(dy, S::mul(xc, inv[g])));
-            dbeta[g] = S::add(dbeta[g], dy);
         }
     }
     let (two, mhalf, mtwo) = (S::splat(2.0), S::splat(-0.5), S::splat(-2.0));
-    let mut dvar2_m = [S::zero(); G];
-    let mut dmu_m = [S::zero(); G];
+    let (mut dvar2_m, mut dmu_m, mut gamma_inv) = ([S::zero(); G], [S::zero(); G], [S::zero(); G]);
     for g in 0..G {
         let o = k0 + g * L;
-        st::<S, L>(a.dgamma.add(o), dgamma[g], w(g));
-        st::<S, L>(a.dbeta.add(o), dbeta[g], w(g));
         let is = inv[g];
-        let dvar = S::mul(S::mul(S::mul(S::mul(s_dxhat_xc[g], mhalf), is), is), is);
-        let dmu = S::add(S::mul(S::neg(s_dxhat[g]), is), S::div(S::mul(S::mul(dvar, mtwo), s_xc[g]), m));
+        st::<S, L>(a.dgamma.add(o), S::mul(s_dy_xc[g], is), w(g));
+        st::<S, L>(a.dbeta.add(o), s_dy[g], w(g));
+        let (s_dxhat_xc, s_dxhat) = (S::mul(gamma[g], s_dy_xc[g]), S::mul(gamma[g], s_dy[g]));
+        let dvar = S::mul(S::mul(S::mul(S::mul(s_dxhat_xc, mhalf), is), is), is);
+        let dmu = S::add(S::mul(S::neg(s_dxhat), is), S::div(S::mul(S::mul(dvar, mtwo), s_xc[g]), m));
         dvar2_m[g] = S::div(S::mul(dvar, two), m);
         dmu_m[g] = S::div(dmu, m);
+        gamma_inv[g] = S::mul(gamma[g], is);
     }
     for r in 0..a.rows {
         let (xr, dyr, dxr) = (a.x.add(r * a.n + k0), a.dy.add(r * a.n + k0), a.dx.add(r * a.n + k0));
         for g in 0..G {
             let xc = S::sub(S::sub(ld::<S, L>(xr.add(g * L), w(g)), shift[g]), delta[g]);
-            let dxhat = S::mul(ld::<S, L>(dyr.add(g * L), w(g)), gamma[g]);
-            let dx = S::add(S::add(S::mul(dxhat, inv[g]), S::mul(dvar2_m[g], xc)), dmu_m[g]);
+            let dy = ld::<S, L>(dyr.add(g * L), w(g));
+            let dx = S::add(S::add(S::mul(dy, gamma_inv[g]), S::mul(dvar2_m[g], xc)), dmu_m[g]);
             st::<S, L>(dxr.add(g * L), dx, w(g));
         }
     }
