@@ -102,6 +102,42 @@ mod x86 {
     }
 
     /// # Safety
+    /// The CPU must support AVX-512F; `b.len()` is a multiple of 128.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn sum_avx512(b: &[f32]) -> f32 {
+        let mut acc = [_mm512_setzero_ps(); 8];
+        for c in b.chunks_exact(128) {
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_add_ps(*a, _mm512_loadu_ps(c.as_ptr().add(16 * j)));
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for a in acc {
+            s = _mm512_add_ps(s, a);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2; `b.len()` is a multiple of 128.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn sum_avx2(b: &[f32]) -> f32 {
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for c in b.chunks_exact(64) {
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_add_ps(*a, _mm256_loadu_ps(c.as_ptr().add(8 * j)));
+            }
+        }
+        let mut s = _mm256_setzero_ps();
+        for a in acc {
+            s = _mm256_add_ps(s, a);
+        }
+        let mut out = [0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), s);
+        out.iter().sum()
+    }
+
+    /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn fma_avx2(iters: usize) -> f32 {
@@ -155,6 +191,50 @@ pub fn peak_gflops() -> f64 {
             fma_flops(ITERS) / t.elapsed().as_secs_f64() / 1e9
         })
         .fold(0.0, f64::max)
+}
+
+/// Seconds to read `bytes` of `f32` once from the cache level that holds them (they are
+/// read before timing), with the widest loads: the floor of a workload that streams that many
+/// bytes of weights per call. The best of 21 samples of ~5 ms.
+pub fn read_seconds(bytes: usize) -> f64 {
+    let buf: Vec<f32> = (0..bytes.div_ceil(4).next_multiple_of(128)).map(|i| (i % 7) as f32).collect();
+    let once = |b: &[f32]| black_box(read_kernel(black_box(b)));
+    let per_sample = (5e-3
+        / time_per_call(|| {
+            once(&buf);
+        }))
+    .max(1.0) as usize;
+    (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..per_sample {
+                once(&buf);
+            }
+            t.elapsed().as_secs_f64() / per_sample as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The sum of `b` (a multiple of 128 elements) with independent accumulators, so that the
+/// loads, not the adds, limit it.
+fn read_kernel(b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match isa() {
+            // SAFETY: the CPU has AVX-512F (detected); the kernel reads `b` within its length.
+            "avx512f" => return unsafe { x86::sum_avx512(b) },
+            // SAFETY: the CPU has AVX2 (detected); reads within `b`.
+            "avx2+fma" => return unsafe { x86::sum_avx2(b) },
+            _ => {}
+        }
+    }
+    let mut acc = [0f32; 16];
+    for c in b.chunks_exact(16) {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum()
 }
 
 /// One measured workload.

@@ -277,32 +277,17 @@ pub(crate) fn nt_f32_at<M: ArrayLength, N: ArrayLength, K: ArrayLength, const AN
     }
     #[cfg(all(target_arch = "x86_64", not(feature = "portable")))]
     {
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
         let bias = bias.map_or(core::ptr::null(), <[f32]>::as_ptr);
-        match level.0 {
-            SimdLevel::Avx512 => {
-                // SAFETY: the CPU supports the level (a `Supported`); the slices hold at least
-                // `M·K`, `N·K`, `M·N` (and `N` bias) elements (asserted above), which is all
-                // the kernel reads and writes; `c` is exclusively borrowed, so it aliases
-                // nothing.
-                return unsafe {
-                    if ANY_ORDER {
-                        x86::ntt_avx512::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
-                    } else {
-                        x86::nt_avx512::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
-                    }
-                };
-            }
-            // SAFETY: as above.
-            SimdLevel::Avx2 => {
-                return unsafe {
-                    if ANY_ORDER {
-                        x86::ntt_avx2::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
-                    } else {
-                        x86::nt_avx2::<M, N, K>(a.as_ptr(), b.as_ptr(), bias, c.as_mut_ptr())
-                    }
-                }
-            }
-            SimdLevel::Portable => {}
+        // SAFETY (every arm): the CPU supports the level (a `Supported`); the slices hold at
+        // least `M·K`, `N·K`, `M·N` (and `N` bias) elements (asserted above), which is all
+        // the kernels read and write; `c` is exclusively borrowed, so it aliases nothing.
+        match (level.0, ANY_ORDER) {
+            (SimdLevel::Avx512, false) => return unsafe { x86::nt_avx512::<M, N, K>(a, b, bias, c) },
+            (SimdLevel::Avx512, true) => return unsafe { x86::ntt_avx512::<M, N, K>(a, b, bias, c) },
+            (SimdLevel::Avx2, false) => return unsafe { x86::nt_avx2::<M, N, K>(a, b, bias, c) },
+            (SimdLevel::Avx2, true) => return unsafe { x86::ntt_avx2::<M, N, K>(a, b, bias, c) },
+            (SimdLevel::Portable, _) => {}
         }
     }
     let _ = level;

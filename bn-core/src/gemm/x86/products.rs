@@ -240,10 +240,36 @@ unsafe fn transpose(b: *const f32, n: usize, k: usize, bt: *mut f32) {
     }
 }
 
-/// [`nt_avx512`] for a training batch: when `B` is small (`N·K ≤` [`TRANSPOSE_MAX`]), at
-/// least 8 wide and `M > 1`, it is transposed onto the stack and `C` computed as a broadcast
-/// product (no horizontal reductions; faster for short rows), summing in a different order
-/// than the one-sample kernel; otherwise exactly [`nt_avx512`].
+/// Whether [`ntt_avx512`] and [`ntt_avx2`] transpose `B` (`n × k`): for a batch, when `B`
+/// fits the stack buffer and is at least 8 wide.
+fn transposes(m: usize, n: usize, k: usize) -> bool {
+    m > 1 && n >= 8 && n * k <= TRANSPOSE_MAX
+}
+
+/// `C = A·Bᵀ (+ bias)` as a broadcast product against `Bᵀ` on the stack, in `RT × KT` tiles.
+///
+/// # Safety
+/// As [`nt_avx512`], with [`transposes`]`(m, n, k)`.
+#[inline(always)]
+unsafe fn ntt<const RT: usize, const KT: usize>(
+    (m, n, k): (usize, usize, usize),
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+) {
+    let mut bt = core::mem::MaybeUninit::<[f32; TRANSPOSE_MAX]>::uninit();
+    let bt = bt.as_mut_ptr().cast::<f32>();
+    transpose(b, n, k, bt);
+    // C[r][j] = bias[j] + Σ_s A[r][s]·Bᵀ[s][j]: every element of Bᵀ read was written.
+    let s = Bcast { rows: m, steps: k, k: n, rs: k, ss: 1, bias };
+    bcast::<Avx2, 8, RT, KT>(s, a, bt, c)
+}
+
+/// [`nt_avx512`] for a training batch: a small `B` (see [`transposes`]) is transposed onto
+/// the stack and `C` computed as a broadcast product (no horizontal reductions; faster for
+/// short rows), summing in a different order than the one-sample kernel; otherwise exactly
+/// [`nt_avx512`].
 ///
 /// # Safety
 /// As [`nt_avx512`].
@@ -254,19 +280,15 @@ pub unsafe fn ntt_avx512<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
     bias: *const f32,
     c: *mut f32,
 ) {
-    let (m, n, k) = (M::USIZE, N::USIZE, K::USIZE);
-    if m == 1 || n < 8 || n * k > TRANSPOSE_MAX {
-        return nt_avx512::<M, N, K>(a, b, bias, c);
+    let dims = (M::USIZE, N::USIZE, K::USIZE);
+    if transposes(dims.0, dims.1, dims.2) {
+        ntt::<6, 4>(dims, a, b, bias, c)
+    } else {
+        nt_avx512::<M, N, K>(a, b, bias, c)
     }
-    let mut bt = core::mem::MaybeUninit::<[f32; TRANSPOSE_MAX]>::uninit();
-    let bt = bt.as_mut_ptr().cast::<f32>();
-    transpose(b, n, k, bt);
-    // C[r][j] = bias[j] + Σ_s A[r][s]·Bᵀ[s][j]: every element of Bᵀ read was written.
-    let s = Bcast { rows: m, steps: k, k: n, rs: k, ss: 1, bias };
-    bcast::<Avx2, 8, 6, 4>(s, a, bt, c)
 }
 
-/// [`ntt_avx512`] with AVX2 and FMA (the fallback: [`nt_avx2`]).
+/// [`ntt_avx512`] with AVX2 and FMA (otherwise [`nt_avx2`]).
 ///
 /// # Safety
 /// As [`nt_avx2`].
@@ -277,15 +299,12 @@ pub unsafe fn ntt_avx2<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
     bias: *const f32,
     c: *mut f32,
 ) {
-    let (m, n, k) = (M::USIZE, N::USIZE, K::USIZE);
-    if m == 1 || n < 8 || n * k > TRANSPOSE_MAX {
-        return nt_avx2::<M, N, K>(a, b, bias, c);
+    let dims = (M::USIZE, N::USIZE, K::USIZE);
+    if transposes(dims.0, dims.1, dims.2) {
+        ntt::<4, 3>(dims, a, b, bias, c)
+    } else {
+        nt_avx2::<M, N, K>(a, b, bias, c)
     }
-    let mut bt = core::mem::MaybeUninit::<[f32; TRANSPOSE_MAX]>::uninit();
-    let bt = bt.as_mut_ptr().cast::<f32>();
-    transpose(b, n, k, bt);
-    let s = Bcast { rows: m, steps: k, k: n, rs: k, ss: 1, bias };
-    bcast::<Avx2, 8, 4, 3>(s, a, bt, c)
 }
 
 // ---- broadcast products: C[r][k] = bias[k] + Σ_s P[r·rs + s·ss]·Q[s][k] ----
