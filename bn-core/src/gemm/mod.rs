@@ -49,13 +49,15 @@
 //!
 //! # The logistic function
 //!
-//! The vector sigmoid computes `1/(1 + e^(−x))` with a Cephes-style `exp`: `x` clamped to
-//! `[−88, 87]`, `n = round(−x·log₂e)`, `r = −x − n·ln 2` (`ln 2` in two parts), `e^r` by a
-//! degree-7 polynomial (Estrin's scheme, for a short dependency chain), `2ⁿ` from the
-//! exponent bits, and the reciprocal as a division (on both levels: on Zen 4 the division is
-//! quicker than AVX-512's 14-bit estimate refined by a Newton step). Its relative error is below `2.5e-7` (≈ 2 ulp; tested over
-//! `[−120, 120]`); it rounds to `1` for large `x`, returns `0` for `x < −88` (where the exact
-//! value is below `6e-39`) and propagates NaN. The scalar [`Activation::f`](crate::Activation::f)
+//! The vector sigmoid computes `1/(1 + e^(−x))` with a Cephes-style `exp`: `n = round(−x·log₂e)`,
+//! `r = −x − n·ln 2` (`ln 2` in two parts), `e^r` by a degree-7 polynomial (Estrin's scheme,
+//! for a short dependency chain), then `·2ⁿ` and the reciprocal as a division (on Zen 4 quicker
+//! than AVX-512's 14-bit estimate refined by a Newton step). AVX-512 clamps `x` to `±89` and
+//! scales with `VSCALEFPS`, which overflows to `∞` by itself, so `σ` is the (subnormal) value
+//! down to `x ≈ −88.72` and `0` below; AVX2 clamps to `[−88, 87]`, builds `2ⁿ` from exponent
+//! bits and flushes `x < −88` to `0` (the exact value is below `6e-39`). The relative error is
+//! below `2.5e-7` (≈ 2 ulp; tested over `[−120, 120]`); `σ` rounds to `1` for large `x` and
+//! propagates NaN. The scalar [`Activation::f`](crate::Activation::f)
 //! uses [`Float::exp`](crate::Float::exp).
 
 use generic_array::ArrayLength;

@@ -70,11 +70,13 @@ mod exp {
     pub const P3: f32 = 4.166_579_6e-2;
     pub const P4: f32 = 1.666_666_5e-1;
     pub const P5: f32 = 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
-    /// `e^t` is computed for `t` clamped to `[LO, HI]` (so that `2ⁿ` is a normal float).
+    /// AVX2: `e^t` is computed for `t` clamped to `[LO, HI]` (so that `2ⁿ` is a normal float).
     pub const LO: f32 = -87.0;
     pub const HI: f32 = 88.0;
-    /// Below this `x`, the sigmoid is flushed to 0 (its value is under 6e-39).
+    /// Below this `x`, the AVX2 sigmoid is flushed to 0 (its value is under 6e-39).
     pub const ZERO_BELOW: f32 = -88.0;
+    /// The AVX-512 sigmoid clamps `x` to `±CLAMP`: `e^89` overflows, `e^−89` underflows.
+    pub const CLAMP: f32 = 89.0;
 }
 
 /// Stores the first `n ≤ 4` lanes of `x` to `p .. p + n`.
