@@ -1,6 +1,6 @@
 //! W3 of the performance issue: a tiny network, 16 → 2 × [dense(32), batchnorm, sigmoid] →
 //! dense(4) (f32, one thread): a training step at batch 32 (softmax cross-entropy, SGD), and
-//! the folded network's one-sample latency.
+//! the folded network's one-sample latency (model and input 64-byte aligned, and 16 bytes off).
 //!
 //! `cargo bench --bench tiny`; after criterion's lines, a table with GFLOP/s and the
 //! fraction of the FMA peak measured in the same process.
@@ -10,7 +10,7 @@ mod common;
 use std::hint::black_box;
 
 use bn_core::typenum::{U16, U32};
-use bn_core::{flat_mut, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::{flat_mut, Batch, CacheAligned, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use common::Row;
@@ -42,7 +42,14 @@ fn bench(c: &mut Criterion) {
     for _ in 0..5 {
         net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
     }
-    let folded = net.fold();
+    // The folded model and the input on cache lines of their own (as `forward`'s temporaries
+    // are), and, for comparison, both 16 bytes past a line, where half of the 32-byte loads
+    // straddle two lines: the latency depends on it (see `CacheAligned`).
+    let aligned = CacheAligned((net.fold(), x[5]));
+    let (folded, x5) = (&aligned.0 .0, &aligned.0 .1);
+    let offset = CacheAligned(Off16 { _pad: [0; 16], folded: net.fold(), x: x[5] });
+    let (folded_off, x5_off) = (&offset.0.folded, &offset.0.x);
+    assert_eq!(folded_off as *const TinyFolded as usize % 64, 16);
 
     let mut g = c.benchmark_group("tiny");
     g.throughput(Throughput::Elements(W3_TRAIN_FLOPS as u64));
@@ -50,22 +57,37 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer)))
     });
     g.throughput(Throughput::Elements(W3_ONE_FLOPS as u64));
-    g.bench_function("W3 folded, one sample", |b| b.iter(|| black_box(folded.forward(black_box(&x[5])))));
+    g.bench_function("W3 folded, one sample", |b| b.iter(|| black_box(folded.forward(black_box(x5)))));
+    g.bench_function("W3 folded, one sample, model and input 16 bytes off a line", |b| {
+        b.iter(|| black_box(folded_off.forward(black_box(x5_off))))
+    });
     g.finish();
 
     let train = common::time_per_call(|| {
         black_box(net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer));
     });
     let one = common::time_per_call(|| {
-        black_box(folded.forward(black_box(&x[5])));
+        black_box(folded.forward(black_box(x5)));
+    });
+    let one_off = common::time_per_call(|| {
+        black_box(folded_off.forward(black_box(x5_off)));
     });
     common::report(
         "tiny network (16-32-32-4)",
         &[
             Row { name: "W3 train step, batch 32", secs: train, flops: W3_TRAIN_FLOPS, target: 5e-6 },
             Row { name: "W3 folded, one sample", secs: one, flops: W3_ONE_FLOPS, target: 100e-9 },
+            Row { name: "W3 folded, one sample, 16 B off a line", secs: one_off, flops: W3_ONE_FLOPS, target: 100e-9 },
         ],
     );
+}
+
+/// A folded model and an input 16 bytes past a 64-byte boundary.
+#[repr(C)]
+struct Off16 {
+    _pad: [u8; 16],
+    folded: TinyFolded,
+    x: bn_core::Vector<U16>,
 }
 
 criterion_group! {

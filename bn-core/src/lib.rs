@@ -97,7 +97,7 @@ pub use sigmoid::Sigmoid;
 pub use tanh::Tanh;
 #[cfg(feature = "alloc")]
 pub use zeroed::boxed_zeroed;
-pub use zeroed::Zeroable;
+pub use zeroed::{CacheAligned, Zeroable};
 
 pub use generic_array::{self, GenericArray};
 pub use typenum;

@@ -3,7 +3,7 @@
 //! compiles in any crate that depends on `bn-core`, under any name imports.
 
 pub use crate::network::array_as_vector;
-pub use crate::{flat_mut, sub_batch, sub_batch_mut};
+pub use crate::{flat_mut, sub_batch, sub_batch_mut, CacheAligned};
 pub use crate::{
     Activation, Affine, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Float, Inference, Init, Momentum,
     Network, Optimizer, Parameters, PlainData, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,

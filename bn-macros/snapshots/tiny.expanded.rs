@@ -307,25 +307,22 @@ impl ::bn_core::__private::Inference for Tiny {
             f32,
         >,
     ) {
-        let mut h1 = <::bn_core::__private::Vector<
-            ::bn_core::__private::typenum::consts::U3,
-            f32,
-        > as ::bn_core::__private::Zeroable>::zeroed();
-        self.dense0.forward_one(x, &mut h1);
-        let mut h2 = <::bn_core::__private::Vector<
-            ::bn_core::__private::typenum::consts::U3,
-            f32,
-        > as ::bn_core::__private::Zeroable>::zeroed();
-        self.batchnorm1.forward_eval_one(&h1, &mut h2);
-        let mut h3 = <::bn_core::__private::Vector<
-            ::bn_core::__private::typenum::consts::U3,
-            f32,
-        > as ::bn_core::__private::Zeroable>::zeroed();
+        let mut h1 = ::bn_core::__private::CacheAligned::<
+            ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U3, f32>,
+        >::zeroed();
+        self.dense0.forward_one(x, &mut h1.0);
+        let mut h2 = ::bn_core::__private::CacheAligned::<
+            ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U3, f32>,
+        >::zeroed();
+        self.batchnorm1.forward_eval_one(&h1.0, &mut h2.0);
+        let mut h3 = ::bn_core::__private::CacheAligned::<
+            ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U3, f32>,
+        >::zeroed();
         <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward_one(
-            &h2,
-            &mut h3,
+            &h2.0,
+            &mut h3.0,
         );
-        self.dense3.forward_one(&h3, y);
+        self.dense3.forward_one(&h3.0, y);
     }
 }
 impl ::bn_core::__private::Inference for TinyFolded {
@@ -340,20 +337,18 @@ impl ::bn_core::__private::Inference for TinyFolded {
             f32,
         >,
     ) {
-        let mut h1 = <::bn_core::__private::Vector<
-            ::bn_core::__private::typenum::consts::U3,
-            f32,
-        > as ::bn_core::__private::Zeroable>::zeroed();
-        self.dense0.forward_one(x, &mut h1);
-        let mut h2 = <::bn_core::__private::Vector<
-            ::bn_core::__private::typenum::consts::U3,
-            f32,
-        > as ::bn_core::__private::Zeroable>::zeroed();
+        let mut h1 = ::bn_core::__private::CacheAligned::<
+            ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U3, f32>,
+        >::zeroed();
+        self.dense0.forward_one(x, &mut h1.0);
+        let mut h2 = ::bn_core::__private::CacheAligned::<
+            ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U3, f32>,
+        >::zeroed();
         <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward_one(
-            &h1,
-            &mut h2,
+            &h1.0,
+            &mut h2.0,
         );
-        self.dense3.forward_one(&h2, y);
+        self.dense3.forward_one(&h2.0, y);
     }
     /// Forward of a batch: chunks of samples through one matrix product per layer.
     fn forward_batch<B: ::bn_core::__private::ArrayLength>(

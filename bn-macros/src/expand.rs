@@ -1028,7 +1028,8 @@ fn folded_batch_chain(
     }
 }
 
-/// The body of a one-sample forward: `h1`, `h2`, … on the stack, the last layer writing `y`.
+/// The body of a one-sample forward: `h1`, `h2`, … on the stack (each on a cache line of its
+/// own), the last layer writing `y`.
 fn one_sample_chain(steps: impl Iterator<Item = (TokenStream, usize)>, t: &Ident) -> TokenStream {
     let p = p();
     let steps: Vec<_> = steps.collect();
@@ -1039,7 +1040,7 @@ fn one_sample_chain(steps: impl Iterator<Item = (TokenStream, usize)>, t: &Ident
             quote!(x)
         } else {
             let h = format_ident!("h{}", i);
-            quote!(&#h)
+            quote!(&#h.0)
         };
         if i + 1 == n {
             out.extend(quote!(#call(#src, y);));
@@ -1047,8 +1048,8 @@ fn one_sample_chain(steps: impl Iterator<Item = (TokenStream, usize)>, t: &Ident
             let h = format_ident!("h{}", i + 1);
             let w = width_ty(width);
             out.extend(quote! {
-                let mut #h = <#p::Vector<#w, #t> as #p::Zeroable>::zeroed();
-                #call(#src, &mut #h);
+                let mut #h = #p::CacheAligned::<#p::Vector<#w, #t>>::zeroed();
+                #call(#src, &mut #h.0);
             });
         }
     }
