@@ -411,59 +411,61 @@ impl ::bn_core::__private::Inference for TinyFolded {
             );
             this.dense3.forward(&*t0, &mut *ys);
         }
-        let mut t0 = <::bn_core::__private::Batch<
-            ::bn_core::__private::typenum::consts::U64,
-            ::bn_core::__private::typenum::consts::U3,
-            f32,
-        > as ::bn_core::__private::Zeroable>::zeroed();
+        let mut t0 = ::bn_core::__private::CacheAligned::<
+            ::bn_core::__private::Batch<
+                ::bn_core::__private::typenum::consts::U64,
+                ::bn_core::__private::typenum::consts::U3,
+                f32,
+            >,
+        >::zeroed();
         let mut start = 0;
         while B::USIZE - start >= 64usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U64,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 64usize;
         }
         if B::USIZE - start >= 32usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U32,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 32usize;
         }
         if B::USIZE - start >= 16usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U16,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 16usize;
         }
         if B::USIZE - start >= 8usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U8,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 8usize;
         }
         if B::USIZE - start >= 4usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U4,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 4usize;
         }
         if B::USIZE - start >= 2usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U2,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 2usize;
         }
         if B::USIZE - start >= 1usize {
             chain::<
                 B,
                 ::bn_core::__private::typenum::consts::U1,
-            >(self, x, y, start, &mut t0);
+            >(self, x, y, start, &mut t0.0);
             start += 1usize;
         }
         let _ = start;

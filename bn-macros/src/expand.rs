@@ -948,9 +948,9 @@ fn folded_batch_chain(
             } else {
                 let h = format_ident!("t{}", i);
                 let w = width_ty(f.output());
-                temps.extend(quote!(let mut #h = <#p::Batch<#c_ty, #w, #t> as #p::Zeroable>::zeroed();));
+                temps.extend(quote!(let mut #h = #p::CacheAligned::<#p::Batch<#c_ty, #w, #t>>::zeroed();));
                 params.extend(quote!(#h: &mut #p::Batch<#c_ty, #w, #t>,));
-                args.extend(quote!(&mut #h,));
+                args.extend(quote!(&mut #h.0,));
                 views.extend(quote!(let #h = #p::sub_batch_mut::<#c_ty, C, #w, #t>(#h, 0);));
                 Place::Temp(h)
             }
