@@ -26,7 +26,7 @@ folded:
   relu
   dense(3 => 2)
 ```*/
-#[repr(C)]
+#[repr(C, align(64))]
 #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
 pub struct Tiny {
     ///Layer 1 `dense(3)`: 2 → 3, no bias.
@@ -50,7 +50,7 @@ pub struct Tiny {
     >,
 }
 ///Gradients of every parameter of [`Tiny`], one field per parameter layer (also SGD's momentum state).
-#[repr(C)]
+#[repr(C, align(64))]
 #[derive(::core::clone::Clone)]
 pub struct TinyGrads {
     ///Gradients of `dense0` (`weight`; `bias` stays zero without a bias).
@@ -74,7 +74,7 @@ pub struct TinyGrads {
     >,
 }
 ///Training workspace of [`Tiny`] at batch size `B`: every layer's output `aK`, the gradient `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap). Usually held by a [`Trainer`](::bn_core::Trainer).
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct TinyWorkspace<B: ::bn_core::__private::ArrayLength> {
     ///Output of layer 1 (`dense0`).
     pub a1: ::bn_core::__private::Batch<

@@ -519,7 +519,7 @@ pub fn expand(m: &Model) -> TokenStream {
         ///
         /// # Layers
         #[doc = #summary_doc]
-        #[repr(C)]
+        #[repr(C, align(64))]
         #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
         #vis struct #name {
             #(#fields)*
@@ -527,7 +527,7 @@ pub fn expand(m: &Model) -> TokenStream {
 
         #(#cfgs)*
         #[doc = #grads_doc]
-        #[repr(C)]
+        #[repr(C, align(64))]
         #[derive(::core::clone::Clone)]
         #vis struct #grads {
             #(#grad_fields)*
@@ -535,7 +535,7 @@ pub fn expand(m: &Model) -> TokenStream {
 
         #(#cfgs)*
         #[doc = #ws_doc]
-        #[repr(C)]
+        #[repr(C, align(64))]
         #vis struct #ws<B: #p::ArrayLength> {
             #(#ws_fields)*
         }
