@@ -197,18 +197,23 @@ pub fn peak_gflops() -> f64 {
 /// read before timing), with the widest loads: the floor of a workload that streams that many
 /// bytes of weights per call. The best of 21 samples of ~5 ms.
 pub fn read_seconds(bytes: usize) -> f64 {
-    let buf: Vec<f32> = (0..bytes.div_ceil(4).next_multiple_of(128)).map(|i| (i % 7) as f32).collect();
+    // On cache lines (no load straddles two), a multiple of 128 floats.
+    let lines: Vec<bn_core::CacheAligned<[f32; 16]>> =
+        (0..bytes.div_ceil(512) * 8).map(|i| bn_core::CacheAligned([(i % 7) as f32; 16])).collect();
+    // SAFETY: `CacheAligned<[f32; 16]>` is `repr(C, align(64))` around 64 bytes of floats: the
+    // vector is `16·len` contiguous, initialized `f32`s.
+    let buf = unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<f32>(), lines.len() * 16) };
     let once = |b: &[f32]| black_box(read_kernel(black_box(b)));
     let per_sample = (5e-3
         / time_per_call(|| {
-            once(&buf);
+            once(buf);
         }))
     .max(1.0) as usize;
     (0..21)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..per_sample {
-                once(&buf);
+                once(buf);
             }
             t.elapsed().as_secs_f64() / per_sample as f64
         })
