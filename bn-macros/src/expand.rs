@@ -1,21 +1,30 @@
 //! Code generation from a validated [`Model`]. The expansion is linear in the number of
 //! layers: every loop over a width lives in `bn-core`, never in generated code.
 //! Generated code names only `::core::…` and `::bn_core::__private::…`.
+//!
+//! This module assembles the items; `expand_train` generates the training path (fields,
+//! workspace, `Network` impl), `expand_infer` the folding plan and the inference chains,
+//! and `expand_io` the weights files.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::model::{Kind, Layer, Model, Momentum};
+use crate::expand_infer::{
+    eval_chain, fold_plan, folded_batch_chain, folded_eval_chain, folded_fields, folded_scalars, inference_methods,
+    Folded,
+};
+use crate::expand_train::{network_impl, param_fields, training_methods, workspace_fields};
+use crate::model::{Kind, Model, Momentum};
 
 /// The path of bn-core's re-exports for generated code.
-fn p() -> TokenStream {
+pub(crate) fn p() -> TokenStream {
     quote!(::bn_core::__private)
 }
 
 /// The typenum type of a width: `U784` up to 1024 (typenum names those), the binary
 /// `UInt<…, B1>` form beyond, so any width works.
-fn width_ty(n: usize) -> TokenStream {
+pub(crate) fn width_ty(n: usize) -> TokenStream {
     let p = p();
     if n <= 1024 {
         let id = format_ident!("U{}", n);
@@ -29,7 +38,8 @@ fn width_ty(n: usize) -> TokenStream {
     ty
 }
 
-fn lit(n: usize) -> Literal {
+/// A width or count as an unsuffixed literal.
+pub(crate) fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
 
@@ -46,119 +56,8 @@ fn grouped(n: usize) -> String {
     out
 }
 
-/// One layer of the folded model.
-pub(crate) enum Folded<'a> {
-    /// A dense layer with the BNs folded into it from before (after an activation) and
-    /// after (right behind it).
-    Dense {
-        src: &'a Layer,
-        pre: Vec<&'a Layer>,
-        post: Vec<&'a Layer>,
-    },
-    /// BNs with no dense neighbour: one affine layer.
-    Affine {
-        bns: Vec<&'a Layer>,
-    },
-    Act(&'a Layer),
-}
-
-/// The folding plan: BN → into the dense before it; otherwise into the dense right after it;
-/// otherwise (composed with adjacent BNs) an affine layer. Never across an activation.
-pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
-    let mut first: Vec<Folded> = Vec::new();
-    for l in layers {
-        match l.kind {
-            Kind::Dense { .. } => first.push(Folded::Dense { src: l, pre: vec![], post: vec![] }),
-            Kind::BatchNorm { .. } => match first.last_mut() {
-                Some(Folded::Dense { post, .. }) => post.push(l),
-                Some(Folded::Affine { bns }) => bns.push(l),
-                _ => first.push(Folded::Affine { bns: vec![l] }),
-            },
-            Kind::Activation(_) => first.push(Folded::Act(l)),
-        }
-    }
-    let mut out = Vec::new();
-    let mut pending: Option<Vec<&Layer>> = None;
-    for f in first {
-        match f {
-            Folded::Affine { bns } => pending = Some(bns),
-            Folded::Dense { src, post, .. } => {
-                out.push(Folded::Dense { src, pre: pending.take().unwrap_or_default(), post })
-            }
-            act => {
-                if let Some(bns) = pending.take() {
-                    out.push(Folded::Affine { bns });
-                }
-                out.push(act);
-            }
-        }
-    }
-    if let Some(bns) = pending {
-        out.push(Folded::Affine { bns });
-    }
-    out
-}
-
-impl Folded<'_> {
-    pub(crate) fn field(&self) -> Option<&Ident> {
-        match self {
-            Folded::Dense { src, .. } => Some(&src.field),
-            Folded::Affine { bns } => Some(&bns[0].field),
-            Folded::Act(_) => None,
-        }
-    }
-    pub(crate) fn input(&self) -> usize {
-        match self {
-            Folded::Dense { src, .. } => src.input,
-            Folded::Affine { bns } => bns[0].input,
-            Folded::Act(l) => l.input,
-        }
-    }
-    pub(crate) fn output(&self) -> usize {
-        match self {
-            Folded::Dense { src, .. } => src.output(),
-            Folded::Affine { bns } => bns[0].input,
-            Folded::Act(l) => l.input,
-        }
-    }
-    fn describe(&self) -> String {
-        match self {
-            Folded::Dense { src, pre, post } => {
-                let mut s = format!("dense({} => {})", src.input, src.output());
-                let names: Vec<String> = pre.iter().chain(post).map(|b| format!("`{}`", b.field)).collect();
-                if !names.is_empty() {
-                    s.push_str(&format!(" with {} folded in", names.join(", ")));
-                }
-                s
-            }
-            Folded::Affine { bns } => {
-                let names: Vec<String> = bns.iter().map(|b| format!("`{}`", b.field)).collect();
-                format!("affine({}) from {}", bns[0].input, names.join(", "))
-            }
-            Folded::Act(l) => l.kind_name().to_string(),
-        }
-    }
-}
-
-/// `self.b0.to_affine().then(&self.b1.to_affine())…` for a run of BNs.
-fn composed_affine(bns: &[&Layer]) -> TokenStream {
-    let mut it = bns.iter().map(|b| &b.field);
-    let first = it.next();
-    let mut expr = quote!(self.#first.to_affine());
-    for f in it {
-        expr = quote!(#expr.then(&self.#f.to_affine()));
-    }
-    expr
-}
-
-fn layer_doc(index: usize, l: &Layer) -> String {
-    let extra = match l.kind {
-        Kind::Dense { bias: false, .. } => ", no bias",
-        _ => "",
-    };
-    format!("Layer {} `{}`: {} → {}{extra}.", index + 1, l.text, l.input, l.output())
-}
-
+/// The layer summary of the network type (its `SUMMARY` and `Display`), and the one-line
+/// summary of the folded type.
 fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
     let name = syn::ext::IdentExt::unraw(&m.name).to_string();
     let mut rows =
@@ -208,14 +107,7 @@ fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
         ));
     }
     let folded: Vec<String> = plan.iter().map(Folded::describe).collect();
-    let fparams: usize = plan
-        .iter()
-        .map(|f| match f {
-            Folded::Dense { src, .. } => src.input * src.output() + src.output(),
-            Folded::Affine { bns } => 2 * bns[0].input,
-            Folded::Act(_) => 0,
-        })
-        .sum();
+    let fparams = folded_scalars(plan);
     let fsummary = format!("{name}Folded: {} ({} parameters)", folded.join(" -> "), grouped(fparams));
     s.push_str("folded:\n");
     for f in &folded {
@@ -235,244 +127,75 @@ pub fn stub(stub: &crate::check::Stub) -> TokenStream {
     }
 }
 
+/// The names of the generated items and the widths that every part of the expansion uses.
+pub(crate) struct Names<'a> {
+    /// The validated model.
+    pub(crate) m: &'a Model,
+    /// `{Name}Grads`, the gradients type.
+    pub(crate) grads: Ident,
+    /// `{Name}Workspace`, the training workspace type.
+    pub(crate) ws: Ident,
+    /// `{Name}Folded`, the folded inference type.
+    pub(crate) folded: Ident,
+    /// `{Name}Input`, the trait of one input sample.
+    pub(crate) input_trait: Ident,
+    /// `{Name}Batch`, the trait of a batch of inputs.
+    pub(crate) batch_trait: Ident,
+    /// The typenum type of the input width.
+    pub(crate) in_ty: TokenStream,
+    /// The typenum type of the output width.
+    pub(crate) out_ty: TokenStream,
+}
+
+impl<'a> Names<'a> {
+    /// The names derived from the network's name and widths.
+    fn new(m: &'a Model) -> Self {
+        let name = &m.name;
+        Names {
+            m,
+            grads: format_ident!("{}Grads", name),
+            ws: format_ident!("{}Workspace", name),
+            folded: format_ident!("{}Folded", name),
+            input_trait: format_ident!("{}Input", name),
+            batch_trait: format_ident!("{}Batch", name),
+            in_ty: width_ty(m.input),
+            out_ty: width_ty(m.output()),
+        }
+    }
+}
+
+/// Every item generated for a valid network: the network, gradients, workspace and folded
+/// types, the input traits, and their impls.
 pub fn expand(m: &Model) -> TokenStream {
     let p = p();
     let Model { attrs, vis, name, scalar: t, layers, .. } = m;
     // The user's `#[cfg]`s apply to every generated item, not only the struct.
     let cfgs: Vec<_> = attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
-    let grads = format_ident!("{}Grads", name);
-    let ws = format_ident!("{}Workspace", name);
-    let folded = format_ident!("{}Folded", name);
-    let input_trait = format_ident!("{}Input", name);
-    let batch_trait = format_ident!("{}Batch", name);
+    let names = Names::new(m);
+    let Names { grads, ws, folded, input_trait, batch_trait, in_ty, out_ty, .. } = &names;
     let n_in = lit(m.input);
     let n_out = lit(m.output());
     let n_params = lit(m.params());
-    let in_ty = width_ty(m.input);
-    let out_ty = width_ty(m.output());
     let plan = fold_plan(layers);
     let (summary, fsummary) = summary(m, &plan);
-    let n_layers = layers.len();
 
-    // ---- the training type's fields and gradients ----
-    let mut fields = Vec::new();
-    let mut grad_fields = Vec::new();
-    let mut zero_checks = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let f = &l.field;
-        let doc = layer_doc(i, l);
-        let (wi, wo) = (width_ty(l.input), width_ty(l.output()));
-        match l.kind {
-            Kind::Dense { bias, .. } => {
-                let ty = quote!(#p::Dense<#wi, #wo, #t, #bias>);
-                fields.push(quote!(#[doc = #doc] pub #f: #ty,));
-                let gdoc = format!("Gradients of `{f}` (`weight`; `bias` stays zero without a bias).");
-                grad_fields.push(quote!(#[doc = #gdoc] pub #f: #ty,));
-                zero_checks.push(quote!(#p::assert_zeroable::<#ty>();));
-            }
-            Kind::BatchNorm { .. } => {
-                let ty = quote!(#p::BatchNorm<#wi, #t>);
-                fields.push(quote!(#[doc = #doc] pub #f: #ty,));
-                let gdoc = format!("Gradients of `{f}` (γ and β).");
-                grad_fields.push(quote!(#[doc = #gdoc] pub #f: #p::BatchNormGrads<#wi, #t>,));
-                zero_checks
-                    .push(quote!(#p::assert_zeroable::<#ty>(); #p::assert_zeroable::<#p::BatchNormGrads<#wi, #t>>();));
-            }
-            Kind::Activation(_) => {}
-        }
-    }
-
-    // ---- the workspace: a{k} = output of layer k, d{k} = ∂ℓ/∂a{k}, c{k} = BN statistics ----
-    let first_is_dense = matches!(layers[0].kind, Kind::Dense { .. });
-    let a = |k: usize| format_ident!("a{}", k);
-    let d = |k: usize| format_ident!("d{}", k);
-    let c = |k: usize| format_ident!("c{}", k);
-    let mut ws_fields = Vec::new();
-    let mut ws_checks = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let k = i + 1;
-        let wo = width_ty(l.output());
-        let (ak, dk) = (a(k), d(k));
-        let adoc = format!("Output of layer {k} (`{}`).", l.field);
-        let ddoc = format!("`∂ℓ/∂a{k}`, the gradient with respect to the output of layer {k}.");
-        ws_fields.push(
-            quote!(#[doc = #adoc] pub #ak: #p::Batch<B, #wo, #t>, #[doc = #ddoc] pub #dk: #p::Batch<B, #wo, #t>,),
-        );
-        ws_checks.push(quote!(#p::assert_zeroable::<#p::Batch<B, #wo, #t>>();));
-        if let Kind::BatchNorm { .. } = l.kind {
-            let ck = c(k);
-            let cdoc = format!("Batch statistics of layer {k} (`{}`).", l.field);
-            let wi = width_ty(l.input);
-            ws_fields.push(quote!(#[doc = #cdoc] pub #ck: #p::BatchNormCache<#wi, #t>,));
-            ws_checks.push(quote!(#p::assert_zeroable::<#p::BatchNormCache<#wi, #t>>();));
-        }
-    }
-    if !first_is_dense {
-        let d0 = d(0);
-        ws_fields.push(
-            quote!(#[doc = "`∂ℓ/∂x`, the gradient with respect to the input."] pub #d0: #p::Batch<B, #in_ty, #t>,),
-        );
-    }
-
-    // ---- training forward / backward / step / recompute / init ----
-    let mut fwd = Vec::new();
-    let mut fwd_eval = Vec::new();
-    let mut bwd = Vec::new();
-    let mut step = Vec::new();
-    let mut init = Vec::new();
-    let mut save_mom = Vec::new();
-    let mut restore_mom = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let k = i + 1;
-        let f = &l.field;
-        let (ak, dk) = (a(k), d(k));
-        let input = if k == 1 {
-            quote!(x)
-        } else {
-            let ap = a(k - 1);
-            quote!(&ws.#ap)
-        };
-        let dx = if k == 1 {
-            let d0 = d(0);
-            quote!(&mut ws.#d0)
-        } else {
-            let dp = d(k - 1);
-            quote!(&mut ws.#dp)
-        };
-        match l.kind {
-            Kind::Dense { .. } => {
-                fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak);));
-                fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
-                let dx = if k == 1 {
-                    quote!(::core::option::Option::None)
-                } else {
-                    quote!(::core::option::Option::Some(#dx))
-                };
-                bwd.push(quote!(self.#f.backward(#input, &ws.#dk, #dx, &mut grads.#f);));
-                step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
-                // Default init: He before a ReLU (looking past BN), Xavier otherwise.
-                let next_act = layers[i + 1..].iter().find_map(|n| match n.kind {
-                    Kind::Activation(a) => Some(a),
-                    Kind::Dense { .. } => Some(crate::model::Act::Sigmoid),
-                    Kind::BatchNorm { .. } => None,
-                });
-                let default =
-                    if next_act == Some(crate::model::Act::ReLU) { quote!(HeNormal) } else { quote!(XavierNormal) };
-                init.push(quote!(self.#f.init(init.unwrap_or(#p::Init::#default), rng);));
-            }
-            Kind::BatchNorm { eps, momentum } => {
-                let ck = c(k);
-                fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak, &mut ws.#ck);));
-                fwd_eval.push(quote!(self.#f.forward_eval(#input, &mut ws.#ak);));
-                bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dk, #dx, &mut grads.#f);));
-                step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
-                let mom = match momentum {
-                    Momentum::Cumulative => quote!(#p::Momentum::Cumulative),
-                    Momentum::Exponential(v) => quote!(#p::Momentum::Exponential(<#t as #p::Float>::from_f64(#v))),
-                };
-                init.push(quote! {
-                    self.#f.reset();
-                    self.#f.eps = <#t as #p::Float>::from_f64(#eps);
-                    self.#f.momentum = #mom;
-                });
-                let saved = format_ident!("momentum_{}", f);
-                save_mom.push(quote! {
-                    let #saved = self.#f.momentum;
-                    self.#f.momentum = #p::Momentum::Cumulative;
-                    self.#f.reset_running_stats();
-                });
-                restore_mom.push(quote!(self.#f.momentum = #saved;));
-            }
-            Kind::Activation(act) => {
-                let at = format_ident!("{}", act.type_name());
-                fwd.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
-                fwd_eval.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
-                bwd.push(quote!(<#p::#at as #p::Activation>::backward(&ws.#ak, &ws.#dk, #dx);));
-            }
-        }
-    }
-    bwd.reverse();
-    let a_last = a(n_layers);
-    let d_last = d(n_layers);
-
-    // ---- eval forward, one sample: h{k} on the stack ----
-    let eval = one_sample_chain(
-        layers.iter().map(|l| {
-            let f = &l.field;
-            let call = match l.kind {
-                Kind::Dense { .. } => quote!(self.#f.forward_one),
-                Kind::BatchNorm { .. } => quote!(self.#f.forward_eval_one),
-                Kind::Activation(act) => {
-                    let at = format_ident!("{}", act.type_name());
-                    quote!(<#p::#at as #p::Activation>::forward_one)
-                }
-            };
-            (call, l.output())
-        }),
-        t,
-    );
-
-    // ---- the folded model ----
-    let mut ffields = Vec::new();
-    let mut fold = Vec::new();
-    for fl in &plan {
-        let Some(f) = fl.field() else { continue };
-        let (wi, wo) = (width_ty(fl.input()), width_ty(fl.output()));
-        let doc = format!("`{}`.", fl.describe());
-        match fl {
-            Folded::Dense { src, pre, post } => {
-                ffields.push(quote!(#[doc = #doc] pub #f: #p::Dense<#wi, #wo, #t, true>,));
-                let pre = if pre.is_empty() {
-                    quote!(::core::option::Option::None)
-                } else {
-                    let e = composed_affine(pre);
-                    quote!(::core::option::Option::Some(&#e))
-                };
-                let post = if post.is_empty() {
-                    quote!(::core::option::Option::None)
-                } else {
-                    let e = composed_affine(post);
-                    quote!(::core::option::Option::Some(&#e))
-                };
-                let sf = &src.field;
-                fold.push(quote!(self.#sf.fold_into(#pre, #post, &mut out.#f);));
-            }
-            Folded::Affine { bns } => {
-                ffields.push(quote!(#[doc = #doc] pub #f: #p::Affine<#wi, #t>,));
-                let e = composed_affine(bns);
-                fold.push(quote!(out.#f = #e;));
-            }
-            Folded::Act(_) => {}
-        }
-    }
-    let folded_eval = one_sample_chain(
-        plan.iter().map(|fl| {
-            let call = match fl {
-                Folded::Dense { .. } | Folded::Affine { .. } => {
-                    let f = fl.field();
-                    quote!(self.#f.forward_one)
-                }
-                Folded::Act(l) => {
-                    let Kind::Activation(act) = l.kind else { unreachable!("activation plan entry") };
-                    let at = format_ident!("{}", act.type_name());
-                    quote!(<#p::#at as #p::Activation>::forward_one)
-                }
-            };
-            (call, fl.output())
-        }),
-        t,
-    );
-
-    let folded_batch = folded_batch_chain(&plan, &folded, t, &in_ty, &out_ty);
+    let (fields, grad_fields, zero_checks) = param_fields(m);
+    let (ws_fields, ws_checks) = workspace_fields(&names);
+    let eval = eval_chain(layers, t);
+    let (ffields, fold) = folded_fields(&plan, t);
+    let folded_eval = folded_eval_chain(&plan, t);
+    let folded_batch = folded_batch_chain(&plan, folded, t, in_ty, out_ty);
+    let network = network_impl(&names, &fold);
+    let training = training_methods(&names);
     let inference = |one: &str, batch: &str, doc: &str| {
         inference_methods(
             &format_ident!("{}", one),
             &format_ident!("{}", batch),
             doc,
-            &input_trait,
-            &batch_trait,
+            input_trait,
+            batch_trait,
             t,
-            &out_ty,
+            out_ty,
         )
     };
     let eval_methods = inference("eval", "eval_batch", " (eval mode: the population statistics)");
@@ -501,17 +224,8 @@ pub fn expand(m: &Model) -> TokenStream {
         format!("`{{Self}}` is not a batch of `{name_str}` inputs: it takes {} values of `{t}` per sample", m.input);
     let batch_label = format!("expected `Batch<B, U{}, {t}>`", m.input);
     let summary_doc = format!("```text\n{summary}```");
-    let folded_floats: usize = plan
-        .iter()
-        .map(|f| match f {
-            Folded::Dense { src, .. } => src.input * src.output() + src.output(),
-            Folded::Affine { bns } => 2 * bns[0].input,
-            Folded::Act(_) => 0,
-        })
-        .sum();
-    let folded_floats = lit(folded_floats);
+    let folded_floats = lit(folded_scalars(&plan));
     let io_items = crate::expand_io::expand(m, &plan);
-    let train_bound = quote::quote_spanned!(name.span()=> X::Size: #p::TrainBatch);
     let fsummary_nl = format!("{fsummary}\n");
 
     quote! {
@@ -643,64 +357,7 @@ pub fn expand(m: &Model) -> TokenStream {
         }
 
         #(#cfgs)*
-        impl #p::Network for #name {
-            type Grads = #grads;
-            type Workspace<B: #p::ArrayLength> = #ws<B>;
-            type Folded = #folded;
-            const PARAMS: usize = #n_params;
-
-            fn init_with(&mut self, init: ::core::option::Option<#p::Init>, rng: &mut #p::Rng) {
-                #(#init)*
-            }
-
-            fn forward_train<'w, B: #p::TrainBatch>(
-                &mut self,
-                x: &#p::Batch<B, #in_ty, #t>,
-                ws: &'w mut #ws<B>,
-            ) -> &'w #p::Batch<B, #out_ty, #t> {
-                #(#fwd)*
-                &ws.#a_last
-            }
-
-            fn forward_eval<'w, B: #p::ArrayLength>(
-                &self,
-                x: &#p::Batch<B, #in_ty, #t>,
-                ws: &'w mut #ws<B>,
-            ) -> &'w #p::Batch<B, #out_ty, #t> {
-                #(#fwd_eval)*
-                &ws.#a_last
-            }
-
-            fn output_and_grad<B: #p::ArrayLength>(
-                ws: &mut #ws<B>,
-            ) -> (&#p::Batch<B, #out_ty, #t>, &mut #p::Batch<B, #out_ty, #t>) {
-                (&ws.#a_last, &mut ws.#d_last)
-            }
-
-            fn backward<B: #p::TrainBatch>(&self, x: &#p::Batch<B, #in_ty, #t>, ws: &mut #ws<B>, grads: &mut #grads) {
-                #(#bwd)*
-            }
-
-            fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #grads, opt: &O) {
-                #(#step)*
-            }
-
-            fn recompute_population_statistics<'a, B: #p::TrainBatch>(
-                &mut self,
-                batches: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
-                ws: &mut #ws<B>,
-            ) {
-                #(#save_mom)*
-                for x in batches {
-                    <Self as #p::Network>::forward_train(self, x, ws);
-                }
-                #(#restore_mom)*
-            }
-
-            fn fold_into(&self, out: &mut #folded) {
-                #(#fold)*
-            }
-        }
+        #network
 
         #(#cfgs)*
         impl #name {
@@ -713,88 +370,7 @@ pub fn expand(m: &Model) -> TokenStream {
             /// The layer summary (also what `Display` prints).
             pub const SUMMARY: &'static str = #summary;
 
-            /// A network initialized from `seed` with each dense layer's default scheme (He
-            /// before ReLU, Xavier otherwise), built on the stack: for small networks; see
-            /// `new_boxed` for big ones.
-            pub fn new(seed: u64) -> Self {
-                <Self as #p::Network>::new(seed)
-            }
-
-            /// Re-initializes every parameter in place from `seed` (default schemes); BNs get
-            /// γ = 1, β = 0, fresh population statistics and their declared ε and momentum.
-            pub fn init(&mut self, seed: u64) {
-                <Self as #p::Network>::init_with(self, ::core::option::Option::None, &mut #p::Rng::seed(seed));
-            }
-
-            /// Like [`init`](Self::init), drawing every dense layer's weights from `init`.
-            pub fn init_with(&mut self, init: #p::Init, seed: u64) {
-                <Self as #p::Network>::init_with(self, ::core::option::Option::Some(init), &mut #p::Rng::seed(seed));
-            }
-
-            /// Training forward on a batch of at least 2 samples (batch statistics; population
-            /// statistics updated). Returns the output, kept in `ws` for the backward.
-            pub fn forward_train<'w, X: #batch_trait + ?::core::marker::Sized>(
-                &mut self,
-                x: &X,
-                ws: &'w mut #ws<X::Size>,
-            ) -> &'w #p::Batch<X::Size, #out_ty, #t>
-            where
-                #train_bound,
-            {
-                <Self as #p::Network>::forward_train(self, x.as_batch(), ws)
-            }
-
-            /// Eval forward of a batch (population statistics) that keeps every layer's
-            /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
-            pub fn forward_eval<'w, X: #batch_trait + ?::core::marker::Sized>(
-                &self,
-                x: &X,
-                ws: &'w mut #ws<X::Size>,
-            ) -> &'w #p::Batch<X::Size, #out_ty, #t> {
-                <Self as #p::Network>::forward_eval(self, x.as_batch(), ws)
-            }
-
-            /// Backward from `ws.d{last}` (`∂ℓ/∂output`) for the input of the last training
-            /// forward; overwrites `grads`.
-            pub fn backward<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, ws: &mut #ws<X::Size>, grads: &mut #grads)
-            where
-                #train_bound,
-            {
-                <Self as #p::Network>::backward(self, x.as_batch(), ws, grads)
-            }
-
-            /// Applies the optimizer to every parameter.
-            pub fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #grads, opt: &O) {
-                <Self as #p::Network>::step(self, grads, state, opt)
-            }
-
-            /// One training step (forward, loss, backward, optimizer); returns the loss.
-            pub fn train_step<X, L, O>(
-                &mut self,
-                x: &X,
-                target: &L::Target,
-                loss: &L,
-                opt: &O,
-                trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
-            ) -> #t
-            where
-                X: #batch_trait + ?::core::marker::Sized,
-                #train_bound,
-                L: ::bn_core::__private::Loss<X::Size, #out_ty, #t>,
-                O: #p::Optimizer<#t>,
-            {
-                <Self as #p::Network>::train_step(self, x.as_batch(), target, loss, opt, trainer)
-            }
-
-            /// Recomputes every BN's population statistics over `batches` with the parameters
-            /// frozen (Algorithm 2, steps 8–11).
-            pub fn recompute_population_statistics<'a, B: #p::TrainBatch>(
-                &mut self,
-                batches: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
-                ws: &mut #ws<B>,
-            ) {
-                <Self as #p::Network>::recompute_population_statistics(self, batches, ws)
-            }
+            #training
 
             #eval_methods
 
@@ -852,208 +428,6 @@ pub fn expand(m: &Model) -> TokenStream {
             }
         }
     }
-}
-
-/// The inherent wrappers of an [`Inference`] impl that take the readable input traits: a
-/// one-sample forward returning the output, a batch forward, and `classify`.
-fn inference_methods(
-    one: &Ident,
-    batch: &Ident,
-    mode: &str,
-    input_trait: &Ident,
-    batch_trait: &Ident,
-    t: &Ident,
-    out_ty: &TokenStream,
-) -> TokenStream {
-    let p = p();
-    let (one_doc, batch_doc) =
-        (format!(" Forward of one sample{mode}."), format!(" Forward of a batch of any size{mode}."));
-    let class_doc = format!(" The predicted class of one sample: the index of the largest output{mode}.");
-    quote! {
-        #[doc = #one_doc]
-        pub fn #one<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
-            let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
-            <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
-            y
-        }
-
-        #[doc = #batch_doc]
-        pub fn #batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
-            <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
-        }
-
-        #[doc = #class_doc]
-        pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
-            <Self as #p::Inference>::classify(self, x.as_vector())
-        }
-    }
-}
-
-/// Temporaries of the batched folded forward stay under this many bytes on the stack.
-const BATCH_TEMP_BYTES: usize = 128 * 1024;
-
-/// The folded model's `forward_batch`: chunks of `C` samples go through the layers one
-/// matrix product at a time (activations in place), the remaining samples one by one.
-/// `C` (a power of two up to 64) keeps the per-layer temporaries under [`BATCH_TEMP_BYTES`].
-/// The batched kernels sum in the same order as the one-sample ones, so the results are
-/// identical to `forward_one` per sample.
-fn folded_batch_chain(
-    plan: &[Folded],
-    folded: &Ident,
-    t: &Ident,
-    in_ty: &TokenStream,
-    out_ty: &TokenStream,
-) -> TokenStream {
-    let p = p();
-    let scalar = if t == "f64" { 8 } else { 4 };
-    // The last op that is not an activation writes the output chunk directly.
-    let last_linear = plan.iter().rposition(|f| !matches!(f, Folded::Act(_)));
-    let temp_floats: usize = plan
-        .iter()
-        .enumerate()
-        .filter(|(i, f)| !matches!(f, Folded::Act(_)) && Some(*i) != last_linear)
-        .map(|(_, f)| f.output())
-        .sum::<usize>()
-        + if last_linear.is_none() { plan.first().map_or(0, Folded::output) } else { 0 };
-    let mut chunk = 64usize;
-    while chunk > 1 && chunk * temp_floats.max(1) * scalar > BATCH_TEMP_BYTES {
-        chunk /= 2;
-    }
-    let c_ty = width_ty(chunk);
-    let mut temps = TokenStream::new();
-    let (mut params, mut args, mut views) = (TokenStream::new(), TokenStream::new(), TokenStream::new());
-    let mut body = TokenStream::new();
-    // Where the current activations are: the input chunk `xs`, a temporary, or `ys`.
-    enum Place {
-        Input,
-        Temp(Ident),
-        Output,
-    }
-    let read = |p: &Place| match p {
-        Place::Input => quote!(xs),
-        Place::Temp(h) => quote!(&*#h),
-        Place::Output => quote!(&*ys),
-    };
-    let write = |p: &Place| match p {
-        Place::Input => unreachable!("the input chunk is never written"),
-        Place::Temp(h) => quote!(&mut *#h),
-        Place::Output => quote!(&mut *ys),
-    };
-    let mut cur = Place::Input;
-    for (i, f) in plan.iter().enumerate() {
-        let to_output = last_linear.is_none_or(|l| i >= l);
-        let mut new_place = |temps: &mut TokenStream| {
-            if to_output {
-                Place::Output
-            } else {
-                let h = format_ident!("t{}", i);
-                let w = width_ty(f.output());
-                temps.extend(quote!(let mut #h = #p::CacheAligned::<#p::Batch<#c_ty, #w, #t>>::zeroed();));
-                params.extend(quote!(#h: &mut #p::Batch<#c_ty, #w, #t>,));
-                args.extend(quote!(&mut #h.0,));
-                views.extend(quote!(let #h = #p::sub_batch_mut::<#c_ty, C, #w, #t>(#h, 0);));
-                Place::Temp(h)
-            }
-        };
-        match f {
-            Folded::Dense { .. } | Folded::Affine { .. } => {
-                let field = f.field();
-                let dst = new_place(&mut temps);
-                let (src, dw) = (read(&cur), write(&dst));
-                body.extend(quote!(this.#field.forward(#src, #dw);));
-                cur = dst;
-            }
-            Folded::Act(l) => {
-                let Kind::Activation(act) = l.kind else { unreachable!("activation plan entry") };
-                let at = format_ident!("{}", act.type_name());
-                if let Place::Input = cur {
-                    // An activation first: out of the input chunk.
-                    let dst = new_place(&mut temps);
-                    let (src, dw) = (read(&cur), write(&dst));
-                    body.extend(quote!(<#p::#at as #p::Activation>::forward(#src, #dw);));
-                    cur = dst;
-                } else {
-                    let w = write(&cur);
-                    body.extend(quote!(<#p::#at as #p::Activation>::apply(#p::flat_mut(#w));));
-                }
-            }
-        }
-    }
-    if let Place::Temp(h) = &cur {
-        body.extend(quote!(ys.clone_from(#h);));
-    }
-    // Chunks of `chunk` samples, then the rest in power-of-two chunks (60 = 32 + 16 + 8 + 4),
-    // all through one generic chain that views the temporaries at the chunk's size.
-    let mut sizes = Vec::new();
-    let mut c = chunk;
-    while c >= 1 {
-        sizes.push(c);
-        c /= 2;
-    }
-    let steps = sizes.iter().map(|&c| {
-        let cty = width_ty(c);
-        let repeat = if c == chunk { quote!(while) } else { quote!(if) };
-        quote! {
-            #repeat B::USIZE - start >= #c {
-                chain::<B, #cty>(self, x, y, start, #args);
-                start += #c;
-            }
-        }
-    });
-    quote! {
-        /// Forward of a batch: chunks of samples through one matrix product per layer.
-        fn forward_batch<B: #p::ArrayLength>(
-            &self,
-            x: &#p::Batch<B, #in_ty, #t>,
-            y: &mut #p::Batch<B, #out_ty, #t>,
-        ) {
-            #[allow(clippy::too_many_arguments)]
-            fn chain<B: #p::ArrayLength, C: #p::ArrayLength>(
-                this: &#folded,
-                x: &#p::Batch<B, #in_ty, #t>,
-                y: &mut #p::Batch<B, #out_ty, #t>,
-                start: usize,
-                #params
-            ) {
-                let xs = #p::sub_batch::<B, C, #in_ty, #t>(x, start);
-                let ys = #p::sub_batch_mut::<B, C, #out_ty, #t>(y, start);
-                #views
-                #body
-            }
-            #temps
-            let mut start = 0;
-            #(#steps)*
-            let _ = start;
-        }
-    }
-}
-
-/// The body of a one-sample forward: `h1`, `h2`, … on the stack (each on a cache line of its
-/// own), the last layer writing `y`.
-fn one_sample_chain(steps: impl Iterator<Item = (TokenStream, usize)>, t: &Ident) -> TokenStream {
-    let p = p();
-    let steps: Vec<_> = steps.collect();
-    let n = steps.len();
-    let mut out = TokenStream::new();
-    for (i, (call, width)) in steps.into_iter().enumerate() {
-        let src = if i == 0 {
-            quote!(x)
-        } else {
-            let h = format_ident!("h{}", i);
-            quote!(&#h.0)
-        };
-        if i + 1 == n {
-            out.extend(quote!(#call(#src, y);));
-        } else {
-            let h = format_ident!("h{}", i + 1);
-            let w = width_ty(width);
-            out.extend(quote! {
-                let mut #h = #p::CacheAligned::<#p::Vector<#w, #t>>::zeroed();
-                #call(#src, &mut #h.0);
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]

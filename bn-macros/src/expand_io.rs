@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::Ident;
 
-use crate::expand::Folded;
+use crate::expand_infer::Folded;
 use crate::model::{Act, Kind, Layer, Model, Momentum};
 
 /// A layer's tensors: `(name, shape, is the I64 counter)`.

@@ -8,7 +8,9 @@ use proc_macro::TokenStream;
 
 mod check;
 mod expand;
+mod expand_infer;
 mod expand_io;
+mod expand_train;
 mod model;
 mod parse;
 #[cfg(test)]
