@@ -22,8 +22,10 @@ macro_rules! logistic {
         let c = $fmadd($set1(P4), r, $set1(P5));
         let p = $fmadd($fmadd(a, r2, b), r2, c);
         let er = $fmadd(p, r2, $add(r, $set1(1.0)));
-        // ·2ⁿ by VSCALEFPS, which overflows to ∞ (x below ≈ −88.72: σ = 1/∞ = 0) and
-        // underflows gradually (x above ≈ 87: σ rounds to 1) by itself.
+        // ·2ⁿ by VSCALEFPS, which overflows to ∞ by itself (x below ≈ −88.72: σ = 1/∞ = 0)
+        // and underflows gradually (x above ≈ 87.3, where σ has long rounded to 1). Both ends
+        // produce subnormals (the division for x in [−88.72, −87.3]), which some CPUs handle
+        // slowly; saturated units only.
         let d = $add($scalef(er, n), $set1(1.0));
         // 1/d as a division (correctly rounded; on AMD Zen 4 also quicker than the 14-bit
         // estimate and a Newton step). In all 17 operations instead of 21 with the

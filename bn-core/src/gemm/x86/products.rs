@@ -196,7 +196,7 @@ pub const TRANSPOSE_MAX: usize = 4096;
 /// element by element.
 ///
 /// # Safety
-/// AVX; `b`: `n·k` elements, `bt`: `n·k` writable (exclusive).
+/// AVX2; `b`: `n·k` elements, `bt`: `n·k` writable (exclusive).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn transpose(b: *const f32, n: usize, k: usize, bt: *mut f32) {
