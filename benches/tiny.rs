@@ -42,14 +42,16 @@ fn bench(c: &mut Criterion) {
     for _ in 0..5 {
         net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
     }
-    // The folded model and the input on cache lines of their own (as `forward`'s temporaries
-    // are), and, for comparison, both 16 bytes past a line, where half of the 32-byte loads
-    // straddle two lines: the latency depends on it (see `CacheAligned`).
-    let aligned = CacheAligned((net.fold(), x[5]));
-    let (folded, x5) = (&aligned.0 .0, &aligned.0 .1);
-    let offset = CacheAligned(Off16 { _pad: [0; 16], folded: net.fold(), x: x[5] });
+    // The folded model and the input each on a cache line of its own (as `forward`'s
+    // temporaries are), and, for comparison, each 16 bytes past a line, where half of the
+    // 32-byte loads straddle two lines (see `CacheAligned`).
+    let aligned = Placed { folded: CacheAligned(net.fold()), x: CacheAligned(x[5]) };
+    let (folded, x5) = (&aligned.folded.0, &aligned.x.0);
+    let offset = CacheAligned(Off16 { _pad: [0; 16], x: x[5], folded: net.fold() });
     let (folded_off, x5_off) = (&offset.0.folded, &offset.0.x);
-    assert_eq!(folded_off as *const TinyFolded as usize % 64, 16);
+    let line = |p: *const u8| p as usize % 64;
+    assert_eq!((line(folded as *const _ as _), line(x5 as *const _ as _)), (0, 0));
+    assert_eq!((line(folded_off as *const _ as _), line(x5_off as *const _ as _)), (16, 16));
 
     let mut g = c.benchmark_group("tiny");
     g.throughput(Throughput::Elements(W3_TRAIN_FLOPS as u64));
@@ -82,12 +84,20 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-/// A folded model and an input 16 bytes past a 64-byte boundary.
+/// A folded model and an input, each at the start of a cache line.
+#[repr(C)]
+struct Placed {
+    folded: CacheAligned<TinyFolded>,
+    x: CacheAligned<bn_core::Vector<U16>>,
+}
+
+/// An input and a folded model, each 16 bytes past a cache line (in a `CacheAligned`: the
+/// input fills 64 bytes, so the model starts 16 bytes past a line too).
 #[repr(C)]
 struct Off16 {
     _pad: [u8; 16],
-    folded: TinyFolded,
     x: bn_core::Vector<U16>,
+    folded: TinyFolded,
 }
 
 criterion_group! {

@@ -194,8 +194,9 @@ pub fn peak_gflops() -> f64 {
 }
 
 /// Seconds to read `bytes` of `f32` once from the cache level that holds them (they are
-/// read before timing), with the widest loads: the floor of a workload that streams that many
-/// bytes of weights per call. The best of 21 samples of ~5 ms.
+/// read before timing), with the widest loads, from cache-line-aligned memory: the floor of a
+/// workload that streams that many bytes of weights per call. Timed like the workloads
+/// ([`time_per_call`], the median).
 pub fn read_seconds(bytes: usize) -> f64 {
     // On cache lines (no load straddles two), a multiple of 128 floats.
     let lines: Vec<bn_core::CacheAligned<[f32; 16]>> =
@@ -203,21 +204,9 @@ pub fn read_seconds(bytes: usize) -> f64 {
     // SAFETY: `CacheAligned<[f32; 16]>` is `repr(C, align(64))` around 64 bytes of floats: the
     // vector is `16·len` contiguous, initialized `f32`s.
     let buf = unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<f32>(), lines.len() * 16) };
-    let once = |b: &[f32]| black_box(read_kernel(black_box(b)));
-    let per_sample = (5e-3
-        / time_per_call(|| {
-            once(buf);
-        }))
-    .max(1.0) as usize;
-    (0..21)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_sample {
-                once(buf);
-            }
-            t.elapsed().as_secs_f64() / per_sample as f64
-        })
-        .fold(f64::INFINITY, f64::min)
+    time_per_call(|| {
+        black_box(read_kernel(black_box(buf)));
+    })
 }
 
 /// The sum of `b` (a multiple of 128 elements) with independent accumulators, so that the
