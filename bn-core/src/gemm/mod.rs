@@ -23,6 +23,9 @@
 //!   so the kernel broadcasts one `dY` entry per tile row against a few vectors of the
 //!   other operand (6 rows × 4 vectors with AVX-512, 4 × 3 with AVX2), walking the output in
 //!   column strips of balanced widths that stay in L1;
+//! - the training forward of a small layer (`O·I ≤ 4096`, `O ≥ 8`, a batch): `W` transposed
+//!   in 8 × 8 blocks into a 16 KB stack buffer, then the broadcast kernel above with the bias
+//!   as the first term (no horizontal sums, which dominate for rows of 16–32 inputs);
 //! - Batch Normalization's training forward and backward: 16 (AVX-512) or 8 (AVX2) features
 //!   at a time, several vectors in flight, every per-feature sum kept in a register; the
 //!   arithmetic is exactly the scalar code's, so the results equal the portable path's bit
@@ -44,8 +47,11 @@
 //! kernel is summed in the same order whether it is computed alone (one sample) or in a
 //! tile (a batch): [`Dense::forward`](crate::Dense::forward) and
 //! [`Dense::forward_one`](crate::Dense::forward_one) agree bit for bit, and so do the
-//! batched and one-sample sigmoid. Different instruction sets (and the portable path) sum
-//! in different orders, so their results differ in the last bits.
+//! batched and one-sample sigmoid. The training forward
+//! ([`Dense::forward_train`](crate::Dense::forward_train)) is the exception: for small layers
+//! it transposes the weights and sums each output in input order, with no such guarantee.
+//! Different instruction sets (and the portable path) sum in different orders, so their
+//! results differ in the last bits.
 //!
 //! # The logistic function
 //!
