@@ -9,17 +9,17 @@ use super::{Avx2, Avx512, Simd};
 
 // ---- sigmoid ----
 
-/// `y[i] = σ(x[i])` for `i < n`; `x` and `y` may be the same pointer (each element is
-/// read before it is written, and no other).
+/// `y[i] = f(x[i])` for `i < n`, `L` lanes of `S` at a time; `x` and `y` may be the same
+/// pointer (each element is read before it is written, and no other).
 #[inline(always)]
-unsafe fn sigmoid<S: Simd, const L: usize>(x: *const f32, y: *mut f32, n: usize) {
+unsafe fn map<S: Simd, const L: usize>(x: *const f32, y: *mut f32, n: usize, f: impl Fn(S::V) -> S::V) {
     let mut i = 0;
     while i + L <= n {
-        S::store(y.add(i), S::sigmoid(S::load(x.add(i))));
+        S::store(y.add(i), f(S::load(x.add(i))));
         i += L;
     }
     if i < n {
-        S::store_n(y.add(i), S::sigmoid(S::load_n(x.add(i), n - i)), n - i);
+        S::store_n(y.add(i), f(S::load_n(x.add(i), n - i)), n - i);
     }
 }
 
@@ -28,18 +28,11 @@ unsafe fn sigmoid<S: Simd, const L: usize>(x: *const f32, y: *mut f32, n: usize)
 #[target_feature(enable = "avx512f,avx512vl")]
 pub unsafe fn sigmoid_avx512(x: *const f32, y: *mut f32, n: usize) {
     if n >= SIGMOID_WIDE_FROM {
-        return sigmoid::<Avx512, 16>(x, y, n);
+        return map::<Avx512, 16>(x, y, n, |v| Avx512::sigmoid(v));
     }
     // A short row (one sample's layer): latency-bound, so 8 lanes at a time (see `sigmoid8`;
     // the same values). W3's one-sample folded forward: ≈ 5 % faster.
-    let mut i = 0;
-    while i + 8 <= n {
-        Avx2::store(y.add(i), sigmoid8(Avx2::load(x.add(i))));
-        i += 8;
-    }
-    if i < n {
-        Avx2::store_n(y.add(i), sigmoid8(Avx2::load_n(x.add(i), n - i)), n - i);
-    }
+    map::<Avx2, 8>(x, y, n, |v| sigmoid8(v))
 }
 
 /// From this many elements on, the AVX-512 sigmoid uses 16-lane vectors (fewer instructions
@@ -50,7 +43,7 @@ pub const SIGMOID_WIDE_FROM: usize = 128;
 /// AVX2 and FMA; pointers as for [`sigmoid_avx512`].
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn sigmoid_avx2(x: *const f32, y: *mut f32, n: usize) {
-    sigmoid::<Avx2, 8>(x, y, n)
+    map::<Avx2, 8>(x, y, n, |v| Avx2::sigmoid(v))
 }
 
 // ---- Batch Normalization: `BatchNorm`'s scalar formulas, 16 (8) features at a time ----
