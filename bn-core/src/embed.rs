@@ -67,8 +67,7 @@ pub mod hidden {
     use core::mem::{align_of, MaybeUninit};
     use core::ptr;
 
-    use crate::plain::{assert_layout, PlainScalar};
-    use crate::PlainData;
+    use crate::format::{assert_layout, PlainData, PlainScalar};
 
     /// Holds exactly when `MODEL == FILE`: the bound that [`decode_file`] puts on the model
     /// type, so that a mismatch is a type error that prints both numbers.

@@ -4,11 +4,7 @@ use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-use generic_array::ArrayLength;
-
-use crate::kernels::gemm;
 use crate::zeroed::Zeroable;
-use crate::{Batch, BatchNorm, BatchNormCache, BatchNormGrads};
 
 /// A floating-point scalar: `f32` (the default everywhere) or `f64`.
 ///
@@ -69,92 +65,21 @@ pub trait Float:
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
 
-    /// Kernel hook: `C = A·Bᵀ (+ bias)`, `A` `M × K`, `B` `N × K`, `C` `M × N`, row-major.
+    /// The slice as `f32`s when `Self` is `f32` (the kernels' SIMD paths are for `f32`
+    /// only), `None` otherwise (the default).
     #[doc(hidden)]
     #[inline(always)]
-    fn gemm_nt<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
-        a: &[Self],
-        b: &[Self],
-        bias: Option<&[Self]>,
-        c: &mut [Self],
-    ) {
-        gemm::portable::nt(M::USIZE, N::USIZE, K::USIZE, a, b, bias, c)
+    fn as_f32(x: &[Self]) -> Option<&[f32]> {
+        let _ = x;
+        None
     }
 
-    /// Kernel hook: [`gemm_nt`](Self::gemm_nt) for a training batch, free to sum in
-    /// another order than the one-sample product.
+    /// The mutable twin of [`as_f32`](Self::as_f32).
     #[doc(hidden)]
     #[inline(always)]
-    fn gemm_nt_any_order<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
-        a: &[Self],
-        b: &[Self],
-        bias: Option<&[Self]>,
-        c: &mut [Self],
-    ) {
-        Self::gemm_nt::<M, N, K>(a, b, bias, c)
-    }
-
-    /// Kernel hook: `G = Dᵀ·X` (overwritten), `D` `M × N`, `X` `M × K`, `G` `N × K`.
-    #[doc(hidden)]
-    #[inline(always)]
-    fn gemm_tn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[Self], x: &[Self], g: &mut [Self]) {
-        gemm::portable::tn(M::USIZE, N::USIZE, K::USIZE, d, x, g)
-    }
-
-    /// Kernel hook: `C = D·W` (overwritten), `D` `M × N`, `W` `N × K`, `C` `M × K`.
-    #[doc(hidden)]
-    #[inline(always)]
-    fn gemm_nn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[Self], w: &[Self], c: &mut [Self]) {
-        gemm::portable::nn(M::USIZE, N::USIZE, K::USIZE, d, w, c)
-    }
-
-    /// Kernel hook: the logistic function of every element.
-    #[doc(hidden)]
-    #[inline(always)]
-    fn sigmoid_slice(x: &[Self], y: &mut [Self]) {
-        gemm::portable::sigmoid(x, y)
-    }
-
-    /// Kernel hook: the logistic function of every element, in place.
-    #[doc(hidden)]
-    #[inline(always)]
-    fn sigmoid_in_place(x: &mut [Self]) {
-        gemm::portable::sigmoid_in_place(x)
-    }
-
-    /// Kernel hook: Batch Normalization's training forward without the population
-    /// statistics (see [`BatchNorm::forward_train`]).
-    #[doc(hidden)]
-    #[inline(always)]
-    fn bn_forward_train<B: ArrayLength, N: ArrayLength>(
-        bn: &BatchNorm<N, Self>,
-        x: &Batch<B, N, Self>,
-        y: &mut Batch<B, N, Self>,
-        cache: &mut BatchNormCache<N, Self>,
-    ) {
-        bn.forward_train_portable(x, y, cache)
-    }
-
-    /// Kernel hook: Batch Normalization's backward (see [`BatchNorm::backward`]).
-    #[doc(hidden)]
-    #[inline(always)]
-    fn bn_backward<B: ArrayLength, N: ArrayLength>(
-        bn: &BatchNorm<N, Self>,
-        x: &Batch<B, N, Self>,
-        cache: &BatchNormCache<N, Self>,
-        dy: &Batch<B, N, Self>,
-        dx: &mut Batch<B, N, Self>,
-        grads: &mut BatchNormGrads<N, Self>,
-    ) {
-        bn.backward_portable(x, cache, dy, dx, grads)
-    }
-
-    /// Kernel hook: runs `f`, for `f32` compiled for the widest vector instructions
-    /// available, so that its inlined element-wise loops vectorize (same results).
-    #[doc(hidden)]
-    #[inline(always)]
-    fn vectorized<R, F: FnOnce() -> R>(f: F) -> R {
-        f()
+    fn as_f32_mut(x: &mut [Self]) -> Option<&mut [f32]> {
+        let _ = x;
+        None
     }
 }
 
@@ -241,66 +166,12 @@ macro_rules! impl_float {
 
 impl_float!(f32, exp_f32, logf, sqrtf, tanhf, {
     #[inline(always)]
-    fn gemm_nt<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
-        a: &[f32],
-        b: &[f32],
-        bias: Option<&[f32]>,
-        c: &mut [f32],
-    ) {
-        gemm::nt_f32::<M, N, K, false>(a, b, bias, c)
+    fn as_f32(x: &[f32]) -> Option<&[f32]> {
+        Some(x)
     }
     #[inline(always)]
-    fn gemm_nt_any_order<M: ArrayLength, N: ArrayLength, K: ArrayLength>(
-        a: &[f32],
-        b: &[f32],
-        bias: Option<&[f32]>,
-        c: &mut [f32],
-    ) {
-        gemm::nt_f32::<M, N, K, true>(a, b, bias, c)
-    }
-    #[inline(always)]
-    fn gemm_tn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[f32], x: &[f32], g: &mut [f32]) {
-        gemm::tn_f32::<M, N, K>(d, x, g)
-    }
-    #[inline(always)]
-    fn gemm_nn<M: ArrayLength, N: ArrayLength, K: ArrayLength>(d: &[f32], w: &[f32], c: &mut [f32]) {
-        gemm::nn_f32::<M, N, K>(d, w, c)
-    }
-    #[inline(always)]
-    fn sigmoid_slice(x: &[f32], y: &mut [f32]) {
-        gemm::sigmoid_f32(x, y)
-    }
-    #[inline(always)]
-    fn sigmoid_in_place(x: &mut [f32]) {
-        gemm::sigmoid_in_place_f32(x)
-    }
-    #[inline(always)]
-    fn vectorized<R, F: FnOnce() -> R>(f: F) -> R {
-        gemm::vectorized(f)
-    }
-    #[inline(always)]
-    fn bn_forward_train<B: ArrayLength, N: ArrayLength>(
-        bn: &BatchNorm<N, f32>,
-        x: &Batch<B, N, f32>,
-        y: &mut Batch<B, N, f32>,
-        cache: &mut BatchNormCache<N, f32>,
-    ) {
-        if !gemm::bn_forward_train_f32(bn, x, y, cache) {
-            bn.forward_train_portable(x, y, cache)
-        }
-    }
-    #[inline(always)]
-    fn bn_backward<B: ArrayLength, N: ArrayLength>(
-        bn: &BatchNorm<N, f32>,
-        x: &Batch<B, N, f32>,
-        cache: &BatchNormCache<N, f32>,
-        dy: &Batch<B, N, f32>,
-        dx: &mut Batch<B, N, f32>,
-        grads: &mut BatchNormGrads<N, f32>,
-    ) {
-        if !gemm::bn_backward_f32(bn, x, cache, dy, dx, grads) {
-            bn.backward_portable(x, cache, dy, dx, grads)
-        }
+    fn as_f32_mut(x: &mut [f32]) -> Option<&mut [f32]> {
+        Some(x)
     }
 });
 use libm::exp;

@@ -39,6 +39,12 @@
 //! assert!(mean0.abs() < 1e-6);
 //! assert_eq!(bn.num_batches_tracked, 1);
 //! ```
+//!
+//! The crate's layout (see `ARCHITECTURE.md` in the repository): `layers/` (one layer per
+//! file), `train/` (losses, the optimizer, the `Network` trait and [`Trainer`]), `format/`
+//! (weights files and the byte layout), `kernels/` (the numeric kernels, which know no
+//! layer), and at the root [`embed!`] and the plumbing every part shares: [`Float`], the
+//! shapes, zeroed construction, the seeded [`Rng`] and the [`Inference`] trait.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -48,53 +54,30 @@ extern crate alloc;
 extern crate self as bn_core;
 
 #[doc(hidden)]
-#[path = "private.rs"]
 pub mod __private;
-mod activation;
-mod affine;
-mod batchnorm;
-mod dense;
 mod embed;
-mod error;
 mod float;
-mod io;
+mod format;
+mod inference;
 pub mod kernels;
-mod loss;
-mod network;
-mod optim;
-mod plain;
-mod relu;
+mod layers;
 mod rng;
 mod shape;
-mod sigmoid;
-mod tanh;
+mod train;
 mod zeroed;
 
-#[cfg(test)]
-mod fold_tests;
-#[cfg(test)]
-mod stack_tests;
-#[cfg(test)]
-mod testing;
-
-pub use activation::Activation;
-pub use affine::Affine;
-pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Momentum};
-pub use dense::Dense;
 #[doc(hidden)]
 pub use embed::hidden as __embed;
-pub use error::LoadError;
 pub use float::Float;
-pub use io::{StateDict, TensorMut, TensorName, TensorRef, TensorShape};
-pub use loss::{argmax, mse, softmax_cross_entropy, Loss, MeanSquaredError, SoftmaxCrossEntropy};
-pub use network::{accuracy, Inference, Network, OutputAndGrad, Trainer};
-pub use optim::{Optimizer, Parameters, Sgd};
-pub use plain::{PlainData, PlainScalar};
-pub use relu::ReLU;
+pub use format::{LoadError, PlainData, PlainScalar, StateDict, TensorMut, TensorName, TensorRef, TensorShape};
+pub use inference::{accuracy, argmax, Inference};
+pub use layers::{Activation, Affine, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Momentum, ReLU, Sigmoid, Tanh};
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, TrainBatch, Vector};
-pub use sigmoid::Sigmoid;
-pub use tanh::Tanh;
+pub use train::{
+    mse, softmax_cross_entropy, Loss, MeanSquaredError, Network, Optimizer, OutputAndGrad, Parameters, Sgd,
+    SoftmaxCrossEntropy, Trainer,
+};
 #[cfg(feature = "alloc")]
 pub use zeroed::boxed_zeroed;
 pub use zeroed::{CacheAligned, Zeroable};

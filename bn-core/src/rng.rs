@@ -1,6 +1,6 @@
 //! Seeded, reproducible randomness for initialization and data shuffling.
 
-use crate::Float;
+use crate::float::Float;
 
 /// A small, seeded pseudo-random generator (wyrand, via [`fastrand`]).
 ///

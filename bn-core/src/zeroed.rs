@@ -89,8 +89,8 @@ mod tests {
 ///
 /// The generated forwards keep their temporaries in it. Putting a folded model in one as well
 /// makes the one-sample latency independent of where the stack, the allocator or a static
-/// happen to place it: `benches/tiny.rs` measures the tiny network with model and input on
-/// cache lines (93–99 ns) and 16 bytes past one (100–106 ns).
+/// happen to place it (`benches/tiny.rs` measures the one-sample latency of a small network
+/// with model and input on cache lines and 16 bytes past one).
 ///
 /// ```
 /// use bn_core::CacheAligned;

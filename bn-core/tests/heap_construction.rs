@@ -21,9 +21,8 @@ use bn_core::{boxed_zeroed, flat, Batch, BatchNorm, BatchNormCache, Dense, Init,
 
 const STACK: usize = 2 * 1024 * 1024;
 
-#[path = "common/paper.rs"]
-mod paper;
-use paper::{Grads, Net};
+mod common;
+use common::paper::{Grads, Net};
 
 /// The network, its gradients and the optimizer's momentum buffers.
 #[repr(C)]

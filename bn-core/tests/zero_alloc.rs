@@ -16,16 +16,13 @@ use bn_core::{
 };
 
 mod common;
-use common::{count, CountingAllocator};
+use common::counting::{count, CountingAllocator};
+use common::paper::{Grads, Net};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 type B = U60;
-
-#[path = "common/paper.rs"]
-mod paper;
-use paper::{Grads, Net};
 
 /// The folded inference network: each dense → BN pair is one dense layer with bias.
 #[repr(C)]

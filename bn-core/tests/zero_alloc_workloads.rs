@@ -24,7 +24,7 @@ use bn_core::{
 };
 
 mod common;
-use common::{count, CountingAllocator};
+use common::counting::{count, CountingAllocator};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;

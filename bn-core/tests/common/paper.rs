@@ -1,7 +1,7 @@
 //! The paper's MNIST network written by hand from bn-core's layers (784-100-100-100-10;
 //! three hidden dense layers without bias, BN's β replacing it, each followed by BN and a
 //! sigmoid; a dense output layer with bias), and its gradients (the same type holds the SGD
-//! momentum buffers). Shared by the tests that include it with `#[path]`.
+//! momentum buffers). Shared by the tests through `common`.
 
 use bn_core::typenum::{U10, U100, U784};
 use bn_core::{BatchNorm, BatchNormGrads, Dense, Zeroable};

@@ -1,0 +1,60 @@
+//! Re-exports for the code that `network!` generates (not a public API: no stability
+//! guarantees). Generated code names only `::core::…` and `::bn_core::__private::…`, so it
+//! compiles in any crate that depends on `bn-core`, under any name imports.
+
+pub use crate::inference::array_as_vector;
+pub use crate::{flat_mut, sub_batch, sub_batch_mut, CacheAligned};
+pub use crate::{
+    Activation, Affine, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Float, Inference, Init, Momentum,
+    Network, Optimizer, Parameters, PlainData, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,
+};
+pub use crate::{Loss, Trainer};
+pub use generic_array::{ArrayLength, GenericArray};
+pub use typenum;
+pub use typenum::{UInt, UTerm, B0, B1};
+
+/// Asserts (at compile time, via the bound) that a field type is [`Zeroable`].
+pub const fn assert_zeroable<T: Zeroable>() {}
+
+/// Expands its input only when `bn-core` has its `alloc` feature (heap constructors).
+#[cfg(feature = "alloc")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_alloc {
+    ($($t:tt)*) => { $($t)* };
+}
+/// Expands its input only when `bn-core` has its `alloc` feature (heap constructors).
+#[cfg(not(feature = "alloc"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_alloc {
+    ($($t:tt)*) => {};
+}
+pub use crate::__bn_if_alloc as if_alloc;
+
+#[cfg(feature = "alloc")]
+pub use alloc::boxed::Box;
+
+/// Expands its input only when `bn-core` has its `safetensors` feature (weights files).
+#[cfg(feature = "safetensors")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_safetensors {
+    ($($t:tt)*) => { $($t)* };
+}
+/// Expands its input only when `bn-core` has its `safetensors` feature (weights files).
+#[cfg(not(feature = "safetensors"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_safetensors {
+    ($($t:tt)*) => {};
+}
+pub use crate::__bn_if_safetensors as if_safetensors;
+
+#[cfg(feature = "alloc")]
+pub use crate::boxed_zeroed;
+pub use crate::format::{LayerTensors, StateDict, TensorMut, TensorName, TensorRef};
+#[cfg(feature = "safetensors")]
+pub use crate::LoadError;
+#[cfg(feature = "alloc")]
+pub use alloc::vec::Vec;

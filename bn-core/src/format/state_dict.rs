@@ -1,0 +1,181 @@
+//! Models as named tensors: [`StateDict`], a visitor over the tensors of PyTorch's
+//! `state_dict` (always available, no allocation), and, with the feature `safetensors`,
+//! weights files in the [safetensors](https://huggingface.co/docs/safetensors) format with
+//! those names. The naming scheme and the loading rules are documented on [`StateDict`].
+
+use generic_array::ArrayLength;
+
+use super::plain::PlainScalar;
+use super::tensor::{TensorMut, TensorName, TensorRef};
+use crate::float::Float;
+use crate::layers::{Affine, BatchNorm, Dense};
+use crate::shape::{flat, flat_mut};
+
+/// A model whose parameters and statistics are a PyTorch-style `state_dict`: named tensors,
+/// visited in order, saved and loaded as safetensors files.
+///
+/// Implemented by the types that `network!` generates, the training type and the folded
+/// type, which also have `save_safetensors`, `load_safetensors_into` and `load_safetensors`
+/// (a new boxed model, built on the heap) as inherent methods (no import needed).
+///
+/// # Tensor names
+///
+/// A network is saved as the `state_dict` of the equivalent `torch.nn.Sequential`, in which
+/// every layer of the `network!` list, activations included, takes the next index:
+///
+/// | layer (index `i`) | tensors |
+/// |---|---|
+/// | `dense` | `{i}.weight` `[out, in]`, and `{i}.bias` `[out]` only when the layer has a bias |
+/// | `batchnorm` | `{i}.weight` (γ), `{i}.bias` (β), `{i}.running_mean`, `{i}.running_var` `[n]`, `{i}.num_batches_tracked` (`I64`, shape `[]`) |
+/// | `sigmoid`, `relu`, `tanh` | none (the index is used up) |
+///
+/// A layer named in the macro (`fc1: dense(100)`) uses its name instead of its index
+/// (`fc1.weight`), as a PyTorch module with that named child does (an `nn.Sequential` built
+/// from an `OrderedDict`). Floats are saved in the network's scalar type (`F32` or `F64`).
+///
+/// A BN's ε and momentum are not part of a `state_dict` (PyTorch keeps them in the module's
+/// constructor): loading keeps the model's own, that is, the ones declared in `network!`.
+///
+/// The folded type is saved as the equivalent BN-free `nn.Sequential`: its layers are the
+/// folded plan's (`Linear`s and activations), renumbered from 0, each `Linear` with a
+/// `{i}.weight` `[out, in]` and a `{i}.bias` `[out]`. A BN that could not be folded into a
+/// dense layer (no dense neighbour) is an affine layer `y = a ⊙ x + b`, saved as a diagonal
+/// `Linear(n, n)`: `{i}.weight` is `diag(a)` and `{i}.bias` is `b`; loading rejects a weight
+/// with a nonzero entry off the diagonal ([`LoadError::InvalidValue`](crate::LoadError::InvalidValue)). A folded layer whose
+/// source layer is named keeps the name. So a folded model loads into PyTorch as a plain MLP.
+///
+/// # Loading
+///
+/// Loading accepts `F32` and `F64` floats (converted to the model's scalar, rounding to
+/// nearest) and an `I64` or `I32` `num_batches_tracked`; any other dtype is
+/// [`LoadError::WrongDtype`](crate::LoadError::WrongDtype). The file must hold exactly the model's tensors with exactly
+/// their shapes: every mismatch is a [`LoadError`](crate::LoadError) that names the tensor and says what was
+/// expected and what was found. Every tensor is checked before the first value is written,
+/// so a failed load leaves the model unchanged. No input makes the loader panic: every size
+/// and offset of the header is checked (with overflow checks) before use.
+///
+/// ```
+/// bn_core::network! {
+///     pub struct Net { input: 3, fc1: dense(4), batchnorm, relu, dense(2) }
+/// }
+/// let net = Net::new(1);
+///
+/// // The names of `nn.Sequential(OrderedDict(fc1=Linear(3, 4, bias=False), 1=BatchNorm1d(4),
+/// // 2=ReLU(), 3=Linear(4, 2)))`:
+/// use bn_core::StateDict;
+/// let mut names = Vec::new();
+/// net.visit(&mut |name, t| names.push(format!("{name} {:?}", t.shape())));
+/// assert_eq!(names, [
+///     "fc1.weight [4, 3]", "1.weight [4]", "1.bias [4]", "1.running_mean [4]",
+///     "1.running_var [4]", "1.num_batches_tracked []", "3.weight [2, 4]", "3.bias [2]",
+/// ]);
+/// # #[cfg(feature = "safetensors")] {
+///
+/// // Feature `safetensors`: files.
+/// let bytes = net.save_safetensors();
+/// let back = Net::load_safetensors(&bytes).unwrap();
+/// assert_eq!(*back, net);
+///
+/// // A file from another network is an error that names the tensor.
+/// bn_core::network! { pub struct Other { input: 3, dense(5), batchnorm, relu, dense(2) } }
+/// let err = Net::load_safetensors(&Other::new(1).save_safetensors()).unwrap_err();
+/// assert_eq!(err.to_string(), "missing tensor `fc1.weight`");
+/// # }
+/// ```
+pub trait StateDict {
+    /// The scalar type of the floats (`f32` or `f64`); files are written in it.
+    type Scalar: PlainScalar;
+
+    /// Calls `f` with every tensor's name and data, in `state_dict` order.
+    fn visit(&self, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, Self::Scalar>));
+
+    /// Calls `f` with every tensor's name and mutable data: the same tensors, in the same
+    /// order, as [`visit`](Self::visit).
+    fn visit_mut(&mut self, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, Self::Scalar>));
+
+    /// The model as a safetensors file (floats in [`Scalar`](Self::Scalar), little-endian,
+    /// as PyTorch's `safetensors.torch.save_file` writes them).
+    #[cfg(feature = "safetensors")]
+    fn save_safetensors(&self) -> alloc::vec::Vec<u8> {
+        super::safetensors::save(|f| self.visit(f))
+    }
+
+    /// Overwrites the model's tensors with those of the safetensors file `bytes` (any
+    /// alignment). Everything is checked before anything is written: on error, the model is
+    /// unchanged. A BN's ε and momentum are kept (they are not in a `state_dict`).
+    ///
+    /// # Errors
+    /// A [`LoadError`](crate::LoadError) naming the tensor and what was expected and found:
+    /// not a safetensors file, truncated, missing or unexpected tensor, wrong shape, wrong
+    /// dtype (floats must be `F32` or `F64`, `num_batches_tracked` `I64` or `I32`), or an
+    /// invalid value.
+    #[cfg(feature = "safetensors")]
+    fn load_safetensors_into(&mut self, bytes: &[u8]) -> Result<(), super::error::LoadError> {
+        super::safetensors::load_into(self, bytes, Self::visit, Self::visit_mut)
+    }
+}
+
+/// The tensors of one layer, under the layer's key (its index or name). For the code that
+/// `network!` generates: one call per layer.
+#[doc(hidden)]
+pub trait LayerTensors<T> {
+    /// Calls `f` with each of the layer's tensors, named `{layer}.{tensor}`.
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>));
+    /// The mutable twin of `visit_layer`: the same tensors in the same order.
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>));
+}
+
+fn name<'a>(layer: &'a str, tensor: &'static str) -> TensorName<'a> {
+    TensorName { layer, tensor }
+}
+
+/// PyTorch's `nn.Linear`: `weight` `[out, in]`, and `bias` `[out]` with a bias.
+impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> LayerTensors<T> for Dense<I, O, T, BIAS> {
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
+        f(name(layer, "weight"), TensorRef::Matrix { data: flat(&self.weight), rows: O::USIZE, cols: I::USIZE });
+        if BIAS {
+            f(name(layer, "bias"), TensorRef::Vector(&self.bias));
+        }
+    }
+
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
+        let weight = TensorMut::Matrix { data: flat_mut(&mut self.weight), rows: O::USIZE, cols: I::USIZE };
+        f(name(layer, "weight"), weight);
+        if BIAS {
+            f(name(layer, "bias"), TensorMut::Vector(&mut self.bias));
+        }
+    }
+}
+
+/// PyTorch's `nn.BatchNorm1d`: `weight` (γ), `bias` (β), `running_mean`, `running_var`,
+/// `num_batches_tracked`.
+impl<N: ArrayLength, T: Float> LayerTensors<T> for BatchNorm<N, T> {
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
+        f(name(layer, "weight"), TensorRef::Vector(&self.gamma));
+        f(name(layer, "bias"), TensorRef::Vector(&self.beta));
+        f(name(layer, "running_mean"), TensorRef::Vector(&self.running_mean));
+        f(name(layer, "running_var"), TensorRef::Vector(&self.running_var));
+        f(name(layer, "num_batches_tracked"), TensorRef::Count(self.num_batches_tracked));
+    }
+
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
+        f(name(layer, "weight"), TensorMut::Vector(&mut self.gamma));
+        f(name(layer, "bias"), TensorMut::Vector(&mut self.beta));
+        f(name(layer, "running_mean"), TensorMut::Vector(&mut self.running_mean));
+        f(name(layer, "running_var"), TensorMut::Vector(&mut self.running_var));
+        f(name(layer, "num_batches_tracked"), TensorMut::Count(&mut self.num_batches_tracked));
+    }
+}
+
+/// A diagonal `nn.Linear(n, n)`: `weight` = `diag(scale)`, `bias` = `shift`.
+impl<N: ArrayLength, T: Float> LayerTensors<T> for Affine<N, T> {
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
+        f(name(layer, "weight"), TensorRef::Diagonal(&self.scale));
+        f(name(layer, "bias"), TensorRef::Vector(&self.shift));
+    }
+
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
+        f(name(layer, "weight"), TensorMut::Diagonal(&mut self.scale));
+        f(name(layer, "bias"), TensorMut::Vector(&mut self.shift));
+    }
+}

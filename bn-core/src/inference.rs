@@ -1,0 +1,86 @@
+//! [`Inference`]: anything that maps one input vector to one output vector (a network's eval
+//! path with its population statistics, or its folded model), and what is built on it:
+//! [`argmax`], [`accuracy`], and the reinterpretation of built-in arrays as vectors.
+
+use generic_array::{ArrayLength, GenericArray};
+
+use crate::float::Float;
+use crate::shape::{Batch, Vector};
+use crate::zeroed::Zeroable;
+
+/// A model that maps one input vector to one output vector: the eval path of a
+/// [`Network`](crate::Network) (population statistics) or a folded model.
+pub trait Inference {
+    /// The scalar type.
+    type Scalar: Float;
+    /// The input width.
+    type Input: ArrayLength;
+    /// The output width.
+    type Output: ArrayLength;
+
+    /// Forward for one sample.
+    fn forward_one(&self, x: &Vector<Self::Input, Self::Scalar>, y: &mut Vector<Self::Output, Self::Scalar>);
+
+    /// Forward for every sample of a batch (any batch size, no workspace needed).
+    fn forward_batch<B: ArrayLength>(
+        &self,
+        x: &Batch<B, Self::Input, Self::Scalar>,
+        y: &mut Batch<B, Self::Output, Self::Scalar>,
+    ) {
+        for (xb, yb) in x.iter().zip(y.iter_mut()) {
+            self.forward_one(xb, yb);
+        }
+    }
+
+    /// The index of the largest output (the predicted class).
+    fn classify(&self, x: &Vector<Self::Input, Self::Scalar>) -> usize {
+        let mut y = Vector::<Self::Output, Self::Scalar>::zeroed();
+        self.forward_one(x, &mut y);
+        argmax(&y)
+    }
+}
+
+/// The index of the largest value (the first one on ties): the predicted class.
+///
+/// ```
+/// assert_eq!(bn_core::argmax(&[0.1f32, 0.7, 0.2]), 1);
+/// ```
+pub fn argmax<T: Float>(x: &[T]) -> usize {
+    let mut best = 0;
+    for (k, &v) in x.iter().enumerate() {
+        if v > x[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// Fraction of samples whose [`classify`](Inference::classify) equals the label.
+pub fn accuracy<M: Inference>(model: &M, inputs: &[Vector<M::Input, M::Scalar>], labels: &[usize]) -> f64 {
+    if inputs.is_empty() {
+        return 0.0;
+    }
+    let correct = inputs.iter().zip(labels).filter(|(x, &l)| model.classify(x) == l).count();
+    correct as f64 / inputs.len() as f64
+}
+
+/// Reinterprets a built-in array as the [`GenericArray`] of the same length; the length
+/// check is a compile-time assertion.
+#[inline(always)]
+pub fn array_as_vector<T, N: ArrayLength, const M: usize>(a: &[T; M]) -> &GenericArray<T, N> {
+    const { assert!(M == N::USIZE, "array length differs from the vector width") };
+    // SAFETY: `GenericArray<T, N>` has the layout of `[T; N::USIZE]`, which is `[T; M]` by
+    // the assertion above; the borrow is carried over.
+    unsafe { &*(a as *const [T; M] as *const GenericArray<T, N>) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_first_on_ties() {
+        assert_eq!(argmax(&[1.0f32, 3.0, 3.0]), 1);
+        assert_eq!(argmax::<f32>(&[]), 0);
+    }
+}

@@ -1,0 +1,78 @@
+//! The vector abstraction the x86 kernels are written against: [`Simd`] (one instruction
+//! set's vector of `f32`), [`Dot`] (what the forward's dot products add), the Cephes `exp`
+//! constants of the sigmoid, and a partial store.
+
+use core::arch::x86_64::*;
+
+/// One instruction set's vector of `f32` and the operations the kernels need. Every
+/// method requires the CPU to support the instruction set.
+pub trait Simd: Copy {
+    type V: Copy;
+    unsafe fn zero() -> Self::V;
+    unsafe fn splat(x: f32) -> Self::V;
+    /// Loads `L` elements from `p`.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// Loads `n ≤ L` elements from `p` (the other lanes are 0; nothing past `p + n` is read).
+    unsafe fn load_n(p: *const f32, n: usize) -> Self::V;
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// Stores the first `n ≤ L` lanes to `p` (nothing past `p + n` is written).
+    unsafe fn store_n(p: *mut f32, v: Self::V, n: usize);
+    /// `a·b + c`, one rounding.
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sqrt(a: Self::V) -> Self::V;
+    /// `−a` (the sign bit flipped, like scalar negation).
+    unsafe fn neg(a: Self::V) -> Self::V;
+    /// `if a > 0 { a } else { 0 }` per lane (NaN gives 0).
+    unsafe fn pos(a: Self::V) -> Self::V;
+    /// `1/(1 + e^(−x))` per lane (see the module docs).
+    unsafe fn sigmoid(x: Self::V) -> Self::V;
+}
+
+/// What the dot-product (forward) kernel needs besides [`Simd`]: implemented for the
+/// 8-lane vectors, which both levels use for it.
+pub trait Dot: Simd {
+    /// `acc` has `L` vectors; returns the vector whose lane `i` is the sum of the lanes of
+    /// `acc[i]`, summed by a fixed tree that does not depend on `i`.
+    unsafe fn reduce(acc: &[Self::V]) -> Self::V;
+    /// Stores lanes `4q .. 4q + n` of `v` (`n ≤ 4`) to `p .. p + n`.
+    unsafe fn store_quad(p: *mut f32, v: Self::V, q: usize, n: usize);
+    /// Lane `l` of the result is lane `l mod period` of `v`.
+    unsafe fn repeat(v: Self::V, period: usize) -> Self::V;
+}
+
+/// Cephes `expf` constants.
+pub mod exp {
+    pub const LOG2E: f32 = core::f32::consts::LOG2_E;
+    pub const C1: f32 = 0.693_359_4;
+    pub const C2: f32 = -2.121_944_4e-4;
+    pub const P0: f32 = 1.987_569_1e-4;
+    pub const P1: f32 = 1.398_199_9e-3;
+    pub const P2: f32 = 8.333_452e-3;
+    pub const P3: f32 = 4.166_579_6e-2;
+    pub const P4: f32 = 1.666_666_5e-1;
+    pub const P5: f32 = 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
+    /// AVX2: `e^t` is computed for `t` clamped to `[LO, HI]` (so that `2ⁿ` is a normal float).
+    pub const LO: f32 = -87.0;
+    pub const HI: f32 = 88.0;
+    /// Below this `x`, the AVX2 sigmoid is flushed to 0 (its value is under 6e-39).
+    pub const ZERO_BELOW: f32 = -88.0;
+    /// The AVX-512 sigmoid clamps `x` to `±CLAMP`: `e^89` overflows, `e^−89` underflows.
+    pub const CLAMP: f32 = 89.0;
+}
+
+/// Stores the first `n ≤ 4` lanes of `x` to `p .. p + n`.
+#[inline]
+#[target_feature(enable = "avx")]
+pub unsafe fn store4(p: *mut f32, x: __m128, n: usize) {
+    if n == 4 {
+        _mm_storeu_ps(p, x);
+    } else {
+        let mut t = [0f32; 4];
+        _mm_storeu_ps(t.as_mut_ptr(), x);
+        core::ptr::copy_nonoverlapping(t.as_ptr(), p, n);
+    }
+}

@@ -1,0 +1,11 @@
+//! Training: losses ([`Loss`]), the optimizer ([`Sgd`] through [`Optimizer`] and
+//! [`Parameters`]), and the [`Network`] trait that generated networks implement, with
+//! [`Trainer`] (workspace, gradients and optimizer state of one batch size).
+
+mod loss;
+mod network;
+mod optim;
+
+pub use loss::{mse, softmax_cross_entropy, Loss, MeanSquaredError, SoftmaxCrossEntropy};
+pub use network::{Network, OutputAndGrad, Trainer};
+pub use optim::{Optimizer, Parameters, Sgd};
