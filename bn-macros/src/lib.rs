@@ -8,13 +8,12 @@ use proc_macro::TokenStream;
 
 mod check;
 mod expand;
-mod expand_infer;
-mod expand_io;
-mod expand_train;
 mod model;
 mod parse;
+mod plan;
 #[cfg(test)]
 mod snapshot_tests;
+mod tokens;
 
 /// Declares a statically shaped network; see `bn_core::network!`.
 #[proc_macro]

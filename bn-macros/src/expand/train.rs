@@ -5,8 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::expand::{lit, p, width_ty, Names};
 use crate::model::{Act, Kind, Layer, Model, Momentum};
+use crate::tokens::{lit, p, width_ty, Names};
 
 /// The doc of a layer's field in the network type.
 fn layer_doc(index: usize, l: &Layer) -> String {

@@ -11,8 +11,8 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::Ident;
 
-use crate::expand_infer::Folded;
 use crate::model::{Act, Kind, Layer, Model, Momentum};
+use crate::plan::Folded;
 
 /// A layer's tensors: `(name, shape, is the I64 counter)`.
 type Tensors = Vec<(&'static str, Vec<usize>, bool)>;

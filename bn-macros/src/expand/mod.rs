@@ -2,119 +2,25 @@
 //! layers: every loop over a width lives in `bn-core`, never in generated code.
 //! Generated code names only `::core::…` and `::bn_core::__private::…`.
 //!
-//! This module assembles the items; `expand_train` generates the training path (fields,
-//! workspace, `Network` impl), `expand_infer` the folding plan and the inference chains,
-//! and `expand_io` the weights files.
+//! This module assembles the items; `train` generates the training path (fields,
+//! workspace, `Network` impl), `infer` the folded type and the inference chains,
+//! `io` the weights files and `summary` the layer summaries. Each of them imports only the
+//! shared helpers (`tokens`, `plan`, `model`), never this module or a sibling.
 
-use proc_macro2::{Literal, TokenStream};
+mod infer;
+mod io;
+mod summary;
+mod train;
+
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::Ident;
 
-use crate::expand_infer::{
-    eval_chain, fold_plan, folded_batch_chain, folded_eval_chain, folded_fields, folded_scalars, inference_methods,
-    Folded,
-};
-use crate::expand_train::{network_impl, param_fields, training_methods, workspace_fields};
-use crate::model::{Kind, Model, Momentum};
-
-/// The path of bn-core's re-exports for generated code.
-pub(crate) fn p() -> TokenStream {
-    quote!(::bn_core::__private)
-}
-
-/// The typenum type of a width: `U784` up to 1024 (typenum names those), the binary
-/// `UInt<…, B1>` form beyond, so any width works.
-pub(crate) fn width_ty(n: usize) -> TokenStream {
-    let p = p();
-    if n <= 1024 {
-        let id = format_ident!("U{}", n);
-        return quote!(#p::typenum::consts::#id);
-    }
-    let mut ty = quote!(#p::UTerm);
-    for bit in (0..usize::BITS - n.leading_zeros()).rev() {
-        let b = if (n >> bit) & 1 == 1 { quote!(#p::B1) } else { quote!(#p::B0) };
-        ty = quote!(#p::UInt<#ty, #b>);
-    }
-    ty
-}
-
-/// A width or count as an unsuffixed literal.
-pub(crate) fn lit(n: usize) -> Literal {
-    Literal::usize_unsuffixed(n)
-}
-
-/// `1234567` → `1,234,567`.
-fn grouped(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The layer summary of the network type (its `SUMMARY` and `Display`), and the one-line
-/// summary of the folded type.
-fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
-    let name = syn::ext::IdentExt::unraw(&m.name).to_string();
-    let mut rows =
-        vec![("#".to_string(), "name".to_string(), "layer".to_string(), "shape".to_string(), "params".to_string())];
-    for (i, l) in m.layers.iter().enumerate() {
-        let text = match l.kind {
-            Kind::Dense { bias, .. } => format!("dense{}", if bias { "" } else { ", no bias" }),
-            Kind::BatchNorm { eps, momentum } => {
-                let mom = match momentum {
-                    Momentum::Cumulative => "cumulative".to_string(),
-                    Momentum::Exponential(v) => format!("{v}"),
-                };
-                format!("batchnorm(eps {eps:e}, momentum {mom})")
-            }
-            Kind::Activation(_) => l.kind_name().to_string(),
-        };
-        let shape = if l.input == l.output() && !matches!(l.kind, Kind::Dense { .. }) {
-            format!("{}", l.input)
-        } else {
-            format!("{} -> {}", l.input, l.output())
-        };
-        rows.push((
-            (i + 1).to_string(),
-            syn::ext::IdentExt::unraw(&l.field).to_string(),
-            text,
-            shape,
-            grouped(l.params()),
-        ));
-    }
-    let w: Vec<usize> = (0..5)
-        .map(|c| rows.iter().map(|r| [&r.0, &r.1, &r.2, &r.3, &r.4][c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut s = format!("{name}: {} -> {}, {}, {} parameters\n", m.input, m.output(), m.scalar, grouped(m.params()));
-    for r in &rows {
-        s.push_str(&format!(
-            "  {:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}\n",
-            r.0,
-            r.1,
-            r.2,
-            r.3,
-            r.4,
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3],
-            w4 = w[4]
-        ));
-    }
-    let folded: Vec<String> = plan.iter().map(Folded::describe).collect();
-    let fparams = folded_scalars(plan);
-    let fsummary = format!("{name}Folded: {} ({} parameters)", folded.join(" -> "), grouped(fparams));
-    s.push_str("folded:\n");
-    for f in &folded {
-        s.push_str(&format!("  {f}\n"));
-    }
-    (s, fsummary)
-}
+use crate::model::Model;
+use crate::plan::{fold_plan, folded_scalars};
+use crate::tokens::{lit, p, Names};
+use infer::{eval_chain, folded_batch_chain, folded_eval_chain, folded_fields, inference_methods};
+use summary::summary;
+use train::{network_impl, param_fields, training_methods, workspace_fields};
 
 /// The stub emitted beside the errors, so the user sees the macro's errors, not a cascade
 /// of "cannot find type". (Uses of the network's methods still fail: the stub has none.)
@@ -124,43 +30,6 @@ pub fn stub(stub: &crate::check::Stub) -> TokenStream {
         #(#cfgs)*
         #[allow(dead_code)]
         #vis struct #name;
-    }
-}
-
-/// The names of the generated items and the widths that every part of the expansion uses.
-pub(crate) struct Names<'a> {
-    /// The validated model.
-    pub(crate) m: &'a Model,
-    /// `{Name}Grads`, the gradients type.
-    pub(crate) grads: Ident,
-    /// `{Name}Workspace`, the training workspace type.
-    pub(crate) ws: Ident,
-    /// `{Name}Folded`, the folded inference type.
-    pub(crate) folded: Ident,
-    /// `{Name}Input`, the trait of one input sample.
-    pub(crate) input_trait: Ident,
-    /// `{Name}Batch`, the trait of a batch of inputs.
-    pub(crate) batch_trait: Ident,
-    /// The typenum type of the input width.
-    pub(crate) in_ty: TokenStream,
-    /// The typenum type of the output width.
-    pub(crate) out_ty: TokenStream,
-}
-
-impl<'a> Names<'a> {
-    /// The names derived from the network's name and widths.
-    fn new(m: &'a Model) -> Self {
-        let name = &m.name;
-        Names {
-            m,
-            grads: format_ident!("{}Grads", name),
-            ws: format_ident!("{}Workspace", name),
-            folded: format_ident!("{}Folded", name),
-            input_trait: format_ident!("{}Input", name),
-            batch_trait: format_ident!("{}Batch", name),
-            in_ty: width_ty(m.input),
-            out_ty: width_ty(m.output()),
-        }
     }
 }
 
@@ -225,7 +94,7 @@ pub fn expand(m: &Model) -> TokenStream {
     let batch_label = format!("expected `Batch<B, U{}, {t}>`", m.input);
     let summary_doc = format!("```text\n{summary}```");
     let folded_floats = lit(folded_scalars(&plan));
-    let io_items = crate::expand_io::expand(m, &plan);
+    let io_items = io::expand(m, &plan);
     let fsummary_nl = format!("{fsummary}\n");
 
     quote! {
@@ -427,21 +296,5 @@ pub fn expand(m: &Model) -> TokenStream {
                 f.write_str(#fsummary_nl)
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn widths_beyond_typenum_names_are_binary() {
-        let t = width_ty(1025).to_string().replace(' ', "");
-        // 1025 = 0b10000000001
-        assert_eq!(t.matches("B1").count(), 2);
-        assert_eq!(t.matches("B0").count(), 9);
-        assert!(width_ty(784).to_string().contains("U784"));
-        assert_eq!(grouped(1234567), "1,234,567");
-        assert_eq!(grouped(12), "12");
     }
 }
