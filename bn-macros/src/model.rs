@@ -45,6 +45,11 @@ impl Act {
     }
 }
 
+/// The ε of a `batchnorm` without `eps = …` (PyTorch's default).
+pub const DEFAULT_EPS: f64 = 1e-5;
+/// The momentum of a `batchnorm` without `momentum = …` (PyTorch's default).
+pub const DEFAULT_MOMENTUM: f64 = 0.1;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Momentum {
     Exponential(f64),

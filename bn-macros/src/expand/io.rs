@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::Ident;
 
-use crate::model::{Act, Kind, Layer, Model, Momentum};
+use crate::model::{Act, Kind, Layer, Model, Momentum, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::plan::Folded;
 
 /// A layer's tensors: `(name, shape, is the I64 counter)`.
@@ -67,12 +67,14 @@ fn training_entries(m: &Model) -> Vec<Entry<'_>> {
                 Kind::BatchNorm { eps, momentum } => {
                     let n = l.input;
                     let mut module = format!("nn.BatchNorm1d({n}");
-                    if eps != 1e-5 {
+                    if eps != DEFAULT_EPS {
                         module.push_str(&format!(", eps={eps:?}"));
                     }
                     match momentum {
                         Momentum::Cumulative => module.push_str(", momentum=None"),
-                        Momentum::Exponential(v) if v != 0.1 => module.push_str(&format!(", momentum={v:?}")),
+                        Momentum::Exponential(v) if v != DEFAULT_MOMENTUM => {
+                            module.push_str(&format!(", momentum={v:?}"))
+                        }
                         Momentum::Exponential(_) => {}
                     }
                     module.push(')');
