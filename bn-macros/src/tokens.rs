@@ -3,8 +3,8 @@
 //! This module imports no expander.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
-use syn::Ident;
+use quote::{format_ident, quote, ToTokens};
+use syn::{Attribute, Ident, Visibility};
 
 use crate::model::Model;
 
@@ -47,10 +47,36 @@ pub(crate) fn grouped(n: usize) -> String {
     out
 }
 
-/// The names of the generated items and the widths that every part of the expansion uses.
-pub(crate) struct Names<'a> {
-    /// The validated model.
-    pub(crate) m: &'a Model,
+/// The user's `#[cfg(...)]` attributes, which every generated item carries (so that a
+/// disabled network generates nothing at all).
+pub(crate) struct Cfgs(Vec<Attribute>);
+
+impl Cfgs {
+    /// The `#[cfg]`s among the user's attributes.
+    pub(crate) fn of(attrs: &[Attribute]) -> Self {
+        Cfgs(attrs.iter().filter(|a| a.path().is_ident("cfg")).cloned().collect())
+    }
+}
+
+impl ToTokens for Cfgs {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for attr in &self.0 {
+            attr.to_tokens(tokens);
+        }
+    }
+}
+
+/// The names of the generated items and the types that every part of the expansion (and
+/// the fallback) uses.
+pub(crate) struct Names {
+    /// The network's visibility, given to every generated type and trait.
+    pub(crate) vis: Visibility,
+    /// The user's `#[cfg]`s.
+    pub(crate) cfgs: Cfgs,
+    /// The network type.
+    pub(crate) name: Ident,
+    /// The scalar type, `f32` or `f64`.
+    pub(crate) scalar: Ident,
     /// `{Name}Grads`, the gradients type.
     pub(crate) grads: Ident,
     /// `{Name}Workspace`, the training workspace type.
@@ -67,20 +93,27 @@ pub(crate) struct Names<'a> {
     pub(crate) out_ty: TokenStream,
 }
 
-impl<'a> Names<'a> {
-    /// The names derived from the network's name and widths.
-    pub(crate) fn new(m: &'a Model) -> Self {
-        let name = &m.name;
+impl Names {
+    /// The names derived from the network's name, and the types of its widths.
+    pub(crate) fn new(vis: &Visibility, cfgs: Cfgs, name: &Ident, scalar: &Ident, input: usize, output: usize) -> Self {
         Names {
-            m,
+            vis: vis.clone(),
+            cfgs,
+            name: name.clone(),
+            scalar: scalar.clone(),
             grads: format_ident!("{}Grads", name),
             ws: format_ident!("{}Workspace", name),
             folded: format_ident!("{}Folded", name),
             input_trait: format_ident!("{}Input", name),
             batch_trait: format_ident!("{}Batch", name),
-            in_ty: width_ty(m.input),
-            out_ty: width_ty(m.output()),
+            in_ty: width_ty(input),
+            out_ty: width_ty(output),
         }
+    }
+
+    /// The names of a validated network.
+    pub(crate) fn of(m: &Model) -> Self {
+        Names::new(&m.vis, Cfgs::of(&m.attrs), &m.name, &m.scalar, m.input, m.output())
     }
 }
 

@@ -1,14 +1,14 @@
 //! Code generation for inference: the folded type's fields and `fold_into` body (from the
-//! folding plan, [`Folded`]), the one-sample and batched forward chains, and the inherent
-//! wrappers of both `Inference` impls.
+//! folding plan, [`Folded`]), and the one-sample and batched forward chains of both
+//! `Inference` impls.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::model::{Kind, Layer};
+use crate::model::{Kind, Layer, Model};
 use crate::plan::Folded;
-use crate::tokens::{p, width_ty};
+use crate::tokens::{p, width_ty, Names};
 
 /// `self.b0.to_affine().then(&self.b1.to_affine())…` for a run of BNs.
 fn composed_affine(bns: &[&Layer]) -> TokenStream {
@@ -19,6 +19,39 @@ fn composed_affine(bns: &[&Layer]) -> TokenStream {
         expr = quote!(#expr.then(&self.#f.to_affine()));
     }
     expr
+}
+
+/// The `Inference` impls of the network type (the eval forward, with the population
+/// statistics) and of the folded type.
+pub(crate) fn inference_impls(m: &Model, n: &Names, plan: &[Folded]) -> TokenStream {
+    let p = p();
+    let Names { cfgs, name, folded, scalar: t, in_ty, out_ty, .. } = n;
+    let eval = eval_chain(&m.layers, t);
+    let folded_eval = folded_eval_chain(plan, t);
+    let folded_batch = folded_batch_chain(plan, folded, t, in_ty, out_ty);
+    quote! {
+        #cfgs
+        impl #p::Inference for #name {
+            type Scalar = #t;
+            type Input = #in_ty;
+            type Output = #out_ty;
+            /// Eval forward with the population statistics.
+            fn forward_one(&self, x: &#p::Vector<#in_ty, #t>, y: &mut #p::Vector<#out_ty, #t>) {
+                #eval
+            }
+        }
+
+        #cfgs
+        impl #p::Inference for #folded {
+            type Scalar = #t;
+            type Input = #in_ty;
+            type Output = #out_ty;
+            fn forward_one(&self, x: &#p::Vector<#in_ty, #t>, y: &mut #p::Vector<#out_ty, #t>) {
+                #folded_eval
+            }
+            #folded_batch
+        }
+    }
 }
 
 /// The folded type's fields, and the body of `Network::fold_into` that fills them from the
@@ -62,7 +95,7 @@ pub(crate) fn folded_fields(plan: &[Folded], t: &Ident) -> (Vec<TokenStream>, Ve
 
 /// The body of the training type's `Inference::forward_one`: the eval forward of one sample
 /// (BNs with their population statistics), `h{k}` on the stack.
-pub(crate) fn eval_chain(layers: &[Layer], t: &Ident) -> TokenStream {
+fn eval_chain(layers: &[Layer], t: &Ident) -> TokenStream {
     let p = p();
     one_sample_chain(
         layers.iter().map(|l| {
@@ -82,7 +115,7 @@ pub(crate) fn eval_chain(layers: &[Layer], t: &Ident) -> TokenStream {
 }
 
 /// The body of the folded type's `Inference::forward_one`: one step per entry of the plan.
-pub(crate) fn folded_eval_chain(plan: &[Folded], t: &Ident) -> TokenStream {
+fn folded_eval_chain(plan: &[Folded], t: &Ident) -> TokenStream {
     let p = p();
     one_sample_chain(
         plan.iter().map(|fl| {
@@ -103,57 +136,13 @@ pub(crate) fn folded_eval_chain(plan: &[Folded], t: &Ident) -> TokenStream {
     )
 }
 
-/// The inherent wrappers of an [`Inference`] impl that take the readable input traits: a
-/// one-sample forward returning the output, a batch forward, and `classify`.
-pub(crate) fn inference_methods(
-    one: &Ident,
-    batch: &Ident,
-    mode: &str,
-    input_trait: &Ident,
-    batch_trait: &Ident,
-    t: &Ident,
-    out_ty: &TokenStream,
-) -> TokenStream {
-    let p = p();
-    let (one_doc, batch_doc) =
-        (format!(" Forward of one sample{mode}."), format!(" Forward of a batch of any size{mode}."));
-    let class_doc = format!(" The predicted class of one sample: the index of the largest output{mode}.");
-    quote! {
-        #[doc = #one_doc]
-        pub fn #one<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> #p::Vector<#out_ty, #t> {
-            let mut y = <#p::Vector<#out_ty, #t> as #p::Zeroable>::zeroed();
-            <Self as #p::Inference>::forward_one(self, x.as_vector(), &mut y);
-            y
-        }
-
-        #[doc = #batch_doc]
-        pub fn #batch<X: #batch_trait + ?::core::marker::Sized>(&self, x: &X, y: &mut #p::Batch<X::Size, #out_ty, #t>) {
-            <Self as #p::Inference>::forward_batch(self, x.as_batch(), y)
-        }
-
-        #[doc = #class_doc]
-        pub fn classify<X: #input_trait + ?::core::marker::Sized>(&self, x: &X) -> usize {
-            <Self as #p::Inference>::classify(self, x.as_vector())
-        }
-    }
-}
-
 /// Temporaries of the batched folded forward stay under this many bytes on the stack.
 const BATCH_TEMP_BYTES: usize = 128 * 1024;
 
-/// The folded model's `forward_batch`: chunks of `C` samples go through the layers one
-/// matrix product at a time (activations in place), the remaining samples one by one.
-/// `C` (a power of two up to 64) keeps the per-layer temporaries under [`BATCH_TEMP_BYTES`].
-/// The batched kernels sum in the same order as the one-sample ones, so the results are
-/// identical to `forward_one` per sample.
-pub(crate) fn folded_batch_chain(
-    plan: &[Folded],
-    folded: &Ident,
-    t: &Ident,
-    in_ty: &TokenStream,
-    out_ty: &TokenStream,
-) -> TokenStream {
-    let p = p();
+/// The number of samples `C` that the batched folded forward puts through the layers at
+/// once: a power of two up to 64 that keeps the per-layer temporaries under
+/// [`BATCH_TEMP_BYTES`].
+fn batch_chunk(plan: &[Folded], t: &Ident) -> usize {
     let scalar = if t == "f64" { 8 } else { 4 };
     // The last op that is not an activation writes the output chunk directly.
     let last_linear = plan.iter().rposition(|f| !matches!(f, Folded::Act(_)));
@@ -168,10 +157,33 @@ pub(crate) fn folded_batch_chain(
     while chunk > 1 && chunk * temp_floats.max(1) * scalar > BATCH_TEMP_BYTES {
         chunk /= 2;
     }
+    chunk
+}
+
+/// The pieces of the batched chain over one chunk of `C` samples.
+#[derive(Default)]
+struct Chain {
+    /// The temporaries, allocated once at the full chunk size.
+    temps: TokenStream,
+    /// The chain's parameters that receive them.
+    params: TokenStream,
+    /// The arguments that pass them.
+    args: TokenStream,
+    /// The views of them at the chunk's size `C`.
+    views: TokenStream,
+    /// One step per entry of the plan.
+    body: TokenStream,
+}
+
+/// The steps of the batched chain at chunk size `chunk`: each layer reads the current
+/// activations and writes a temporary, or the output chunk from the last linear layer on;
+/// activations work in place.
+fn batch_chain(plan: &[Folded], t: &Ident, chunk: usize) -> Chain {
+    let p = p();
+    // The last op that is not an activation writes the output chunk directly.
+    let last_linear = plan.iter().rposition(|f| !matches!(f, Folded::Act(_)));
     let c_ty = width_ty(chunk);
-    let mut temps = TokenStream::new();
-    let (mut params, mut args, mut views) = (TokenStream::new(), TokenStream::new(), TokenStream::new());
-    let mut body = TokenStream::new();
+    let Chain { mut temps, mut params, mut args, mut views, mut body } = Chain::default();
     // Where the current activations are: the input chunk `xs`, a temporary, or `ys`.
     enum Place {
         Input,
@@ -231,6 +243,24 @@ pub(crate) fn folded_batch_chain(
     if let Place::Temp(h) = &cur {
         body.extend(quote!(ys.clone_from(#h);));
     }
+    Chain { temps, params, args, views, body }
+}
+
+/// The folded model's `forward_batch`: chunks of `C` samples go through the layers one
+/// matrix product at a time (activations in place), the remaining samples one by one.
+/// `C` (a power of two up to 64) keeps the per-layer temporaries under [`BATCH_TEMP_BYTES`].
+/// The batched kernels sum in the same order as the one-sample ones, so the results are
+/// identical to `forward_one` per sample.
+fn folded_batch_chain(
+    plan: &[Folded],
+    folded: &Ident,
+    t: &Ident,
+    in_ty: &TokenStream,
+    out_ty: &TokenStream,
+) -> TokenStream {
+    let p = p();
+    let chunk = batch_chunk(plan, t);
+    let Chain { temps, params, args, views, body } = batch_chain(plan, t, chunk);
     // Chunks of `chunk` samples, then the rest in power-of-two chunks (60 = 32 + 16 + 8 + 4),
     // all through one generic chain that views the temporaries at the chunk's size.
     let mut sizes = Vec::new();

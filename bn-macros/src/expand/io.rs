@@ -3,16 +3,17 @@
 //! parsing, checking and writing lives in bn-core (`io.rs`).
 //!
 //! The visitor (`StateDict`) needs no allocation and is always generated; the inherent
-//! methods that read and write files are wrapped in `__private::if_safetensors!`, so they
-//! exist only when bn-core has its `safetensors` feature.
+//! methods that read and write files (`api::file_methods`, documented here) exist only when
+//! bn-core has its `safetensors` feature.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::Ident;
 
 use crate::model::{Act, Kind, Layer, Model, Momentum, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::plan::Folded;
+use crate::tokens::{p, Names};
 
 /// A layer's tensors: `(name, shape, is the I64 counter)`.
 type Tensors = Vec<(&'static str, Vec<usize>, bool)>;
@@ -150,15 +151,9 @@ fn doc(entries: &[Entry], t: &Ident) -> String {
     )
 }
 
-/// The `StateDict` impl of one type, and its inherent file methods.
-fn impls(
-    ty: &Ident,
-    t: &Ident,
-    entries: &[Entry],
-    load_body: TokenStream,
-    load_doc: &str,
-) -> (TokenStream, TokenStream) {
-    let p = quote!(::bn_core::__private);
+/// The `StateDict` impl of one type: one visitor line per parameter layer.
+fn state_dict(ty: &Ident, t: &Ident, entries: &[Entry]) -> TokenStream {
+    let p = p();
     let (mut visit, mut visit_mut) = (Vec::new(), Vec::new());
     for e in entries {
         let Some(f) = e.field else { continue };
@@ -166,8 +161,7 @@ fn impls(
         visit.push(quote!(#p::LayerTensors::visit_layer(&self.#f, #k, f);));
         visit_mut.push(quote!(#p::LayerTensors::visit_layer_mut(&mut self.#f, #k, f);));
     }
-    let save_doc = doc(entries, t);
-    let state_dict = quote! {
+    quote! {
         impl #p::StateDict for #ty {
             type Scalar = #t;
             fn visit(&self, f: &mut dyn ::core::ops::FnMut(#p::TensorName<'_>, #p::TensorRef<'_, #t>)) {
@@ -177,65 +171,20 @@ fn impls(
                 #(#visit_mut)*
             }
         }
-    };
-    let methods = quote! {
-        impl #ty {
-            #[doc = #save_doc]
-            pub fn save_safetensors(&self) -> #p::Vec<u8> {
-                <Self as #p::StateDict>::save_safetensors(self)
-            }
-
-            #[doc = #load_doc]
-            pub fn load_safetensors(bytes: &[u8]) -> ::core::result::Result<#p::Box<Self>, #p::LoadError> {
-                let mut model: #p::Box<Self> = #load_body;
-                <Self as #p::StateDict>::load_safetensors_into(&mut *model, bytes)?;
-                ::core::result::Result::Ok(model)
-            }
-
-            /// Overwrites the tensors with those of a safetensors file (see `save_safetensors`
-            /// for the names). Everything is checked before anything is written: on error,
-            /// `self` is unchanged.
-            pub fn load_safetensors_into(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #p::LoadError> {
-                <Self as #p::StateDict>::load_safetensors_into(self, bytes)
-            }
-        }
-    };
-    (state_dict, methods)
+    }
 }
 
-pub fn expand(m: &Model, plan: &[Folded]) -> TokenStream {
-    let p = quote!(::bn_core::__private);
-    let t = &m.scalar;
-    let folded = format_ident!("{}Folded", m.name);
-    let name = &m.name;
-    let (train_sd, train) = impls(
-        name,
-        t,
-        &training_entries(m),
-        quote!(<Self as #p::Network>::new_boxed(0)),
-        "A network loaded from a safetensors file (see `save_safetensors` for the names), built \
-         on the heap. Each BN's ε and momentum are the declared ones (they are not in a \
-         `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found.",
-    );
-    let (fold_sd, fold) = impls(
-        &folded,
-        t,
-        &folded_entries(plan),
-        quote!(#p::boxed_zeroed::<Self>()),
-        "A folded model loaded from a safetensors file (see `save_safetensors` for the names), \
-         built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found.",
-    );
-    // The user's `#[cfg]`s apply to every generated item.
-    let cfgs: Vec<_> = m.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
-    quote! {
-        #(#cfgs)*
+/// The `StateDict` impls of the network type and of the folded type, and the docs of their
+/// `save_safetensors` (the file methods themselves delegate to these impls).
+pub(crate) fn state_dicts(m: &Model, n: &Names, plan: &[Folded]) -> (TokenStream, [String; 2]) {
+    let Names { cfgs, name, folded, scalar: t, .. } = n;
+    let (train, fold) = (training_entries(m), folded_entries(plan));
+    let (train_sd, fold_sd) = (state_dict(name, t, &train), state_dict(folded, t, &fold));
+    let impls = quote! {
+        #cfgs
         #train_sd
-        #(#cfgs)*
+        #cfgs
         #fold_sd
-        #(#cfgs)*
-        #p::if_safetensors! {
-            #train
-            #fold
-        }
-    }
+    };
+    (impls, [doc(&train, t), doc(&fold, t)])
 }
