@@ -1,5 +1,6 @@
 //! The validated network: widths are known, options are in range, and every layer keeps
-//! the user's tokens for spans.
+//! the user's tokens for spans. And, for an invocation with errors, its [`Outline`]: what
+//! the checks could still establish.
 
 use syn::{Attribute, Ident, Visibility};
 
@@ -11,6 +12,22 @@ pub struct Model {
     /// `f32` or `f64`.
     pub scalar: Ident,
     pub layers: Vec<Layer>,
+}
+
+/// What the checks learned of an invocation that has errors: enough for the fallback to
+/// declare the network's items, so that the code using it type-checks.
+pub struct Outline {
+    /// The user's attributes (the fallback keeps only the `#[cfg]`s).
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    /// `f32` or `f64` (`f32` when not given, or not valid).
+    pub scalar: Ident,
+    /// The input width, if it was given and valid.
+    pub input: Option<usize>,
+    /// The output width, if known: the width after the last layer, tracked through the
+    /// layers (unknown after an error until a later `dense(N)`).
+    pub output: Option<usize>,
 }
 
 pub struct Layer {

@@ -1,6 +1,7 @@
-//! The checked-in expansion of a small network (`snapshots/tiny.expanded.rs`), so that
-//! reviewers see what `network!` generates, and proof that the expansion grows with the
-//! number of layers, not with their widths.
+//! The checked-in expansion of a small network (`snapshots/tiny.expanded.rs`) and the
+//! fallback of a broken one (`snapshots/tiny.fallback.rs`), so that reviewers see what
+//! `network!` generates; proof that the expansion grows with the number of layers, not with
+//! their widths; and proof that the fallback declares what the expansion declares.
 
 use quote::quote;
 
@@ -32,12 +33,34 @@ fn expansion_snapshot() {
         "// Expansion of:\n//\n// bn_core::network! {{\n//     /// A tiny network.\n//     pub struct Tiny {{\n//         input: 2,\n//         dense(3), batchnorm, relu,\n//         dense(2),\n//     }}\n// }}\n//\n// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.\n\n{}",
         pretty(expand_tokens(input))
     );
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/tiny.expanded.rs");
+    assert_snapshot("tiny.expanded.rs", &got);
+}
+
+/// Compares `got` with the checked-in `snapshots/{file}` (and writes it first with
+/// `UPDATE_SNAPSHOTS=1`).
+fn assert_snapshot(file: &str, got: &str) {
+    let path = format!("{}/snapshots/{file}", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(path, &got).expect("write snapshot");
+        std::fs::write(&path, got).expect("write snapshot");
     }
-    let want = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(want == got, "the expansion changed; rerun with UPDATE_SNAPSHOTS=1 and review {path}");
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(want == got, "the output changed; rerun with UPDATE_SNAPSHOTS=1 and review {path}");
+}
+
+#[test]
+fn fallback_snapshot() {
+    let input = quote! {
+        pub struct Tiny {
+            input: 0,
+            dense(3), batchnorm, relu,
+            dense(2),
+        }
+    };
+    let got = format!(
+        "// What `network!` emits for an invocation with errors:\n//\n// bn_core::network! {{\n//     pub struct Tiny {{\n//         input: 0,\n//         dense(3), batchnorm, relu,\n//         dense(2),\n//     }}\n// }}\n//\n// The input width is unknown (the input traits accept any width); the output width is 2.\n// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.\n\n{}",
+        pretty(crate::expand_network(input))
+    );
+    assert_snapshot("tiny.fallback.rs", &got);
 }
 
 #[test]
@@ -56,4 +79,64 @@ fn expansion_size_does_not_depend_on_widths() {
         dense(8), batchnorm, sigmoid, dense(8), batchnorm, sigmoid, dense(8), batchnorm, sigmoid,
         dense(8), batchnorm, sigmoid, dense(3) })));
     assert!(deep < 5 * small, "{small} vs {deep}");
+}
+
+/// What a token stream declares: its types and traits, each impl (`impl Trait for Type` or
+/// `impl Type`) and the members of the inherent impls and traits, including the items inside
+/// bn-core's feature gates (`if_alloc!`, `if_safetensors!`). Assertions (`const _`) and
+/// errors (`compile_error!`) are left out.
+fn declared(tokens: proc_macro2::TokenStream) -> std::collections::BTreeSet<String> {
+    fn collect(items: &[syn::Item], out: &mut std::collections::BTreeSet<String>) {
+        for item in items {
+            match item {
+                syn::Item::Struct(s) => drop(out.insert(format!("struct {}", s.ident))),
+                syn::Item::Trait(t) => {
+                    out.insert(format!("trait {}", t.ident));
+                    for member in &t.items {
+                        if let syn::TraitItem::Fn(f) = member {
+                            out.insert(format!("trait {}: fn {}", t.ident, f.sig.ident));
+                        }
+                    }
+                }
+                syn::Item::Impl(i) => {
+                    let ty = i.self_ty.as_ref();
+                    let ty = quote!(#ty).to_string();
+                    let Some((_, path, _)) = &i.trait_ else {
+                        for member in &i.items {
+                            match member {
+                                syn::ImplItem::Fn(f) => out.insert(format!("impl {ty}: fn {}", f.sig.ident)),
+                                syn::ImplItem::Const(c) => out.insert(format!("impl {ty}: const {}", c.ident)),
+                                _ => panic!("unexpected inherent member in `impl {ty}`"),
+                            };
+                        }
+                        continue;
+                    };
+                    let last = &path.segments.last().expect("a trait path").ident;
+                    out.insert(format!("impl {last} for {ty}"));
+                }
+                syn::Item::Macro(m)
+                    if m.mac.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("if_")) =>
+                {
+                    let inner: syn::File = syn::parse2(m.mac.tokens.clone()).expect("gated items parse");
+                    collect(&inner.items, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let file: syn::File = syn::parse2(tokens).expect("the output parses as a file");
+    let mut out = std::collections::BTreeSet::new();
+    collect(&file.items, &mut out);
+    out
+}
+
+#[test]
+fn fallback_declares_the_items_of_the_expansion() {
+    let valid = expand_tokens(quote!(pub struct Net { input: 4, dense(8), batchnorm(momentum = 0.2), relu, dense(3) }));
+    let invalid =
+        crate::expand_network(quote!(pub struct Net { input: 4, dense(8), batchnorm(momentum = 2), relu, dense(3) }));
+    assert!(invalid.to_string().contains("compile_error"), "the invalid invocation reports its error");
+    let (valid, invalid) = (declared(valid), declared(invalid));
+    assert!(valid.contains("impl Net: fn train_step") && valid.contains("impl NetFolded: fn load_safetensors"));
+    assert_eq!(valid, invalid);
 }

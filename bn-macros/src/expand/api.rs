@@ -23,9 +23,20 @@ pub(crate) struct InputTexts {
 }
 
 impl InputTexts {
-    /// The texts of a network that takes `input` values per sample.
-    pub(crate) fn new(n: &Names, input: usize) -> Self {
+    /// The texts of a network that takes `input` values per sample, or (in the fallback,
+    /// where the input width is unknown) any number.
+    pub(crate) fn new(n: &Names, input: Option<usize>) -> Self {
         let (name, t) = (n.name.unraw().to_string(), &n.scalar);
+        let Some(input) = input else {
+            return InputTexts {
+                input_doc: format!("One input sample of [`{name}`]: `[{t}; N]` or `GenericArray<{t}, N>`."),
+                input_msg: format!("`{{Self}}` is not an input of `{name}`: it takes values of `{t}`"),
+                input_label: format!("expected `[{t}; N]` or `GenericArray<{t}, N>`"),
+                batch_doc: format!("A batch of inputs of [`{name}`]: `Batch<B, N, {t}>`."),
+                batch_msg: format!("`{{Self}}` is not a batch of `{name}` inputs: it takes values of `{t}`"),
+                batch_label: format!("expected `Batch<B, N, {t}>`"),
+            };
+        };
         InputTexts {
             input_doc: format!("One input sample of [`{name}`]: `[{t}; {input}]` or `GenericArray<{t}, U{input}>`."),
             input_msg: format!("`{{Self}}` is not an input of `{name}`: it takes {input} values of `{t}`"),

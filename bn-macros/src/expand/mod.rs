@@ -23,17 +23,6 @@ use crate::plan::{fold_plan, folded_scalars};
 use crate::tokens::{lit, p, Names};
 use api::{Consts, InputTexts};
 
-/// The stub emitted beside the errors, so the user sees the macro's errors, not a cascade
-/// of "cannot find type". (Uses of the network's methods still fail: the stub has none.)
-pub fn stub(stub: &crate::check::Stub) -> TokenStream {
-    let crate::check::Stub { vis, name, cfgs } = stub;
-    quote! {
-        #(#cfgs)*
-        #[allow(dead_code)]
-        #vis struct #name;
-    }
-}
-
 /// Every item generated for a valid network: the network, gradients, workspace and folded
 /// types, the input traits, and their impls.
 pub fn expand(m: &Model) -> TokenStream {
@@ -47,7 +36,7 @@ pub fn expand(m: &Model) -> TokenStream {
     let (folded, fold) = infer::folded_fields(&plan, &n.scalar);
     let types = types(m, &n, &docs, &Fields { net, grads, ws, folded });
     let layouts = layouts(&n, folded_scalars(&plan), &checks);
-    let texts = InputTexts::new(&n, m.input);
+    let texts = InputTexts::new(&n, Some(m.input));
     let (input_trait, input_impls) = (api::input_trait(&n, &texts), api::input_impls(&n, m.input));
     let (batch_trait, batch_impl) = (api::batch_trait(&n, &texts), api::batch_impl(&n));
     let inference = infer::inference_impls(m, &n, &plan);

@@ -1,0 +1,533 @@
+// What `network!` emits for an invocation with errors:
+//
+// bn_core::network! {
+//     pub struct Tiny {
+//         input: 0,
+//         dense(3), batchnorm, relu,
+//         dense(2),
+//     }
+// }
+//
+// The input width is unknown (the input traits accept any width); the output width is 2.
+// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.
+
+::core::compile_error! {
+    "the input width must be at least 1, found 0"
+}
+///Not generated: the `network!` invocation has errors.
+#[allow(dead_code)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+pub struct Tiny {}
+///Not generated: the `network!` invocation has errors.
+#[allow(dead_code)]
+#[derive(::core::clone::Clone)]
+pub struct TinyGrads {}
+///Not generated: the `network!` invocation has errors.
+#[allow(dead_code)]
+pub struct TinyWorkspace<B: ::bn_core::__private::ArrayLength> {
+    _batch: ::core::marker::PhantomData<B>,
+}
+///Not generated: the `network!` invocation has errors.
+#[allow(dead_code)]
+#[repr(C)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq
+)]
+pub struct TinyFolded {
+    _scalars: [f32; 0],
+}
+unsafe impl ::bn_core::__private::Zeroable for Tiny {}
+unsafe impl ::bn_core::__private::Zeroable for TinyGrads {}
+unsafe impl<B: ::bn_core::__private::ArrayLength> ::bn_core::__private::Zeroable
+for TinyWorkspace<B> {}
+unsafe impl ::bn_core::__private::Zeroable for TinyFolded {}
+unsafe impl ::bn_core::__private::PlainData for TinyFolded {
+    type Scalar = f32;
+    const LEN: usize = 0;
+}
+///One input sample of [`Tiny`]: `[f32; N]` or `GenericArray<f32, N>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an input of `Tiny`: it takes values of `f32`",
+    label = "expected `[f32; N]` or `GenericArray<f32, N>`"
+)]
+pub trait TinyInput {
+    /// The sample as bn-core's vector type.
+    fn as_vector(
+        &self,
+    ) -> &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32>;
+}
+///A batch of inputs of [`Tiny`]: `Batch<B, N, f32>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a batch of `Tiny` inputs: it takes values of `f32`",
+    label = "expected `Batch<B, N, f32>`"
+)]
+pub trait TinyBatch {
+    /// The batch size.
+    type Size: ::bn_core::__private::ArrayLength;
+    /// The batch as bn-core's batch type.
+    fn as_batch(
+        &self,
+    ) -> &::bn_core::__private::Batch<
+        Self::Size,
+        ::bn_core::__private::typenum::consts::U1,
+        f32,
+    >;
+}
+impl<const N: usize> TinyInput for [f32; N] {
+    fn as_vector(
+        &self,
+    ) -> &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32> {
+        ::core::unreachable!()
+    }
+}
+impl<W: ::bn_core::__private::ArrayLength> TinyInput
+for ::bn_core::__private::Vector<W, f32> {
+    fn as_vector(
+        &self,
+    ) -> &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32> {
+        ::core::unreachable!()
+    }
+}
+impl<
+    B: ::bn_core::__private::ArrayLength,
+    W: ::bn_core::__private::ArrayLength,
+> TinyBatch for ::bn_core::__private::Batch<B, W, f32> {
+    type Size = B;
+    fn as_batch(
+        &self,
+    ) -> &::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U1,
+        f32,
+    > {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::Inference for Tiny {
+    type Scalar = f32;
+    type Input = ::bn_core::__private::typenum::consts::U1;
+    type Output = ::bn_core::__private::typenum::consts::U2;
+    fn forward_one(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::Inference for TinyFolded {
+    type Scalar = f32;
+    type Input = ::bn_core::__private::typenum::consts::U1;
+    type Output = ::bn_core::__private::typenum::consts::U2;
+    fn forward_one(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::Network for Tiny {
+    type Grads = TinyGrads;
+    type Workspace<B: ::bn_core::__private::ArrayLength> = TinyWorkspace<B>;
+    type Folded = TinyFolded;
+    const PARAMS: usize = 0;
+    fn init_with(
+        &mut self,
+        _: ::core::option::Option<::bn_core::__private::Init>,
+        _: &mut ::bn_core::__private::Rng,
+    ) {
+        ::core::unreachable!()
+    }
+    fn forward_train<'w, B: ::bn_core::__private::TrainBatch>(
+        &mut self,
+        _: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U1,
+            f32,
+        >,
+        _: &'w mut TinyWorkspace<B>,
+    ) -> &'w ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        ::core::unreachable!()
+    }
+    fn forward_eval<'w, B: ::bn_core::__private::ArrayLength>(
+        &self,
+        _: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U1,
+            f32,
+        >,
+        _: &'w mut TinyWorkspace<B>,
+    ) -> &'w ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        ::core::unreachable!()
+    }
+    fn output_and_grad<B: ::bn_core::__private::ArrayLength>(
+        _: &mut TinyWorkspace<B>,
+    ) -> (
+        &::bn_core::__private::Batch<B, ::bn_core::__private::typenum::consts::U2, f32>,
+        &mut ::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+    fn backward<B: ::bn_core::__private::TrainBatch>(
+        &self,
+        _: &::bn_core::__private::Batch<
+            B,
+            ::bn_core::__private::typenum::consts::U1,
+            f32,
+        >,
+        _: &mut TinyWorkspace<B>,
+        _: &mut TinyGrads,
+    ) {
+        ::core::unreachable!()
+    }
+    fn step<O: ::bn_core::__private::Optimizer<f32>>(
+        &mut self,
+        _: &TinyGrads,
+        _: &mut TinyGrads,
+        _: &O,
+    ) {
+        ::core::unreachable!()
+    }
+    fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+        &mut self,
+        _: impl ::core::iter::IntoIterator<
+            Item = &'a ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U1,
+                f32,
+            >,
+        >,
+        _: &mut TinyWorkspace<B>,
+    ) {
+        ::core::unreachable!()
+    }
+    fn fold_into(&self, _: &mut TinyFolded) {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::StateDict for Tiny {
+    type Scalar = f32;
+    fn visit(
+        &self,
+        _: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorRef<'_, f32>,
+        ),
+    ) {
+        ::core::unreachable!()
+    }
+    fn visit_mut(
+        &mut self,
+        _: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorMut<'_, f32>,
+        ),
+    ) {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::StateDict for TinyFolded {
+    type Scalar = f32;
+    fn visit(
+        &self,
+        _: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorRef<'_, f32>,
+        ),
+    ) {
+        ::core::unreachable!()
+    }
+    fn visit_mut(
+        &mut self,
+        _: &mut dyn ::core::ops::FnMut(
+            ::bn_core::__private::TensorName<'_>,
+            ::bn_core::__private::TensorMut<'_, f32>,
+        ),
+    ) {
+        ::core::unreachable!()
+    }
+}
+impl Tiny {
+    /// Input width.
+    pub const INPUT: usize = 1;
+    /// Output width.
+    pub const OUTPUT: usize = 2;
+    /// Number of trainable scalars.
+    pub const PARAMS: usize = 0;
+    /// The layer summary (also what `Display` prints).
+    pub const SUMMARY: &'static str = "Tiny: not generated, the `network!` invocation has errors\n";
+    /// A network initialized from `seed` with each dense layer's default scheme (He
+    /// before ReLU, Xavier otherwise), built on the stack: for small networks; see
+    /// `new_boxed` for big ones.
+    pub fn new(seed: u64) -> Self {
+        <Self as ::bn_core::__private::Network>::new(seed)
+    }
+    /// Re-initializes every parameter in place from `seed` (default schemes); BNs get
+    /// γ = 1, β = 0, fresh population statistics and their declared ε and momentum.
+    pub fn init(&mut self, seed: u64) {
+        <Self as ::bn_core::__private::Network>::init_with(
+            self,
+            ::core::option::Option::None,
+            &mut ::bn_core::__private::Rng::seed(seed),
+        );
+    }
+    /// Like [`init`](Self::init), drawing every dense layer's weights from `init`.
+    pub fn init_with(&mut self, init: ::bn_core::__private::Init, seed: u64) {
+        <Self as ::bn_core::__private::Network>::init_with(
+            self,
+            ::core::option::Option::Some(init),
+            &mut ::bn_core::__private::Rng::seed(seed),
+        );
+    }
+    /// Training forward on a batch of at least 2 samples (batch statistics; population
+    /// statistics updated). Returns the output, kept in `ws` for the backward.
+    pub fn forward_train<'w, X: TinyBatch + ?::core::marker::Sized>(
+        &mut self,
+        x: &X,
+        ws: &'w mut TinyWorkspace<X::Size>,
+    ) -> &'w ::bn_core::__private::Batch<
+        X::Size,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    >
+    where
+        X::Size: ::bn_core::__private::TrainBatch,
+    {
+        <Self as ::bn_core::__private::Network>::forward_train(self, x.as_batch(), ws)
+    }
+    /// Eval forward of a batch (population statistics) that keeps every layer's
+    /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
+    pub fn forward_eval<'w, X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        ws: &'w mut TinyWorkspace<X::Size>,
+    ) -> &'w ::bn_core::__private::Batch<
+        X::Size,
+        ::bn_core::__private::typenum::consts::U2,
+        f32,
+    > {
+        <Self as ::bn_core::__private::Network>::forward_eval(self, x.as_batch(), ws)
+    }
+    /// Backward from `ws.d{last}` (`∂ℓ/∂output`) for the input of the last training
+    /// forward; overwrites `grads`.
+    pub fn backward<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        ws: &mut TinyWorkspace<X::Size>,
+        grads: &mut TinyGrads,
+    )
+    where
+        X::Size: ::bn_core::__private::TrainBatch,
+    {
+        <Self as ::bn_core::__private::Network>::backward(self, x.as_batch(), ws, grads)
+    }
+    /// Applies the optimizer to every parameter.
+    pub fn step<O: ::bn_core::__private::Optimizer<f32>>(
+        &mut self,
+        grads: &TinyGrads,
+        state: &mut TinyGrads,
+        opt: &O,
+    ) {
+        <Self as ::bn_core::__private::Network>::step(self, grads, state, opt)
+    }
+    /// One training step (forward, loss, backward, optimizer); returns the loss.
+    pub fn train_step<X, L, O>(
+        &mut self,
+        x: &X,
+        target: &L::Target,
+        loss: &L,
+        opt: &O,
+        trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
+    ) -> f32
+    where
+        X: TinyBatch + ?::core::marker::Sized,
+        X::Size: ::bn_core::__private::TrainBatch,
+        L: ::bn_core::__private::Loss<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        O: ::bn_core::__private::Optimizer<f32>,
+    {
+        <Self as ::bn_core::__private::Network>::train_step(
+            self,
+            x.as_batch(),
+            target,
+            loss,
+            opt,
+            trainer,
+        )
+    }
+    /// Recomputes every BN's population statistics over `batches` with the parameters
+    /// frozen (Algorithm 2, steps 8–11).
+    pub fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+        &mut self,
+        batches: impl ::core::iter::IntoIterator<
+            Item = &'a ::bn_core::__private::Batch<
+                B,
+                ::bn_core::__private::typenum::consts::U1,
+                f32,
+            >,
+        >,
+        ws: &mut TinyWorkspace<B>,
+    ) {
+        <Self as ::bn_core::__private::Network>::recompute_population_statistics(
+            self,
+            batches,
+            ws,
+        )
+    }
+    /// Forward of one sample (eval mode: the population statistics).
+    pub fn eval<X: TinyInput + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+    ) -> ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        let mut y = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <Self as ::bn_core::__private::Inference>::forward_one(
+            self,
+            x.as_vector(),
+            &mut y,
+        );
+        y
+    }
+    /// Forward of a batch of any size (eval mode: the population statistics).
+    pub fn eval_batch<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        y: &mut ::bn_core::__private::Batch<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
+    }
+    /// The predicted class of one sample: the index of the largest output (eval mode: the population statistics).
+    pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
+        <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
+    }
+    /// The inference model with every BN folded away (on the stack; see
+    /// `fold_boxed` for big networks).
+    pub fn fold(&self) -> TinyFolded {
+        <Self as ::bn_core::__private::Network>::fold(self)
+    }
+    /// Writes the folded model into `out`.
+    pub fn fold_into(&self, out: &mut TinyFolded) {
+        <Self as ::bn_core::__private::Network>::fold_into(self, out)
+    }
+}
+::bn_core::__private::if_alloc! {
+    impl Tiny { #[doc =
+    r" A network initialized from `seed`, allocated zeroed on the heap and"] #[doc =
+    r" initialized in place (no stack temporary of the network's size)."] pub fn
+    new_boxed(seed : u64) -> ::bn_core::__private::Box < Self > { < Self as
+    ::bn_core::__private::Network > ::new_boxed(seed) } #[doc =
+    r" The folded model, built directly on the heap."] pub fn fold_boxed(& self) ->
+    ::bn_core::__private::Box < TinyFolded > { < Self as ::bn_core::__private::Network >
+    ::fold_boxed(self) } }
+}
+impl TinyFolded {
+    /// Input width.
+    pub const INPUT: usize = 1;
+    /// Output width.
+    pub const OUTPUT: usize = 2;
+    /// Forward of one sample.
+    pub fn forward<X: TinyInput + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+    ) -> ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        let mut y = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <Self as ::bn_core::__private::Inference>::forward_one(
+            self,
+            x.as_vector(),
+            &mut y,
+        );
+        y
+    }
+    /// Forward of a batch of any size.
+    pub fn forward_batch<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        y: &mut ::bn_core::__private::Batch<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
+    }
+    /// The predicted class of one sample: the index of the largest output.
+    pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
+        <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
+    }
+}
+impl ::core::fmt::Display for Tiny {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(Self::SUMMARY)
+    }
+}
+::bn_core::__private::if_safetensors! {
+    impl Tiny { #[doc = "Not generated: the `network!` invocation has errors."] pub fn
+    save_safetensors(& self) -> ::bn_core::__private::Vec < u8 > { < Self as
+    ::bn_core::__private::StateDict > ::save_safetensors(self) } #[doc =
+    "A network loaded from a safetensors file (see `save_safetensors` for the names), built on the heap. Each BN's ε and momentum are the declared ones (they are not in a `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
+    pub fn load_safetensors(bytes : & [u8]) -> ::core::result::Result <
+    ::bn_core::__private::Box < Self >, ::bn_core::__private::LoadError > { let mut model
+    : ::bn_core::__private::Box < Self > = < Self as ::bn_core::__private::Network >
+    ::new_boxed(0); < Self as ::bn_core::__private::StateDict > ::load_safetensors_into(&
+    mut * model, bytes) ?; ::core::result::Result::Ok(model) } #[doc =
+    r" Overwrites the tensors with those of a safetensors file (see `save_safetensors`"]
+    #[doc =
+    r" for the names). Everything is checked before anything is written: on error,"]
+    #[doc = r" `self` is unchanged."] pub fn load_safetensors_into(& mut self, bytes : &
+    [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
+    ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } } impl
+    TinyFolded { #[doc = "Not generated: the `network!` invocation has errors."] pub fn
+    save_safetensors(& self) -> ::bn_core::__private::Vec < u8 > { < Self as
+    ::bn_core::__private::StateDict > ::save_safetensors(self) } #[doc =
+    "A folded model loaded from a safetensors file (see `save_safetensors` for the names), built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
+    pub fn load_safetensors(bytes : & [u8]) -> ::core::result::Result <
+    ::bn_core::__private::Box < Self >, ::bn_core::__private::LoadError > { let mut model
+    : ::bn_core::__private::Box < Self > = ::bn_core::__private::boxed_zeroed:: < Self >
+    (); < Self as ::bn_core::__private::StateDict > ::load_safetensors_into(& mut *
+    model, bytes) ?; ::core::result::Result::Ok(model) } #[doc =
+    r" Overwrites the tensors with those of a safetensors file (see `save_safetensors`"]
+    #[doc =
+    r" for the names). Everything is checked before anything is written: on error,"]
+    #[doc = r" `self` is unchanged."] pub fn load_safetensors_into(& mut self, bytes : &
+    [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
+    ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } }
+}
+impl ::core::fmt::Display for TinyFolded {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("TinyFolded: not generated, the `network!` invocation has errors\n")
+    }
+}
