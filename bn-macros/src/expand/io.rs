@@ -1,6 +1,6 @@
 //! Code generation for weights files (bn-core's `StateDict`, safetensors with PyTorch's
 //! `state_dict` names). One visitor line per parameter layer, for each of the two types; all
-//! parsing, checking and writing lives in bn-core (`io.rs`).
+//! parsing, checking and writing lives in bn-core (`format/`).
 //!
 //! The visitor (`StateDict`) needs no allocation and is always generated; the inherent
 //! methods that read and write files (`api::file_methods`, documented here) exist only when
