@@ -2,11 +2,12 @@
 //! guarantees). Generated code names only `::core::…` and `::bn_core::__private::…`, so it
 //! compiles in any crate that depends on `bn-core`, under any name imports.
 
-pub use crate::inference::array_as_vector;
+pub use crate::inference::{array_as_vector, image_as_vector};
 pub use crate::{flat_mut, sub_batch, sub_batch_mut, CacheAligned};
 pub use crate::{
-    Activation, Affine, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Float, Inference, Init, Momentum,
-    Network, Optimizer, Parameters, PlainData, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,
+    Activation, Affine, AvgPool2d, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers,
+    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Float, Inference, Init, Matrix, MaxPool2d, Momentum, Network,
+    Optimizer, Parameters, PlainData, Pool2dShape, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,
 };
 pub use crate::{Loss, Trainer};
 pub use generic_array::{ArrayLength, GenericArray};
@@ -53,7 +54,9 @@ pub use crate::__bn_if_safetensors as if_safetensors;
 
 #[cfg(feature = "alloc")]
 pub use crate::boxed_zeroed;
-pub use crate::format::{LayerTensors, StateDict, TensorMut, TensorName, TensorRef};
+pub use crate::format::{
+    visit_channel_affine, visit_channel_affine_mut, LayerTensors, StateDict, TensorMut, TensorName, TensorRef,
+};
 #[cfg(feature = "safetensors")]
 pub use crate::LoadError;
 #[cfg(feature = "alloc")]

@@ -74,9 +74,30 @@ pub fn array_as_vector<T, N: ArrayLength, const M: usize>(a: &[T; M]) -> &Generi
     unsafe { &*(a as *const [T; M] as *const GenericArray<T, N>) }
 }
 
+/// Reinterprets a `C × H × W` built-in array (one image) as the [`GenericArray`] of its
+/// `C·H·W` values in C, H, W order, the layout of an image input; the size check is a
+/// compile-time assertion.
+#[inline(always)]
+pub fn image_as_vector<T, N: ArrayLength, const C: usize, const H: usize, const W: usize>(
+    a: &[[[T; W]; H]; C],
+) -> &GenericArray<T, N> {
+    const { assert!(C * H * W == N::USIZE, "image size differs from the vector width") };
+    // SAFETY: nested arrays are contiguous without padding, so `[[[T; W]; H]; C]` has the
+    // layout of `[T; C·H·W]`, which is `GenericArray<T, N>`'s by the assertion above; the
+    // borrow is carried over.
+    unsafe { &*(a as *const [[[T; W]; H]; C] as *const GenericArray<T, N>) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_are_their_values_in_c_h_w_order() {
+        let image = [[[1.0f32, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]];
+        let v: &GenericArray<f32, typenum::U8> = image_as_vector(&image);
+        assert_eq!(v.as_slice(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+    }
 
     #[test]
     fn argmax_takes_first_on_ties() {

@@ -8,8 +8,9 @@
 //! shapes are checked by the compiler, a model holds no heap pointers, and forward,
 //! backward and the optimizer step never allocate.
 //!
-//! - Layers (one per module, forward and backward side by side): [`Dense`], [`BatchNorm`],
-//!   [`Affine`], and the [`Activation`]s [`Sigmoid`], [`ReLU`], [`Tanh`].
+//! - Layers (one per module, forward and backward side by side): [`Dense`], [`Conv2d`],
+//!   [`BatchNorm`] (over features, or over the channels of images), [`Affine`], the pools
+//!   [`MaxPool2d`] and [`AvgPool2d`], and the [`Activation`]s [`Sigmoid`], [`ReLU`], [`Tanh`].
 //! - Losses: [`softmax_cross_entropy`], [`mse`]. Optimizer: [`Sgd`].
 //! - Initialization: [`Init`] with a seeded [`Rng`].
 //! - Folding: [`BatchNorm::to_affine`], [`Dense::fold_affine_after`] (Dense → BN) and
@@ -71,7 +72,11 @@ pub use embed::hidden as __embed;
 pub use float::Float;
 pub use format::{LoadError, PlainData, PlainScalar, StateDict, TensorMut, TensorName, TensorRef, TensorShape};
 pub use inference::{accuracy, argmax, Inference};
-pub use layers::{Activation, Affine, BatchNorm, BatchNormCache, BatchNormGrads, Dense, Momentum, ReLU, Sigmoid, Tanh};
+pub use layers::{
+    Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
+    Conv2dScratch, Conv2dShape, ConvBlock, Dense, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU, Sigmoid,
+    Tanh,
+};
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, TrainBatch, Vector};
 pub use train::{
@@ -114,19 +119,32 @@ pub use typenum;
 ///
 /// # Grammar
 ///
-/// - `input: N` (first): the width of one sample. Optional `scalar: f64` (default `f32`).
+/// - `input: N` (first): the width of one sample; or `input: (C, H, W)`, an image of `C`
+///   channels of `H × W` pixels, stored flat in C, H, W order (PyTorch's contiguous NCHW),
+///   so a `[f32; C·H·W]` is a sample (as is `[[[f32; W]; H]; C]`). Optional `scalar: f64`
+///   (default `f32`).
 /// - `dense(N)` takes its input width from the previous layer; `dense(I => N)` states it and
 ///   is checked. A dense layer directly followed by `batchnorm` has no bias (β subsumes it)
-///   unless written `dense(N, bias)`; `dense(N, no_bias)` drops it elsewhere.
+///   unless written `dense(N, bias)`; `dense(N, no_bias)` drops it elsewhere. It needs
+///   features: after an image, `flatten` first.
+/// - `conv2d(OUT, kernel = K | (KH, KW), stride = S | (SH, SW), padding = P | (PH, PW))` on
+///   an image (PyTorch's `Conv2d`, zero padding; defaults stride 1, padding 0; padding at
+///   most half the kernel); `conv2d(IN => OUT, …)` states the input channels and is checked.
+///   The bias rules are `dense`'s (`bias`, `no_bias`).
 /// - `batchnorm`, with options `eps = 1e-5` (> 0) and `momentum = 0.1` (in (0, 1]) or
-///   `momentum = cumulative` (the paper's population statistics).
-/// - `sigmoid`, `relu`, `tanh`.
+///   `momentum = cumulative` (the paper's population statistics). After an image it
+///   normalizes each channel over the batch and every pixel (BatchNorm2d, `m' = B·H·W`).
+/// - `maxpool(K)`, `maxpool(K, stride = S)`, `avgpool(K)`, `avgpool(K, stride = S)`: square
+///   windows, no padding, floor semantics, default stride `K`. `flatten`: an image as its
+///   `C·H·W` features (nothing is computed).
+/// - `sigmoid`, `relu`, `tanh`, on features or images.
 /// - Any layer may be named, `fc1: dense(100)`; the name is the field's name. Unnamed
-///   layers are fields `dense0`, `batchnorm1`, … (kind and 0-based position).
+///   layers are fields `dense0`, `batchnorm1`, `maxpool3`, … (kind and 0-based position:
+///   every layer, `flatten` and pools included, takes the next `nn.Sequential` index).
 ///
 /// # Generated items (for `struct Mlp`, with its visibility)
 ///
-/// - `Mlp`: the parameters and population statistics, one field per dense/BN layer;
+/// - `Mlp`: the parameters and population statistics, one field per dense/conv/BN layer;
 ///   `Mlp::INPUT`, `OUTPUT`, `PARAMS`, `SUMMARY` (also its `Display`: a layer table);
 ///   `new(seed)` (stack), `new_boxed(seed)` (heap, no stack temporaries), `init`,
 ///   `init_with(Init, seed)`.
@@ -134,13 +152,16 @@ pub use typenum;
 ///   (a batch of 1 does not compile), `backward`, `step(&grads, &mut state, &opt)`,
 ///   `train_step(&x, &labels, &loss, &opt, &mut trainer) -> loss`,
 ///   `recompute_population_statistics(batches, &mut ws)` (Algorithm 2).
-/// - `MlpWorkspace<B>`: every layer's output `aK`, its gradient `dK` and each BN's batch
-///   statistics `cK`; `MlpGrads`: one field per parameter layer. [`Trainer`] bundles a
+/// - `MlpWorkspace<B>`: every layer's output `aK`, its gradient `dK`, each BN's batch
+///   statistics `cK`, each conv's buffers `sK`, each max pool's argmax `iK` (a `flatten`
+///   shares its input's buffers); `MlpGrads`: one field per parameter layer. [`Trainer`] bundles a
 ///   workspace, the gradients and the optimizer state.
 /// - Eval with population statistics: `eval(&x)`, `eval_batch`, `forward_eval` (into a
 ///   workspace, keeping every layer's output), `classify`.
 /// - `fold()`, `fold_boxed()`, `fold_into(&mut out)` → `MlpFolded`: no BN layer left (each BN
-///   folded into the dense layer before it, or after it, or kept as an [`Affine`] layer),
+///   folded into the dense or conv layer before it, or into the one after it where that is
+///   exact — a dense layer, also across `flatten`, or a conv without padding — or kept as
+///   an [`Affine`] layer, per feature or per channel),
 ///   `Copy`, `#[repr(C)]`, with `forward`, `forward_batch` and `classify`.
 /// - Weights files (feature `safetensors`): `save_safetensors()`, `load_safetensors(bytes)`
 ///   (on the heap) and `load_safetensors_into(&mut self, bytes)` on `Mlp` and `MlpFolded`, with

@@ -57,6 +57,17 @@ bn_core::network! {
     }
 }
 
+bn_core::network! {
+    /// The LeNet of W4.
+    pub struct LeNet {
+        input: (1, 28, 28),
+        conv2d(8, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+        conv2d(8 => 16, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+        flatten,
+        dense(10),
+    }
+}
+
 /// W2b written by hand as a chain of the folded model's layers on the whole batch (one matrix
 /// product per layer, the sigmoid in place): a cross-check of the generated `forward_batch`.
 fn folded_batch_chain(
@@ -153,4 +164,19 @@ fn workloads(level: &str) {
     let out = assert_no_alloc(&format!("{level}: W3 folded, one sample"), || tiny_folded.forward(&xt[0]));
     assert!(out.iter().all(|v| v.is_finite()));
     assert_eq!(out, tiny.fold().forward(&xt[0]));
+
+    // W4: LeNet, a training step at batch 60, folding, the folded model on one sample and a
+    // batch (the convolutions' buffers live in the workspace and on the stack).
+    let mut lenet = LeNet::new_boxed(4);
+    let mut lenet_trainer = Trainer::<LeNet, U60>::new_boxed();
+    let lenet_loss = assert_no_alloc(&format!("{level}: W4 train step"), || {
+        lenet.train_step(&*x, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.05), &mut lenet_trainer)
+    });
+    assert!(lenet_loss.is_finite(), "{level}: W4 loss {lenet_loss}");
+    let mut lenet_folded = boxed_zeroed::<LeNetFolded>();
+    assert_no_alloc(&format!("{level}: W4 fold"), || lenet.fold_into(&mut lenet_folded));
+    let one = assert_no_alloc(&format!("{level}: W4 folded, one sample"), || lenet_folded.forward(&x[7]));
+    let mut ys = boxed_zeroed::<Batch<U60, U10>>();
+    assert_no_alloc(&format!("{level}: W4 folded, forward_batch"), || lenet_folded.forward_batch(&*x, &mut ys));
+    assert_eq!(ys[7], one, "{level}: W4 forward_batch == forward");
 }

@@ -13,5 +13,5 @@ mod tensor;
 pub use error::LoadError;
 pub(crate) use plain::assert_layout;
 pub use plain::{PlainData, PlainScalar};
-pub use state_dict::{LayerTensors, StateDict};
+pub use state_dict::{visit_channel_affine, visit_channel_affine_mut, LayerTensors, StateDict};
 pub use tensor::{TensorMut, TensorName, TensorRef, TensorShape};

@@ -61,7 +61,9 @@ fn encode<T: PlainScalar>(t: TensorRef<'_, T>) -> Encoded {
         data
     };
     let (dtype, data) = match t {
-        TensorRef::Vector(d) | TensorRef::Matrix { data: d, .. } => (float_dtype::<T>(), floats(d)),
+        TensorRef::Vector(d) | TensorRef::Matrix { data: d, .. } | TensorRef::Tensor4 { data: d, .. } => {
+            (float_dtype::<T>(), floats(d))
+        }
         TensorRef::Diagonal(d) => {
             let n = d.len();
             let mut data = vec![0u8; n * n * T::SIZE];
@@ -220,7 +222,7 @@ impl<'a> File<'a> {
             found: info.dtype.to_string(),
         };
         match t {
-            TensorMut::Vector(d) | TensorMut::Matrix { data: d, .. } => {
+            TensorMut::Vector(d) | TensorMut::Matrix { data: d, .. } | TensorMut::Tensor4 { data: d, .. } => {
                 for (x, v) in d.iter_mut().zip(floats(info.dtype, data).ok_or_else(wrong_dtype)?) {
                     *x = T::from_f64(v);
                 }

@@ -4,11 +4,12 @@
 //! those names. The naming scheme and the loading rules are documented on [`StateDict`].
 
 use generic_array::ArrayLength;
+use typenum::Unsigned;
 
 use super::plain::PlainScalar;
 use super::tensor::{TensorMut, TensorName, TensorRef};
 use crate::float::Float;
-use crate::layers::{Affine, BatchNorm, Dense};
+use crate::layers::{Affine, BatchNorm, Conv2d, Conv2dGeometry, Dense};
 use crate::shape::{flat, flat_mut};
 
 /// A model whose parameters and statistics are a PyTorch-style `state_dict`: named tensors,
@@ -26,8 +27,9 @@ use crate::shape::{flat, flat_mut};
 /// | layer (index `i`) | tensors |
 /// |---|---|
 /// | `dense` | `{i}.weight` `[out, in]`, and `{i}.bias` `[out]` only when the layer has a bias |
-/// | `batchnorm` | `{i}.weight` (γ), `{i}.bias` (β), `{i}.running_mean`, `{i}.running_var` `[n]`, `{i}.num_batches_tracked` (`I64`, shape `[]`) |
-/// | `sigmoid`, `relu`, `tanh` | none (the index is used up) |
+/// | `conv2d` | `{i}.weight` `[out, in, kh, kw]`, and `{i}.bias` `[out]` only when the layer has a bias |
+/// | `batchnorm` | `{i}.weight` (γ), `{i}.bias` (β), `{i}.running_mean`, `{i}.running_var` `[n]`, `{i}.num_batches_tracked` (`I64`, shape `[]`); BatchNorm1d or, after an image, BatchNorm2d (`n` channels) |
+/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `flatten` | none (the index is used up) |
 ///
 /// A layer named in the macro (`fc1: dense(100)`) uses its name instead of its index
 /// (`fc1.weight`), as a PyTorch module with that named child does (an `nn.Sequential` built
@@ -37,12 +39,16 @@ use crate::shape::{flat, flat_mut};
 /// constructor): loading keeps the model's own, that is, the ones declared in `network!`.
 ///
 /// The folded type is saved as the equivalent BN-free `nn.Sequential`: its layers are the
-/// folded plan's (`Linear`s and activations), renumbered from 0, each `Linear` with a
-/// `{i}.weight` `[out, in]` and a `{i}.bias` `[out]`. A BN that could not be folded into a
-/// dense layer (no dense neighbour) is an affine layer `y = a ⊙ x + b`, saved as a diagonal
-/// `Linear(n, n)`: `{i}.weight` is `diag(a)` and `{i}.bias` is `b`; loading rejects a weight
-/// with a nonzero entry off the diagonal ([`LoadError::InvalidValue`](crate::LoadError::InvalidValue)). A folded layer whose
-/// source layer is named keeps the name. So a folded model loads into PyTorch as a plain MLP.
+/// folded plan's (`Linear`s, `Conv2d`s, activations, pools, `Flatten`), renumbered from 0,
+/// each `Linear` with a `{i}.weight` `[out, in]` and a `{i}.bias` `[out]`, each `Conv2d` with
+/// a `{i}.weight` `[out, in, kh, kw]` and a `{i}.bias` `[out]`. A BN that could not be folded
+/// into a linear layer is an affine layer `y = a ⊙ x + b`: over features it is saved as a
+/// diagonal `Linear(n, n)` (`{i}.weight` is `diag(a)`, `{i}.bias` is `b`; loading rejects a
+/// weight with a nonzero entry off the diagonal,
+/// [`LoadError::InvalidValue`](crate::LoadError::InvalidValue)); over the channels of an
+/// image as a depthwise `Conv2d(c, c, 1, groups=c)` (`{i}.weight` `[c, 1, 1, 1]` holds `a`).
+/// A folded layer whose source layer is named keeps the name. So a folded model loads into
+/// PyTorch as a plain, BN-free network.
 ///
 /// # Loading
 ///
@@ -178,4 +184,51 @@ impl<N: ArrayLength, T: Float> LayerTensors<T> for Affine<N, T> {
         f(name(layer, "weight"), TensorMut::Diagonal(&mut self.scale));
         f(name(layer, "bias"), TensorMut::Vector(&mut self.shift));
     }
+}
+
+/// PyTorch's `nn.Conv2d`: `weight` `[out, in, kh, kw]`, and `bias` `[out]` with a bias.
+impl<G: Conv2dGeometry, T: Float, const BIAS: bool> LayerTensors<T> for Conv2d<G, T, BIAS> {
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
+        f(name(layer, "weight"), TensorRef::Tensor4 { data: flat(&self.weight), dims: conv_dims::<G>() });
+        if BIAS {
+            f(name(layer, "bias"), TensorRef::Vector(&self.bias));
+        }
+    }
+
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
+        f(name(layer, "weight"), TensorMut::Tensor4 { data: flat_mut(&mut self.weight), dims: conv_dims::<G>() });
+        if BIAS {
+            f(name(layer, "bias"), TensorMut::Vector(&mut self.bias));
+        }
+    }
+}
+
+/// `[C_out, C, KH, KW]`.
+fn conv_dims<G: Conv2dGeometry>() -> [usize; 4] {
+    [G::OutChannels::USIZE, G::IN_CHANNELS, G::KERNEL.0, G::KERNEL.1]
+}
+
+/// The tensors of an [`Affine`] map applied per channel of an image (an unfolded BN over
+/// channels in a folded model), as PyTorch's depthwise `nn.Conv2d(C, C, 1, groups=C)`:
+/// `weight` `[C, 1, 1, 1]` holds the scales, `bias` `[C]` the shifts. For the code that
+/// `network!` generates.
+#[doc(hidden)]
+pub fn visit_channel_affine<N: ArrayLength, T: Float>(
+    affine: &Affine<N, T>,
+    layer: &str,
+    f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>),
+) {
+    f(name(layer, "weight"), TensorRef::Tensor4 { data: &affine.scale, dims: [N::USIZE, 1, 1, 1] });
+    f(name(layer, "bias"), TensorRef::Vector(&affine.shift));
+}
+
+/// The mutable twin of [`visit_channel_affine`].
+#[doc(hidden)]
+pub fn visit_channel_affine_mut<N: ArrayLength, T: Float>(
+    affine: &mut Affine<N, T>,
+    layer: &str,
+    f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>),
+) {
+    f(name(layer, "weight"), TensorMut::Tensor4 { data: &mut affine.scale, dims: [N::USIZE, 1, 1, 1] });
+    f(name(layer, "bias"), TensorMut::Vector(&mut affine.shift));
 }

@@ -28,21 +28,24 @@ impl fmt::Display for TensorName<'_> {
     }
 }
 
-/// A tensor's shape in a `state_dict`: `[]`, `[n]` or `[rows, cols]`. `Debug` shows it as a
-/// list, `[100, 784]`.
+/// A tensor's shape in a `state_dict`: `[]`, `[n]`, `[rows, cols]` or
+/// `[out, in, height, width]`. `Debug` shows it as a list, `[100, 784]`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TensorShape {
-    dims: [usize; 2],
+    dims: [usize; 4],
     rank: usize,
 }
 
 impl TensorShape {
-    const SCALAR: Self = TensorShape { dims: [0, 0], rank: 0 };
+    const SCALAR: Self = TensorShape { dims: [0; 4], rank: 0 };
     fn vector(n: usize) -> Self {
-        TensorShape { dims: [n, 0], rank: 1 }
+        TensorShape { dims: [n, 0, 0, 0], rank: 1 }
     }
     fn matrix(rows: usize, cols: usize) -> Self {
-        TensorShape { dims: [rows, cols], rank: 2 }
+        TensorShape { dims: [rows, cols, 0, 0], rank: 2 }
+    }
+    fn four(dims: [usize; 4]) -> Self {
+        TensorShape { dims, rank: 4 }
     }
 
     /// The dimensions, outermost first.
@@ -86,6 +89,14 @@ pub enum TensorRef<'a, T> {
     /// Shape `[len, len]`: the vector is the diagonal, every other element is zero (an affine
     /// layer's scale, saved as the weight of a diagonal `Linear`).
     Diagonal(&'a [T]),
+    /// Shape `[d0, d1, d2, d3]`, row-major (`data.len()` is their product): a convolution's
+    /// weight `[out, in, kh, kw]`.
+    Tensor4 {
+        /// The elements, last dimension fastest.
+        data: &'a [T],
+        /// The dimensions, outermost first.
+        dims: [usize; 4],
+    },
     /// Shape `[]`, dtype `I64` in a file: BN's `num_batches_tracked`.
     Count(u64),
 }
@@ -107,6 +118,13 @@ pub enum TensorMut<'a, T> {
     },
     /// See [`TensorRef::Diagonal`].
     Diagonal(&'a mut [T]),
+    /// See [`TensorRef::Tensor4`].
+    Tensor4 {
+        /// The elements, last dimension fastest.
+        data: &'a mut [T],
+        /// The dimensions, outermost first.
+        dims: [usize; 4],
+    },
     /// See [`TensorRef::Count`].
     Count(&'a mut u64),
 }
@@ -123,6 +141,7 @@ impl<T> TensorRef<'_, T> {
             TensorRef::Vector(d) => Kind::Floats(TensorShape::vector(d.len())),
             TensorRef::Matrix { rows, cols, .. } => Kind::Floats(TensorShape::matrix(*rows, *cols)),
             TensorRef::Diagonal(d) => Kind::Diagonal(d.len()),
+            TensorRef::Tensor4 { dims, .. } => Kind::Floats(TensorShape::four(*dims)),
             TensorRef::Count(_) => Kind::Count,
         }
     }
@@ -140,6 +159,7 @@ impl<T> TensorMut<'_, T> {
             TensorMut::Vector(d) => Kind::Floats(TensorShape::vector(d.len())),
             TensorMut::Matrix { rows, cols, .. } => Kind::Floats(TensorShape::matrix(*rows, *cols)),
             TensorMut::Diagonal(d) => Kind::Diagonal(d.len()),
+            TensorMut::Tensor4 { dims, .. } => Kind::Floats(TensorShape::four(*dims)),
             TensorMut::Count(_) => Kind::Count,
         }
     }
@@ -176,9 +196,10 @@ mod visitor_tests {
         for other in ["fc1.running_va", "fc1running_var", "fc1.running_var.", "fc.running_var", ""] {
             assert!(!n.is(other), "{other}");
         }
-        let shapes = [TensorShape::SCALAR, TensorShape::vector(3), TensorShape::matrix(2, 5)];
+        let shapes =
+            [TensorShape::SCALAR, TensorShape::vector(3), TensorShape::matrix(2, 5), TensorShape::four([8, 1, 3, 3])];
         let shown: alloc::vec::Vec<_> = shapes.iter().map(|s| alloc::format!("{s:?} {}", s.len())).collect();
-        assert_eq!(shown, ["[] 1", "[3] 3", "[2, 5] 10"]);
+        assert_eq!(shown, ["[] 1", "[3] 3", "[2, 5] 10", "[8, 1, 3, 3] 72"]);
         assert!(TensorShape::vector(0).is_empty());
     }
 }

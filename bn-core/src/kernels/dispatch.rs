@@ -5,8 +5,10 @@
 
 use generic_array::ArrayLength;
 
+use super::conv::Direct;
 use super::level::Supported;
 use super::operands::{BnBackward, BnTrain};
+use super::pool::PoolWindow;
 use super::portable;
 #[cfg(not(x86_simd))]
 use super::without_simd as simd;
@@ -16,6 +18,7 @@ use super::x86 as simd;
 /// The portable kernels as called from the `f32` entry points.
 mod fallback {
     use super::portable;
+    use super::Direct;
 
     macro_rules! fallback {
         ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
@@ -32,6 +35,18 @@ mod fallback {
         nn(m: usize, n: usize, k: usize, d: &[f32], w: &[f32], c: &mut [f32]);
         sigmoid(x: &[f32], y: &mut [f32]);
         sigmoid_in_place(x: &mut [f32]);
+    }
+
+    #[cfg_attr(x86_simd, cold, inline(never))]
+    #[cfg_attr(not(x86_simd), inline(always))]
+    pub fn direct(d: &Direct, w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+        super::super::conv::direct(d, w, x, bias, y)
+    }
+
+    #[cfg_attr(x86_simd, cold, inline(never))]
+    #[cfg_attr(not(x86_simd), inline(always))]
+    pub fn direct_weight_gradient(d: &Direct, dy: &[f32], x: &[f32], dw: &mut [f32]) {
+        super::super::conv::direct_weight_gradient(d, dy, x, dw)
     }
 }
 
@@ -129,6 +144,63 @@ pub(crate) fn bn_forward_train<B: ArrayLength, N: ArrayLength>(level: Supported,
 #[inline]
 pub(crate) fn bn_backward<B: ArrayLength, N: ArrayLength>(level: Supported, a: BnBackward<'_, f32>) -> bool {
     simd::bn_backward::<B, N>(level, a)
+}
+
+/// Max pooling with the argmax, by the SIMD kernel when it has one for the window; `false`
+/// otherwise (the caller runs the portable kernel).
+#[inline]
+pub(crate) fn max_pool_indexed(level: Supported, g: &PoolWindow, x: &[f32], y: &mut [f32], argmax: &mut [f32]) -> bool {
+    simd::max_pool2(level, g, x, y, argmax)
+}
+
+/// Max pooling without the indices, by the SIMD kernel when it has one for the window
+/// (`false`: nothing done).
+#[inline]
+pub(crate) fn max_pool(level: Supported, g: &PoolWindow, x: &[f32], y: &mut [f32]) -> bool {
+    simd::max_pool2_values(level, g, x, y)
+}
+
+/// Max pooling of `max(x, 0)` by the SIMD kernel when it has one for the window (`false`:
+/// nothing done).
+#[inline]
+pub(crate) fn max_pool_relu(level: Supported, g: &PoolWindow, x: &[f32], y: &mut [f32]) -> bool {
+    simd::max_pool2_relu(level, g, x, y)
+}
+
+/// The backward of [`max_pool_indexed`], by the SIMD kernel when it has one for the window.
+#[inline]
+pub(crate) fn max_pool_backward(level: Supported, g: &PoolWindow, argmax: &[f32], dy: &[f32], dx: &mut [f32]) -> bool {
+    simd::max_pool2_backward(level, g, argmax, dy, dx)
+}
+
+/// The direct stride-1 convolution sum (see [`Direct`]) in `f32`, overwriting `y`.
+#[inline]
+pub(crate) fn conv_sum(level: Supported, d: &Direct, w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    if !simd::conv_sum(level, d, w, x, bias, y) {
+        fallback::direct(d, w, x, bias, y)
+    }
+}
+
+/// The direct convolution, a ReLU and 2×2 max pooling in one pass, when the level has a
+/// kernel for it (`false`: nothing done).
+#[inline]
+pub(crate) fn conv_sum_relu_pool(
+    level: Supported,
+    d: &Direct,
+    w: &[f32],
+    x: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) -> bool {
+    simd::conv_sum_relu_pool(level, d, w, x, bias, y)
+}
+
+/// One sample's weight gradient of the direct convolution in `f32`, added to `dw`.
+#[inline]
+pub(crate) fn conv_weight_gradient(level: Supported, d: &Direct, dy: &[f32], x: &[f32], dw: &mut [f32]) {
+    if !simd::conv_weight_gradient(level, d, dy, x, dw) {
+        fallback::direct_weight_gradient(d, dy, x, dw)
+    }
 }
 
 /// Runs `f` compiled for `level`.

@@ -75,10 +75,13 @@ use generic_array::ArrayLength;
 
 use crate::float::Float;
 
+mod conv;
 mod dispatch;
 mod level;
 mod operands;
+mod pool;
 mod portable;
+mod spatial;
 #[cfg(test)]
 mod tests;
 #[cfg(not(x86_simd))]
@@ -88,10 +91,13 @@ mod without_simd;
 #[allow(clippy::needless_range_loop)]
 mod x86;
 
+pub(crate) use conv::{col2im_add, embed, flip, im2col, Direct, Window};
 use level::Supported;
 pub use level::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 pub(crate) use operands::{BnBackward, BnStats, BnTrain};
+pub(crate) use pool::PoolWindow;
 pub use portable::{axpy, dot, zero};
+pub(crate) use spatial::{BackwardSums, Channels, Coefficients};
 
 /// `Some(bias as f32s)` or `Some(None)` when `T` is `f32`; `None` otherwise.
 #[inline(always)]
@@ -169,6 +175,61 @@ pub(crate) fn gemm_nn<T: Float, M: ArrayLength, N: ArrayLength, K: ArrayLength>(
     portable::nn(M::USIZE, N::USIZE, K::USIZE, d, w, c)
 }
 
+/// The direct stride-1 convolution sum of `d` (see [`Direct`]), overwriting `y`.
+///
+/// # Panics
+/// If a slice is shorter than its shape, or the sum reads outside the image.
+#[inline(always)]
+pub(crate) fn conv_sum<T: Float>(d: &Direct, w: &[T], x: &[T], bias: Option<&[T]>, y: &mut [T]) {
+    if let (Some(w32), Some(x32), Some(bias32)) = (T::as_f32(w), T::as_f32(x), bias_f32(bias)) {
+        if let Some(y32) = T::as_f32_mut(y) {
+            return dispatch::conv_sum(Supported::current(), d, w32, x32, bias32, y32);
+        }
+    }
+    conv::direct(d, w, x, bias, y)
+}
+
+/// The direct convolution `d`, a ReLU and 2×2 max pooling of stride 2: `y` (`co ×
+/// ⌊oh/2⌋ × ⌊ow/2⌋`) is bit for bit [`conv_sum`] into `sum`, then [`max_pool_relu`] into
+/// `y`; with AVX-512 in one pass that never writes `sum`.
+///
+/// # Panics
+/// As [`conv_sum`].
+#[inline(always)]
+pub(crate) fn conv_sum_relu_pool<T: Float>(
+    d: &Direct,
+    w: &[T],
+    x: &[T],
+    bias: Option<&[T]>,
+    sum: &mut [T],
+    y: &mut [T],
+) {
+    if let (Some(w32), Some(x32), Some(bias32)) = (T::as_f32(w), T::as_f32(x), bias_f32(bias)) {
+        if let Some(y32) = T::as_f32_mut(y) {
+            if dispatch::conv_sum_relu_pool(Supported::current(), d, w32, x32, bias32, y32) {
+                return;
+            }
+        }
+    }
+    conv_sum(d, w, x, bias, sum);
+    let g = PoolWindow { c: d.co, h: d.oh, w: d.ow, size: 2, stride: 2, oh: d.oh / 2, ow: d.ow / 2 };
+    max_pool_relu(&g, sum, y)
+}
+
+/// One sample's weight gradient of the direct convolution `d`, added to `dw`.
+///
+/// # Panics
+/// As [`conv_sum`].
+#[inline(always)]
+pub(crate) fn conv_weight_gradient<T: Float>(d: &Direct, dy: &[T], x: &[T], dw: &mut [T]) {
+    if let (Some(dy32), Some(x32)) = (T::as_f32(dy), T::as_f32(x)) {
+        if let Some(dw32) = T::as_f32_mut(dw) {
+            return dispatch::conv_weight_gradient(Supported::current(), d, dy32, x32, dw32);
+        }
+    }
+    conv::direct_weight_gradient(d, dy, x, dw)
+}
+
 /// The logistic function of every element of `x` into `y` (over the common length).
 #[inline(always)]
 pub(crate) fn sigmoid<T: Float>(x: &[T], y: &mut [T]) {
@@ -225,6 +286,211 @@ pub(crate) fn bn_backward<T: Float, B: ArrayLength, N: ArrayLength>(mut a: BnBac
     vectorized::<T, _, _>(
         #[inline(always)]
         || portable::bn_backward::<T, B, N>(a),
+    )
+}
+
+/// Batch Normalization's training forward over the channels of a `B × N × S` batch of
+/// images, without the population statistics (see [`bn_forward_train`]); the same bits on
+/// every level.
+#[inline(always)]
+pub(crate) fn bn_forward_train_2d<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnTrain<'_, T>) {
+    vectorized::<T, _, _>(
+        #[inline(always)]
+        || spatial::bn_forward_train::<T, B, N, S>(a),
+    )
+}
+
+/// Batch Normalization's backward over the channels of a `B × N × S` batch of images.
+#[inline(always)]
+pub(crate) fn bn_backward_2d<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnBackward<'_, T>) {
+    vectorized::<T, _, _>(
+        #[inline(always)]
+        || spatial::bn_backward::<T, B, N, S>(a),
+    )
+}
+
+/// [`bn_forward_train_2d`] with `f` applied to every output in the same pass.
+#[inline(always)]
+pub(crate) fn bn_forward_train_2d_then<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(
+    a: BnTrain<'_, T>,
+    f: impl Fn(T) -> T,
+) {
+    vectorized::<T, _, _>(
+        #[inline(always)]
+        || spatial::bn_forward_train_then::<T, B, N, S>(a, f),
+    )
+}
+
+/// The backward of [`bn_forward_train_2d_then`] for an `f` whose derivative needs only its
+/// input (see `spatial::bn_backward_then`).
+#[inline(always)]
+pub(crate) fn bn_backward_2d_then<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(
+    a: BnBackward<'_, T>,
+    beta: &[T],
+    df: impl Fn(T) -> T,
+) {
+    vectorized::<T, _, _>(
+        #[inline(always)]
+        || spatial::bn_backward_then::<T, B, N, S>(a, beta, df),
+    )
+}
+
+/// BN over channels a sample at a time (for layers fused across a whole block): the pieces
+/// of [`bn_forward_train_2d_then`] and [`bn_backward_2d_then`], the same arithmetic in the
+/// same order, so a loop over the samples gives the same bits.
+pub(crate) mod bn2d {
+    use super::{spatial, vectorized, BackwardSums, BnStats, Channels, Coefficients};
+    use crate::float::Float;
+
+    /// Sample `i` into the running statistics.
+    #[inline(always)]
+    pub(crate) fn statistics_sample<T: Float>(n: usize, s: usize, i: usize, sample: &[T], c: &mut BnStats<'_, T>) {
+        vectorized::<T, _, _>(
+            #[inline(always)]
+            || spatial::statistics_sample(n, s, i, sample, c),
+        )
+    }
+
+    /// Mean, variance and `1/√(var + ε)` of `m` values per channel.
+    #[inline(always)]
+    pub(crate) fn statistics_finish<T: Float>(n: usize, m: usize, eps: T, c: &mut BnStats<'_, T>) {
+        spatial::statistics_finish(n, m, c);
+        spatial::inverse_deviations(n, eps, c);
+    }
+
+    /// One sample's `f(BN(x))`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn normalize_sample<T: Float>(
+        n: usize,
+        s: usize,
+        x: &[T],
+        y: &mut [T],
+        gamma: &[T],
+        beta: &[T],
+        c: &BnStats<'_, T>,
+        f: impl Fn(T) -> T,
+    ) {
+        vectorized::<T, _, _>(
+            #[inline(always)]
+            || spatial::normalize_sample(n, s, x, y, gamma, beta, c, f),
+        )
+    }
+
+    /// One sample's terms of the backward's sums.
+    #[inline(always)]
+    pub(crate) fn backward_sums_sample<T: Float>(
+        n: usize,
+        s: usize,
+        x: &[T],
+        dy: &[T],
+        c: &Channels<'_, T>,
+        sums: &mut BackwardSums<'_, T>,
+        df: impl Fn(T) -> T,
+    ) {
+        vectorized::<T, _, _>(
+            #[inline(always)]
+            || spatial::backward_sums_sample(n, s, x, dy, c, sums, df),
+        )
+    }
+
+    /// `dγ` and the factors of the input gradient from the sums.
+    #[inline(always)]
+    pub(crate) fn backward_coefficients<T: Float>(
+        n: usize,
+        m: usize,
+        c: &Channels<'_, T>,
+        sums: &mut BackwardSums<'_, T>,
+        out: &mut Coefficients<'_, T>,
+    ) {
+        spatial::backward_coefficients(n, m, c, sums, out)
+    }
+
+    /// One sample's input gradient.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn backward_sample<T: Float>(
+        n: usize,
+        s: usize,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+        c: &Channels<'_, T>,
+        coef: &[&[T]; 3],
+        df: impl Fn(T) -> T,
+    ) {
+        vectorized::<T, _, _>(
+            #[inline(always)]
+            || spatial::backward_sample(n, s, x, dy, dx, c, coef, df),
+        )
+    }
+}
+
+/// Max pooling of one image: 2×2 windows of stride 2 by the SIMD kernel, others by the
+/// portable one (see the `pool` kernels).
+#[inline(always)]
+pub(crate) fn max_pool<T: Float>(g: &PoolWindow, x: &[T], y: &mut [T]) {
+    if let (Some(x32), Some(y32)) = (T::as_f32(x), T::as_f32_mut(y)) {
+        if dispatch::max_pool(Supported::current(), g, x32, y32) {
+            return;
+        }
+    }
+    pool::max_pool(g, x, y)
+}
+
+/// Max pooling of `max(x, 0)` for one image (a ReLU then the pool, bit for bit).
+#[inline(always)]
+pub(crate) fn max_pool_relu<T: Float>(g: &PoolWindow, x: &[T], y: &mut [T]) {
+    if let (Some(x32), Some(y32)) = (T::as_f32(x), T::as_f32_mut(y)) {
+        if dispatch::max_pool_relu(Supported::current(), g, x32, y32) {
+            return;
+        }
+    }
+    // ReLU's formula: NaN and −0 give +0.
+    pool::max_pool_map(g, x, y, |v| if v > T::ZERO { v } else { T::ZERO })
+}
+
+/// Max pooling of one image, recording where each output came from.
+#[inline(always)]
+pub(crate) fn max_pool_indexed<T: Float>(g: &PoolWindow, x: &[T], y: &mut [T], argmax: &mut [T]) {
+    if let Some(x32) = T::as_f32(x) {
+        if let (Some(y32), Some(a32)) = (T::as_f32_mut(y), T::as_f32_mut(argmax)) {
+            if dispatch::max_pool_indexed(Supported::current(), g, x32, y32, a32) {
+                return;
+            }
+        }
+    }
+    pool::max_pool_indexed(g, x, y, argmax)
+}
+
+/// The backward of max pooling: each gradient to the input its output came from.
+#[inline(always)]
+pub(crate) fn max_pool_backward<T: Float>(g: &PoolWindow, argmax: &[T], dy: &[T], dx: &mut [T]) {
+    if let (Some(a32), Some(dy32)) = (T::as_f32(argmax), T::as_f32(dy)) {
+        if let Some(dx32) = T::as_f32_mut(dx) {
+            if dispatch::max_pool_backward(Supported::current(), g, a32, dy32, dx32) {
+                return;
+            }
+        }
+    }
+    pool::max_pool_backward(argmax, dy, dx)
+}
+
+/// Average pooling of one image.
+#[inline(always)]
+pub(crate) fn avg_pool<T: Float>(g: &PoolWindow, x: &[T], y: &mut [T]) {
+    vectorized::<T, _, _>(
+        #[inline(always)]
+        || pool::avg_pool(g, x, y),
+    )
+}
+
+/// The backward of average pooling.
+#[inline(always)]
+pub(crate) fn avg_pool_backward<T: Float>(g: &PoolWindow, dy: &[T], dx: &mut [T]) {
+    vectorized::<T, _, _>(
+        #[inline(always)]
+        || pool::avg_pool_backward(g, dy, dx),
     )
 }
 

@@ -1,3 +1,4 @@
+use super::pool::PoolWindow;
 use super::*;
 use alloc::vec::Vec;
 use typenum::{U1, U10, U100, U16, U17, U2, U3, U32, U33, U4, U5, U6, U60, U7, U784, U8, U9};
@@ -283,4 +284,181 @@ fn the_level_can_only_be_lowered() {
     assert!(simd_level() <= best);
     assert_eq!(SimdLevel::Avx512.lanes(), 16);
     assert_eq!(SimdLevel::Portable.name(), "portable");
+}
+
+/// The 2×2 max pool of the SIMD levels equals the portable kernel bit for bit, values and
+/// indices, with ties, NaNs and −∞ in the data and rows whose windows are not a multiple of 8;
+/// and so does its backward.
+#[test]
+fn max_pool_2x2_equals_the_portable_kernel_on_every_level() {
+    let mut rng = crate::Rng::seed(12);
+    for (c, h, w) in [(3, 7, 21), (2, 28, 28), (1, 4, 34), (2, 3, 3)] {
+        let g = PoolWindow { c, h, w, size: 2, stride: 2, oh: h / 2, ow: w / 2 };
+        let specials = [f32::NAN, f32::NEG_INFINITY, 0.0, 1.0, -0.0];
+        let x: Vec<f32> = (0..c * h * w)
+            .map(|_| match rng.below(10) {
+                0 => specials[rng.below(specials.len())],
+                1..=4 => rng.below(3) as f32, // ties
+                _ => rng.normal() as f32,
+            })
+            .collect();
+        let out = c * g.oh * g.ow;
+        let dy: Vec<f32> = (0..out).map(|k| k as f32 + 1.0).collect();
+        let (mut y0, mut a0, mut dx0) =
+            (alloc::vec![0f32; out], alloc::vec![0f32; out], alloc::vec![f32::NAN; c * h * w]);
+        pool::max_pool_indexed(&g, &x, &mut y0, &mut a0);
+        pool::max_pool_backward(&a0, &dy, &mut dx0);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        for l in levels() {
+            let (mut y, mut a, mut dx) =
+                (alloc::vec![f32::NAN; out], alloc::vec![f32::NAN; out], alloc::vec![f32::NAN; c * h * w]);
+            if !dispatch::max_pool_indexed(Supported::new(l), &g, &x, &mut y, &mut a) {
+                assert_eq!(l, SimdLevel::Portable);
+                continue;
+            }
+            assert!(dispatch::max_pool_backward(Supported::new(l), &g, &a, &dy, &mut dx));
+            // The values-only kernel (inference) gives the same values.
+            let mut yv = alloc::vec![f32::NAN; out];
+            assert!(dispatch::max_pool(Supported::new(l), &g, &x, &mut yv));
+            assert_eq!(bits(&yv), bits(&y), "{} {c}×{h}×{w}: values only", l.name());
+            // A ReLU then the pool, fused: the pool of the ReLU's output, bit for bit.
+            let relu: Vec<f32> = x.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect();
+            let (mut want, mut got) = (alloc::vec![f32::NAN; out], alloc::vec![f32::NAN; out]);
+            pool::max_pool(&g, &relu, &mut want);
+            if !dispatch::max_pool_relu(Supported::new(l), &g, &x, &mut got) {
+                pool::max_pool_map(&g, &x, &mut got, |v| if v > 0.0 { v } else { 0.0 });
+            }
+            assert_eq!(bits(&got), bits(&want), "{} {c}×{h}×{w}: ReLU then pool", l.name());
+            let what = alloc::format!("{} {c}×{h}×{w}", l.name());
+            // Values: the same, NaN where NaN (a NaN's payload may differ).
+            for (k, (p, q)) in y.iter().zip(&y0).enumerate() {
+                assert!(p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()), "{what}: y[{k}] {p} vs {q}");
+            }
+            assert_eq!(bits(&a), bits(&a0), "{what}: argmax");
+            assert_eq!(bits(&dx), bits(&dx0), "{what}: dx");
+        }
+    }
+}
+
+/// The direct convolution sums and weight gradients of every level agree with an f64
+/// reference (and the two SIMD levels with each other bit for bit: each output sums its
+/// terms in the same order whatever the tile), over row widths that leave partial vectors
+/// and several strips, channel counts that leave partial tiles, and the input-gradient
+/// geometry (an offset window).
+#[test]
+fn direct_convolution_matches_f64_on_every_level() {
+    let windows = [
+        // (c, h, w, kernel, padding, co)
+        (1, 28, 28, (3, 3), (1, 1), 8),
+        (8, 14, 14, (3, 3), (1, 1), 16),
+        (3, 5, 1, (1, 1), (0, 0), 7),
+        (2, 6, 33, (3, 2), (1, 0), 13),
+        (1, 4, 100, (2, 5), (0, 2), 17),
+        (5, 7, 9, (5, 5), (2, 2), 3),
+        (4, 3, 8, (1, 3), (0, 1), 1),
+    ];
+    for (c, h, w, kernel, padding, co) in windows {
+        let g = Window {
+            c,
+            h,
+            w,
+            kernel,
+            stride: (1, 1),
+            padding,
+            oh: h + 2 * padding.0 - kernel.0 + 1,
+            ow: w + 2 * padding.1 - kernel.1 + 1,
+        };
+        for d in [Direct::forward(&g, co), Direct::input_gradient(&g, co)] {
+            let (patch, plane) = (d.patch(), d.oh * d.ow);
+            let (wt, x, bias, dy) =
+                (data(d.co * patch, 5), data(d.image_len(), 6), data(d.co, 7), data(d.out_len(), 8));
+            let (mut y, mut ys) = (alloc::vec![0f64; d.out_len()], alloc::vec![0f64; d.out_len()]);
+            let (mut dw, mut dws) = (alloc::vec![0f64; d.co * patch], alloc::vec![0f64; d.co * patch]);
+            for o in 0..d.co {
+                for i in 0..d.oh {
+                    for j in 0..d.ow {
+                        let mut s = f64::from(bias[o]);
+                        let mut t = s.abs();
+                        for p in 0..patch {
+                            let xv = f64::from(x[d.offset(p) + i * d.wp + j]);
+                            let q = f64::from(wt[o * patch + p]) * xv;
+                            s += q;
+                            t += q.abs();
+                            let r = f64::from(dy[o * plane + i * d.ow + j]) * xv;
+                            dw[o * patch + p] += r;
+                            dws[o * patch + p] += r.abs();
+                        }
+                        (y[o * plane + i * d.ow + j], ys[o * plane + i * d.ow + j]) = (s, t);
+                    }
+                }
+            }
+            let mut simd: Option<(Vec<f32>, Vec<f32>)> = None;
+            for l in levels() {
+                let what = alloc::format!("{d:?} {}", l.name());
+                let mut got = alloc::vec![f32::NAN; d.out_len()];
+                dispatch::conv_sum(Supported::new(l), &d, &wt, &x, Some(&bias), &mut got);
+                close(&got, &y, &ys, &alloc::format!("sum {what}"));
+                // The gradient is added onto what `dw` holds.
+                let mut gw = alloc::vec![1f32; d.co * patch];
+                dispatch::conv_weight_gradient(Supported::new(l), &d, &dy, &x, &mut gw);
+                let shifted: Vec<f64> = dw.iter().map(|v| v + 1.0).collect();
+                let scale: Vec<f64> = dws.iter().map(|v| v + 1.0).collect();
+                close(&gw, &shifted, &scale, &alloc::format!("weight gradient {what}"));
+                if l != SimdLevel::Portable {
+                    match &simd {
+                        None => simd = Some((got, gw)),
+                        Some((y0, g0)) => {
+                            assert!(y0.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "{what}: sum");
+                            assert!(g0.iter().zip(&gw).all(|(a, b)| a.to_bits() == b.to_bits()), "{what}: dw");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fused direct convolution, ReLU and 2×2 max pool equals the three steps bit for bit
+/// (where the level has the fused kernel), over odd and even output sizes, rows that leave
+/// partial vectors and several strips, and channel counts that leave partial tiles.
+#[test]
+fn fused_convolution_relu_pool_equals_the_three_steps() {
+    for (c, h, w, kernel, padding, co) in [
+        (1, 28, 28, (3, 3), (1, 1), 8),
+        (8, 14, 14, (3, 3), (1, 1), 16),
+        (2, 7, 9, (3, 3), (1, 1), 5),
+        (3, 6, 70, (2, 3), (0, 1), 13),
+        (1, 5, 33, (1, 1), (0, 0), 3),
+        (2, 3, 3, (2, 2), (0, 0), 1),
+    ] {
+        let g = Window {
+            c,
+            h,
+            w,
+            kernel,
+            stride: (1, 1),
+            padding,
+            oh: h + 2 * padding.0 - kernel.0 + 1,
+            ow: w + 2 * padding.1 - kernel.1 + 1,
+        };
+        let d = Direct::forward(&g, co);
+        let (wt, bias) = (data(co * d.patch(), 9), data(co, 10));
+        let x = data(d.image_len(), 11);
+        let pooled = co * (d.oh / 2) * (d.ow / 2);
+        for l in levels() {
+            let mut sum = alloc::vec![f32::NAN; d.out_len()];
+            dispatch::conv_sum(Supported::new(l), &d, &wt, &x, Some(&bias), &mut sum);
+            let relu: Vec<f32> = sum.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect();
+            let pw = PoolWindow { c: co, h: d.oh, w: d.ow, size: 2, stride: 2, oh: d.oh / 2, ow: d.ow / 2 };
+            let mut want = alloc::vec![f32::NAN; pooled];
+            pool::max_pool(&pw, &relu, &mut want);
+            let mut got = alloc::vec![f32::NAN; pooled];
+            if dispatch::conv_sum_relu_pool(Supported::new(l), &d, &wt, &x, Some(&bias), &mut got) {
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{d:?} {}", l.name());
+            } else {
+                assert_ne!(l, SimdLevel::Avx512, "AVX-512 has the fused kernel");
+            }
+        }
+    }
 }

@@ -5,8 +5,10 @@
 
 use generic_array::ArrayLength;
 
+use super::conv::Direct;
 use super::level::Supported;
 use super::operands::{BnBackward, BnTrain};
+use super::pool::PoolWindow;
 
 pub(crate) fn nt<M: ArrayLength, N: ArrayLength, K: ArrayLength, const ANY_ORDER: bool>(
     _: Supported,
@@ -49,6 +51,41 @@ pub(crate) fn bn_forward_train<B: ArrayLength, N: ArrayLength>(_: Supported, _: 
 }
 
 pub(crate) fn bn_backward<B: ArrayLength, N: ArrayLength>(_: Supported, _: BnBackward<'_, f32>) -> bool {
+    false
+}
+
+pub(crate) fn max_pool2(_: Supported, _: &PoolWindow, _: &[f32], _: &mut [f32], _: &mut [f32]) -> bool {
+    false
+}
+
+pub(crate) fn max_pool2_values(_: Supported, _: &PoolWindow, _: &[f32], _: &mut [f32]) -> bool {
+    false
+}
+
+pub(crate) fn max_pool2_relu(_: Supported, _: &PoolWindow, _: &[f32], _: &mut [f32]) -> bool {
+    false
+}
+
+pub(crate) fn max_pool2_backward(_: Supported, _: &PoolWindow, _: &[f32], _: &[f32], _: &mut [f32]) -> bool {
+    false
+}
+
+pub(crate) fn conv_sum(_: Supported, _: &Direct, _: &[f32], _: &[f32], _: Option<&[f32]>, _: &mut [f32]) -> bool {
+    false
+}
+
+pub(crate) fn conv_sum_relu_pool(
+    _: Supported,
+    _: &Direct,
+    _: &[f32],
+    _: &[f32],
+    _: Option<&[f32]>,
+    _: &mut [f32],
+) -> bool {
+    false
+}
+
+pub(crate) fn conv_weight_gradient(_: Supported, _: &Direct, _: &[f32], _: &[f32], _: &mut [f32]) -> bool {
     false
 }
 

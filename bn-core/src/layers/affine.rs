@@ -62,6 +62,44 @@ impl<N: ArrayLength, T: Float> Affine<N, T> {
         }
     }
 
+    /// Applies the map per channel to one image of `N` channels of `S` pixels (`X = N·S`
+    /// values, channel after channel): `y[c][s] = a[c]·x[c][s] + b[c]`.
+    #[inline]
+    pub fn forward_one_2d<S: ArrayLength, X: ArrayLength>(&self, x: &Vector<X, T>, y: &mut Vector<X, T>) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_one_2d: a sample must be N channels of S pixels") };
+        for ((xc, yc), (&a, &b)) in
+            x.chunks_exact(S::USIZE).zip(y.chunks_exact_mut(S::USIZE)).zip(self.scale.iter().zip(self.shift.iter()))
+        {
+            for (yv, &xv) in yc.iter_mut().zip(xc) {
+                *yv = a * xv + b;
+            }
+        }
+    }
+
+    /// [`forward_one_2d`](Self::forward_one_2d) for every image of a batch.
+    pub fn forward_2d<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
+        &self,
+        x: &Batch<B, X, T>,
+        y: &mut Batch<B, X, T>,
+    ) {
+        for (xb, yb) in x.iter().zip(y.iter_mut()) {
+            self.forward_one_2d::<S, X>(xb, yb);
+        }
+    }
+
+    /// The map on the `X = N·S` values of an image that applies channel `c`'s scale and
+    /// shift to each of its `S` pixels: what a per-channel map is to the features after
+    /// `flatten` (so that it folds into the dense layer that follows).
+    pub fn per_pixel<S: ArrayLength, X: ArrayLength>(&self) -> Affine<X, T> {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "per_pixel: X must be N channels of S pixels") };
+        let mut out = Affine::<X, T>::zeroed();
+        for (k, (a, b)) in out.scale.chunks_exact_mut(S::USIZE).zip(out.shift.chunks_exact_mut(S::USIZE)).enumerate() {
+            a.fill(self.scale[k]);
+            b.fill(self.shift[k]);
+        }
+        out
+    }
+
     /// The composition "`self`, then `next`": `x ↦ next(self(x))`.
     pub fn then(&self, next: &Self) -> Self {
         let mut out = Self::zeroed();

@@ -13,12 +13,16 @@
 
 use generic_array::ArrayLength;
 
+use super::conv::Direct;
 use super::level::{SimdLevel, Supported};
 use super::operands::{BnBackward, BnTrain};
+use super::pool::PoolWindow;
 
 mod avx2;
 mod avx512;
+mod conv;
 mod elementwise;
+mod pool;
 mod products;
 mod vector;
 
@@ -229,6 +233,181 @@ pub(crate) fn bn_backward<B: ArrayLength, N: ArrayLength>(level: Supported, a: B
         SimdLevel::Avx512 => unsafe { elementwise::bn_bwd_avx512::<B, N>(args) },
         // SAFETY: as above.
         SimdLevel::Avx2 => unsafe { elementwise::bn_bwd_avx2::<B, N>(args) },
+        SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// Max pooling of one image with 2×2 windows and stride 2, recording the argmax (see
+/// [`pool`]); `false` (nothing done) for other windows and on the portable level.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline]
+pub(crate) fn max_pool2(level: Supported, g: &PoolWindow, x: &[f32], y: &mut [f32], argmax: &mut [f32]) -> bool {
+    if level.get() == SimdLevel::Portable || g.size != 2 || g.stride != 2 {
+        return false;
+    }
+    let (image, out) = (g.c * g.h * g.w, g.c * g.oh * g.ow);
+    assert!(x.len() >= image && y.len() >= out && argmax.len() >= out, "max pool: slice shorter than its shape");
+    assert!(image <= 1 << 24, "max pool: an image of over 2²⁴ values");
+    // SAFETY: AVX2 and FMA are there (the level is at least AVX2, a `Supported`); the slices
+    // hold the image and the outputs (asserted above), the outputs are exclusive, and the
+    // image is small enough for exact indices.
+    unsafe { pool::max_pool2_avx2(x.as_ptr(), y.as_mut_ptr(), argmax.as_mut_ptr(), g.c, g.h, g.w) };
+    true
+}
+
+/// [`max_pool2`] without the indices; `false` (nothing done) for other windows and on the
+/// portable level.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline]
+pub(crate) fn max_pool2_values(level: Supported, g: &PoolWindow, x: &[f32], y: &mut [f32]) -> bool {
+    if level.get() == SimdLevel::Portable || g.size != 2 || g.stride != 2 {
+        return false;
+    }
+    let (image, out) = (g.c * g.h * g.w, g.c * g.oh * g.ow);
+    assert!(x.len() >= image && y.len() >= out, "max pool: slice shorter than its shape");
+    assert!(image <= 1 << 24, "max pool: an image of over 2²⁴ values");
+    // SAFETY: AVX2 and FMA are there (the level is at least AVX2, a `Supported`); the slices
+    // hold the image and the outputs (asserted above), and the outputs are exclusive.
+    unsafe { pool::max_pool2_values_avx2(x.as_ptr(), y.as_mut_ptr(), g.c, g.h, g.w) };
+    true
+}
+
+/// Max pooling of `max(x, 0)` (a ReLU then [`max_pool2_values`], bit for bit); `false`
+/// (nothing done) for other windows and on the portable level.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline]
+pub(crate) fn max_pool2_relu(level: Supported, g: &PoolWindow, x: &[f32], y: &mut [f32]) -> bool {
+    if level.get() == SimdLevel::Portable || g.size != 2 || g.stride != 2 {
+        return false;
+    }
+    let (image, out) = (g.c * g.h * g.w, g.c * g.oh * g.ow);
+    assert!(x.len() >= image && y.len() >= out, "max pool: slice shorter than its shape");
+    // SAFETY: AVX2 and FMA are there (the level is at least AVX2, a `Supported`); the slices
+    // hold the image and the outputs (asserted above), and the outputs are exclusive.
+    unsafe { pool::max_pool2_relu_avx2(x.as_ptr(), y.as_mut_ptr(), g.c, g.h, g.w) };
+    true
+}
+
+/// The backward of [`max_pool2`]; `false` (nothing done) for other windows and on the
+/// portable level.
+///
+/// # Panics
+/// If a slice is shorter than its shape. An index that is not in its window (not one
+/// [`max_pool2`] wrote) routes nothing.
+#[inline]
+pub(crate) fn max_pool2_backward(level: Supported, g: &PoolWindow, argmax: &[f32], dy: &[f32], dx: &mut [f32]) -> bool {
+    if level.get() == SimdLevel::Portable || g.size != 2 || g.stride != 2 {
+        return false;
+    }
+    let (image, out) = (g.c * g.h * g.w, g.c * g.oh * g.ow);
+    assert!(argmax.len() >= out && dy.len() >= out && dx.len() >= image, "max pool: slice shorter than its shape");
+    // SAFETY: AVX2 and FMA are there (a `Supported` level of at least AVX2); the slices hold
+    // their shapes (asserted above) and `dx` is exclusive; the kernel writes only inside the
+    // windows, whatever the indices.
+    unsafe { pool::max_pool2_backward_avx2(argmax.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), g.c, g.h, g.w) };
+    true
+}
+
+/// The direct stride-1 convolution sum of `d` (overwrites `y`; see [`Direct`]).
+///
+/// # Panics
+/// If a slice is shorter than its shape, or the sum reads outside the image.
+#[inline]
+pub(crate) fn conv_sum(
+    level: Supported,
+    d: &Direct,
+    w: &[f32],
+    x: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) -> bool {
+    assert!(d.fits(), "direct convolution: the window leaves the image");
+    assert!(
+        w.len() >= d.co * d.patch() && x.len() >= d.image_len() && y.len() >= d.out_len(),
+        "direct convolution: slice shorter than its shape"
+    );
+    assert!(bias.is_none_or(|b| b.len() >= d.co), "direct convolution: bias shorter than its shape");
+    if d.co == 0 || d.oh == 0 || d.ow == 0 {
+        return true;
+    }
+    let (w, x, y) = (w.as_ptr(), x.as_ptr(), y.as_mut_ptr());
+    let bias = bias.map_or(core::ptr::null(), <[f32]>::as_ptr);
+    match level.get() {
+        // SAFETY: the CPU supports the level (a `Supported`); `d` fits its image and has an
+        // output channel; the slices hold what `d` reads and writes (asserted above), and
+        // `y` is exclusively borrowed.
+        SimdLevel::Avx512 => unsafe { conv::sum_avx512(d, w, x, bias, y) },
+        // SAFETY: as above.
+        SimdLevel::Avx2 => unsafe { conv::sum_avx2(d, w, x, bias, y) },
+        SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// The direct stride-1 convolution sum of `d`, then a ReLU and 2×2 max pooling of stride
+/// 2, into `y` (`co × ⌊oh/2⌋ × ⌊ow/2⌋`) without storing the sum; `false` (nothing done)
+/// below AVX-512.
+///
+/// # Panics
+/// As [`conv_sum`].
+#[inline]
+pub(crate) fn conv_sum_relu_pool(
+    level: Supported,
+    d: &Direct,
+    w: &[f32],
+    x: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) -> bool {
+    if level.get() != SimdLevel::Avx512 {
+        return false;
+    }
+    assert!(d.fits(), "direct convolution: the window leaves the image");
+    assert!(
+        w.len() >= d.co * d.patch() && x.len() >= d.image_len() && y.len() >= d.co * (d.oh / 2) * (d.ow / 2),
+        "direct convolution: slice shorter than its shape"
+    );
+    assert!(bias.is_none_or(|b| b.len() >= d.co), "direct convolution: bias shorter than its shape");
+    if d.co == 0 || d.oh < 2 || d.ow < 2 {
+        return true;
+    }
+    let bias = bias.map_or(core::ptr::null(), <[f32]>::as_ptr);
+    // SAFETY: the CPU supports AVX-512F and AVX-512VL (a `Supported` AVX-512 level); `d` fits
+    // its image and has an output channel; the slices hold what `d` reads and the pooled
+    // output (asserted above), and `y` is exclusively borrowed.
+    unsafe { conv::sum_relu_pool_avx512(d, w.as_ptr(), x.as_ptr(), bias, y.as_mut_ptr()) };
+    true
+}
+
+/// One sample's weight gradient of the direct convolution `d`, added to `dw`.
+///
+/// # Panics
+/// As [`conv_sum`].
+#[inline]
+pub(crate) fn conv_weight_gradient(level: Supported, d: &Direct, dy: &[f32], x: &[f32], dw: &mut [f32]) -> bool {
+    assert!(d.fits(), "direct convolution: the window leaves the image");
+    assert!(
+        dy.len() >= d.out_len() && x.len() >= d.image_len() && dw.len() >= d.co * d.patch(),
+        "direct convolution: slice shorter than its shape"
+    );
+    if d.co == 0 || d.patch() == 0 || d.oh == 0 || d.ow == 0 {
+        return true;
+    }
+    let (dy, x, dw) = (dy.as_ptr(), x.as_ptr(), dw.as_mut_ptr());
+    match level.get() {
+        // SAFETY: the CPU supports the level (a `Supported`); `d` fits its image, has an
+        // output channel and a weight; the slices hold what `d` reads and writes (asserted
+        // above), and `dw` is exclusively borrowed.
+        SimdLevel::Avx512 => unsafe { conv::weight_gradient_avx512(d, dy, x, dw) },
+        // SAFETY: as above.
+        SimdLevel::Avx2 => unsafe { conv::weight_gradient_avx2(d, dy, x, dw) },
         SimdLevel::Portable => return false,
     }
     true

@@ -64,15 +64,36 @@ pub mod exp {
     pub const CLAMP: f32 = 89.0;
 }
 
-/// Stores the first `n ≤ 4` lanes of `x` to `p .. p + n`.
+/// Stores the first `n ≤ 4` lanes of `x` to `p .. p + n`, as 4, 2 and 1 lanes (no loop:
+/// a copy of a run-time length compiles to a `memcpy` call, which costs more than the
+/// stores; and not `VMASKMOVPS`, which AMD's cores microcode).
 #[inline]
 #[target_feature(enable = "avx")]
 pub unsafe fn store4(p: *mut f32, x: __m128, n: usize) {
+    let (mut p, mut x) = (p, x);
     if n == 4 {
         _mm_storeu_ps(p, x);
+        return;
+    }
+    if n >= 2 {
+        _mm_store_sd(p.cast(), _mm_castps_pd(x));
+        (p, x) = (p.add(2), _mm_movehl_ps(x, x));
+    }
+    if n % 2 == 1 {
+        _mm_store_ss(p, x);
+    }
+}
+
+/// Stores the first `n ≤ 8` lanes of `v` to `p .. p + n` (see [`store4`]).
+#[inline]
+#[target_feature(enable = "avx")]
+pub unsafe fn store8(p: *mut f32, v: __m256, n: usize) {
+    if n == 8 {
+        _mm256_storeu_ps(p, v);
+    } else if n >= 4 {
+        _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+        store4(p.add(4), _mm256_extractf128_ps::<1>(v), n - 4);
     } else {
-        let mut t = [0f32; 4];
-        _mm_storeu_ps(t.as_mut_ptr(), x);
-        core::ptr::copy_nonoverlapping(t.as_ptr(), p, n);
+        store4(p, _mm256_castps256_ps128(v), n);
     }
 }

@@ -7,6 +7,7 @@ use core::fmt;
 
 use generic_array::ArrayLength;
 
+use super::activation::{Activation, ReLU};
 use super::affine::Affine;
 use crate::float::Float;
 use crate::kernels::{self, zero, BnBackward, BnStats, BnTrain};
@@ -114,7 +115,7 @@ impl<N: ArrayLength, T: Float> BatchNormCache<N, T> {
 
     /// The cache as the kernels' statistics operands.
     #[inline(always)]
-    fn as_stats(&mut self) -> BnStats<'_, T> {
+    pub(crate) fn as_stats(&mut self) -> BnStats<'_, T> {
         BnStats {
             mean: &mut self.mean,
             var: &mut self.var,
@@ -308,6 +309,167 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
                 }
             },
         )
+    }
+
+    /// Training forward over the channels of images (PyTorch's `BatchNorm2d`, §3.2 of the
+    /// paper): `x` is a batch of `N × S`-pixel images (`X = N·S` values per sample, channel
+    /// after channel), and each channel is normalized with the mean and biased variance of
+    /// all its `m' = B·S` values; the population statistics take the unbiased `m'/(m'−1)`.
+    /// Otherwise as [`forward_train`](Self::forward_train), which is the case `S = 1`.
+    ///
+    /// ```
+    /// use bn_core::{Batch, BatchNorm, BatchNormCache, generic_array::arr, typenum::{U1, U2, U4}};
+    /// // 2 samples of one channel of 2 pixels: the channel's 4 values are 1, 3, 5, 7.
+    /// let mut bn = BatchNorm::<U1, f64>::new().with_eps(0.0);
+    /// let x: Batch<U2, U2, f64> = arr![arr![1.0, 3.0], arr![5.0, 7.0]];
+    /// let (mut y, mut cache) = (Batch::default(), BatchNormCache::default());
+    /// bn.forward_train_2d::<U2, _, _>(&x, &mut y, &mut cache);
+    /// assert_eq!((cache.mean[0], cache.var[0]), (4.0, 5.0));
+    /// assert!((y[1][1] - 3.0 / 5f64.sqrt()).abs() < 1e-15);
+    /// // Var[x] = 0.9·1 + 0.1·(4/3 · 5): m' = 4 values.
+    /// assert!((bn.running_var[0] - (0.9 + 0.1 * 20.0 / 3.0)).abs() < 1e-15);
+    /// # let _: U4;
+    /// ```
+    #[inline]
+    pub fn forward_train_2d<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+        &mut self,
+        x: &Batch<B, X, T>,
+        y: &mut Batch<B, X, T>,
+        cache: &mut BatchNormCache<N, T>,
+    ) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_train_2d: a sample must be N channels of S pixels") };
+        let args = BnTrain {
+            eps: self.eps,
+            x: flat(x),
+            gamma: &self.gamma,
+            beta: &self.beta,
+            y: flat_mut(y),
+            stats: cache.as_stats(),
+        };
+        kernels::bn_forward_train_2d::<T, B, N, S>(args);
+        self.track(B::USIZE * S::USIZE, &cache.mean, &cache.var);
+    }
+
+    /// Backward over the channels of images (see [`forward_train_2d`](Self::forward_train_2d)):
+    /// the paper's equations per channel with `m' = B·S`.
+    #[inline]
+    pub fn backward_2d<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+        &self,
+        x: &Batch<B, X, T>,
+        cache: &BatchNormCache<N, T>,
+        dy: &Batch<B, X, T>,
+        dx: &mut Batch<B, X, T>,
+        grads: &mut BatchNormGrads<N, T>,
+    ) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "backward_2d: a sample must be N channels of S pixels") };
+        let args = BnBackward {
+            x: flat(x),
+            dy: flat(dy),
+            gamma: &self.gamma,
+            inv_std: &cache.inv_std,
+            shift: &cache.shift,
+            delta: &cache.delta,
+            dx: flat_mut(dx),
+            dgamma: &mut grads.gamma,
+            dbeta: &mut grads.beta,
+        };
+        kernels::bn_backward_2d::<T, B, N, S>(args)
+    }
+
+    /// [`forward_train_2d`](Self::forward_train_2d) followed by a ReLU, in one pass:
+    /// `y = max(BN(x), 0)`, without storing `BN(x)` (what `network!` runs for a `batchnorm,
+    /// relu` pair over images). Bit for bit the two layers one after the other.
+    ///
+    /// ```
+    /// # use bn_core::typenum::{U1, U2};
+    /// use bn_core::{Batch, BatchNorm, BatchNormCache, generic_array::arr};
+    /// let mut bn = BatchNorm::<U1, f64>::new();
+    /// bn.eps = 0.0;
+    /// let x: Batch<U2, U2, f64> = arr![arr![1.0, 3.0], arr![5.0, 7.0]];
+    /// let (mut y, mut cache) = (Batch::default(), BatchNormCache::default());
+    /// bn.forward_train_2d_relu::<U2, _, _>(&x, &mut y, &mut cache);
+    /// // x̂ = (x − 4)/√5: the two below the mean become 0.
+    /// assert_eq!((y[0][0], y[0][1]), (0.0, 0.0));
+    /// assert!((y[1][1] - 3.0 / 5f64.sqrt()).abs() < 1e-15);
+    /// ```
+    #[inline]
+    pub fn forward_train_2d_relu<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+        &mut self,
+        x: &Batch<B, X, T>,
+        y: &mut Batch<B, X, T>,
+        cache: &mut BatchNormCache<N, T>,
+    ) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_train_2d_relu: a sample must be N channels of S pixels") };
+        let args = BnTrain {
+            eps: self.eps,
+            x: flat(x),
+            gamma: &self.gamma,
+            beta: &self.beta,
+            y: flat_mut(y),
+            stats: cache.as_stats(),
+        };
+        kernels::bn_forward_train_2d_then::<T, B, N, S>(args, ReLU::f);
+        self.track(B::USIZE * S::USIZE, &cache.mean, &cache.var);
+    }
+
+    /// The backward of [`forward_train_2d_relu`](Self::forward_train_2d_relu): `dy` is the
+    /// gradient with respect to its output; the normalized values are recomputed from `x`
+    /// (their sign is the ReLU's derivative), so the output is not read. Bit for bit the
+    /// ReLU's backward followed by [`backward_2d`](Self::backward_2d).
+    #[inline]
+    pub fn backward_2d_relu<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+        &self,
+        x: &Batch<B, X, T>,
+        cache: &BatchNormCache<N, T>,
+        dy: &Batch<B, X, T>,
+        dx: &mut Batch<B, X, T>,
+        grads: &mut BatchNormGrads<N, T>,
+    ) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "backward_2d_relu: a sample must be N channels of S pixels") };
+        let args = BnBackward {
+            x: flat(x),
+            dy: flat(dy),
+            gamma: &self.gamma,
+            inv_std: &cache.inv_std,
+            shift: &cache.shift,
+            delta: &cache.delta,
+            dx: flat_mut(dx),
+            dgamma: &mut grads.gamma,
+            dbeta: &mut grads.beta,
+        };
+        // ReLU'(z) from z: 1 above 0, 0 at 0, below, and for NaN (as from its output).
+        kernels::bn_backward_2d_then::<T, B, N, S>(args, &self.beta, ReLU::df_from_output)
+    }
+
+    /// Eval forward of one image (`N` channels of `S` pixels), with the population
+    /// statistics.
+    #[inline]
+    pub fn forward_eval_one_2d<S: ArrayLength, X: ArrayLength>(&self, x: &Vector<X, T>, y: &mut Vector<X, T>) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_eval_one_2d: a sample must be N channels of S pixels") };
+        kernels::vectorized::<T, _, _>(
+            #[inline(always)]
+            || {
+                for ((xc, yc), k) in x.chunks_exact(S::USIZE).zip(y.chunks_exact_mut(S::USIZE)).zip(0..N::USIZE) {
+                    let inv_std = T::ONE / (self.running_var[k] + self.eps).sqrt();
+                    let (g, mu, b) = (self.gamma[k], self.running_mean[k], self.beta[k]);
+                    for (yv, &xv) in yc.iter_mut().zip(xc) {
+                        *yv = g * (xv - mu) * inv_std + b;
+                    }
+                }
+            },
+        )
+    }
+
+    /// Eval forward of a batch of images (any batch size).
+    #[inline]
+    pub fn forward_eval_2d<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
+        &self,
+        x: &Batch<B, X, T>,
+        y: &mut Batch<B, X, T>,
+    ) {
+        for (xb, yb) in x.iter().zip(y.iter_mut()) {
+            self.forward_eval_one_2d::<S, X>(xb, yb);
+        }
     }
 
     /// The inference-mode layer as an affine map: `a = γ/√(Var[x]+ε)`, `b = β − a·E[x]`.

@@ -258,3 +258,178 @@ fn sgd_updates_gamma_and_beta() {
     assert_eq!(bn.beta, arr![0.1, -0.05]);
     assert_eq!(bn.running_var, arr![1.0, 1.0]);
 }
+
+// ---- over the channels of images (BatchNorm2d) ----
+
+/// A batch of `B` images of 3 channels of 5 pixels (`X = 15`), each channel with its own
+/// scale and offset.
+fn images<B: ArrayLength>(rng: &mut Rng) -> Batch<B, typenum::U15, f64> {
+    let mut x: Batch<B, typenum::U15, f64> = random_batch(rng);
+    for row in x.iter_mut() {
+        for (i, v) in row.iter_mut().enumerate() {
+            let c = (i / 5) as f64;
+            *v = *v * (c + 0.5) + 3.0 * c - 1.0;
+        }
+    }
+    x
+}
+
+#[test]
+fn channel_statistics_are_over_the_batch_and_every_pixel() {
+    use typenum::{U15, U3, U4};
+    let mut rng = Rng::seed(21);
+    let x = images::<U4>(&mut rng);
+    let mut bn = BatchNorm::<U3, f64>::new();
+    let (mut y, mut c) = (Batch::<U4, U15, f64>::default(), BatchNormCache::default());
+    bn.forward_train_2d::<U5, _, _>(&x, &mut y, &mut c);
+    for ch in 0..3 {
+        // The channel's m' = 4·5 = 20 values, straightforwardly in f64.
+        let values: Vec<f64> = x.iter().flat_map(|r| r[ch * 5..ch * 5 + 5].to_vec()).collect();
+        let mean = values.iter().sum::<f64>() / 20.0;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 20.0;
+        assert_relative_eq!(c.mean[ch], mean, max_relative = 1e-13);
+        assert_relative_eq!(c.var[ch], var, max_relative = 1e-12);
+        for (row_x, row_y) in x.iter().zip(y.iter()) {
+            for s in 0..5 {
+                let want = (row_x[ch * 5 + s] - mean) / (var + 1e-5).sqrt();
+                assert_relative_eq!(row_y[ch * 5 + s], want, max_relative = 1e-11, epsilon = 1e-13);
+            }
+        }
+        // Population statistics: momentum 0.1, the unbiased factor m'/(m'−1) = 20/19.
+        assert_relative_eq!(bn.running_mean[ch], 0.1 * mean, max_relative = 1e-13);
+        assert_relative_eq!(bn.running_var[ch], 0.9 + 0.1 * var * 20.0 / 19.0, max_relative = 1e-13);
+    }
+}
+
+fn gradient_check_2d<B: TrainBatch>(seed: u64) {
+    use typenum::U3;
+    let mut rng = Rng::seed(seed);
+    let mut bn = BatchNorm::<U3, f64>::new();
+    Init::Gaussian { std: 1.0 }.fill(&mut bn.gamma, 1, 1, &mut rng);
+    Init::Gaussian { std: 1.0 }.fill(&mut bn.beta, 1, 1, &mut rng);
+    let x = images::<B>(&mut rng);
+    check_gradient(
+        &x,
+        &bn,
+        6,
+        |bn, k| if k < 3 { &mut bn.gamma[k] } else { &mut bn.beta[k - 3] },
+        |bn, x| {
+            let (mut bn, mut y, mut c) = (*bn, Batch::default(), BatchNormCache::default());
+            bn.forward_train_2d::<U5, _, _>(x, &mut y, &mut c);
+            y
+        },
+        |bn, x, dy| {
+            let (mut bn2, mut y, mut c) = (*bn, Batch::default(), BatchNormCache::default());
+            bn2.forward_train_2d::<U5, _, _>(x, &mut y, &mut c);
+            let (mut dx, mut g) = (Batch::default(), BatchNormGrads::default());
+            bn.backward_2d::<U5, _, _>(x, &c, dy, &mut dx, &mut g);
+            (dx, [&g.gamma[..], &g.beta[..]].concat())
+        },
+    );
+}
+
+#[test]
+fn channel_gradients_match_finite_differences() {
+    gradient_check_2d::<U2>(3);
+    gradient_check_2d::<U5>(4);
+}
+
+/// With one pixel per channel, BN over channels is BN over features (to rounding: the sums
+/// are taken in another order).
+#[test]
+fn one_pixel_images_are_features() {
+    let mut rng = Rng::seed(5);
+    let x: Batch<U5, U4, f64> = random_batch(&mut rng);
+    let dy: Batch<U5, U4, f64> = random_batch(&mut rng);
+    let (mut a, mut b) = (BatchNorm::<U4, f64>::new(), BatchNorm::<U4, f64>::new());
+    let (mut ya, mut yb, mut ca, mut cb) =
+        (Batch::default(), Batch::default(), BatchNormCache::default(), BatchNormCache::default());
+    a.forward_train(&x, &mut ya, &mut ca);
+    b.forward_train_2d::<U1, _, _>(&x, &mut yb, &mut cb);
+    let (mut da, mut db, mut ga, mut gb) =
+        (Batch::default(), Batch::default(), BatchNormGrads::default(), BatchNormGrads::default());
+    a.backward(&x, &ca, &dy, &mut da, &mut ga);
+    b.backward_2d::<U1, _, _>(&x, &cb, &dy, &mut db, &mut gb);
+    for (p, q) in flat(&ya).iter().zip(flat(&yb)).chain(flat(&da).iter().zip(flat(&db))) {
+        assert_relative_eq!(p, q, max_relative = 1e-12, epsilon = 1e-14);
+    }
+    assert_relative_eq!(a.running_var[2], b.running_var[2], max_relative = 1e-14);
+}
+
+/// The eval forward over channels is the per-channel affine map, and a large mean with a tiny
+/// spread still normalizes in f32 (the shifted statistics).
+#[test]
+fn channel_eval_is_the_affine_map_and_f32_is_accurate() {
+    use typenum::{U15, U3};
+    let mut rng = Rng::seed(6);
+    let mut bn = BatchNorm::<U3, f64>::new();
+    for k in 0..3 {
+        (bn.gamma[k], bn.beta[k], bn.running_mean[k], bn.running_var[k]) =
+            (rng.normal(), rng.normal(), rng.normal(), rng.uniform() + 0.1);
+    }
+    let x: Batch<U2, U15, f64> = random_batch(&mut rng);
+    let (mut y, mut z) = (Batch::<U2, U15, f64>::default(), Batch::<U2, U15, f64>::default());
+    bn.forward_eval_2d::<U5, _, _>(&x, &mut y);
+    bn.to_affine().forward_2d::<U5, _, _>(&x, &mut z);
+    for (p, q) in flat(&y).iter().zip(flat(&z)) {
+        assert_relative_eq!(p, q, max_relative = 1e-12, epsilon = 1e-14);
+    }
+    let mut bn32 = BatchNorm::<U3, f32>::new().with_eps(1e-10);
+    let mut x32 = Batch::<U60, U15, f32>::default();
+    for (i, v) in flat_mut(&mut x32).iter_mut().enumerate() {
+        *v = 1e4 + 1e-2 * (rng.normal() as f32) + (i % 15 / 5) as f32;
+    }
+    let (mut y32, mut c32) = (Batch::<U60, U15, f32>::default(), BatchNormCache::default());
+    bn32.forward_train_2d::<U5, _, _>(&x32, &mut y32, &mut c32);
+    for ch in 0..3 {
+        let values: Vec<f64> = y32.iter().flat_map(|r| r[ch * 5..ch * 5 + 5].iter().map(|&v| f64::from(v))).collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / values.len() as f64;
+        assert!(mean.abs() < 1e-3 && (var - 1.0).abs() < 2e-3, "channel {ch}: mean {mean}, var {var}");
+    }
+}
+
+/// The fused BN + ReLU equals the two layers one after the other, bit for bit, in the
+/// forward and the backward, in f64 and in f32 (the vectorized path).
+fn fused_relu_equals_separate<T: Float>(seed: u64) {
+    use crate::{Activation, ReLU};
+    let mut rng = Rng::seed(seed);
+    let mut x = Batch::<U60, typenum::U15, T>::default();
+    // Around 0, so that the ReLU cuts about half.
+    x.iter_mut().flatten().for_each(|v| *v = T::from_f64(rng.normal() * 2.0 + 0.5));
+    let mut dy = Batch::<U60, typenum::U15, T>::default();
+    dy.iter_mut().flatten().for_each(|v| *v = T::from_f64(rng.normal()));
+    let mut bn = BatchNorm::<U3, T>::new();
+    for (g, b) in bn.gamma.iter_mut().zip(bn.beta.iter_mut()) {
+        *g = T::from_f64(rng.normal());
+        *b = T::from_f64(rng.normal() * 0.3);
+    }
+    let mut sep = bn;
+    // Separate: BN, then ReLU; backward ReLU, then BN.
+    let (mut z, mut y1, mut c1) = (Batch::default(), Batch::default(), BatchNormCache::default());
+    sep.forward_train_2d::<U5, _, _>(&x, &mut z, &mut c1);
+    ReLU::forward(&z, &mut y1);
+    let (mut dz, mut dx1, mut g1) = (Batch::default(), Batch::default(), BatchNormGrads::default());
+    ReLU::backward(&y1, &dy, &mut dz);
+    sep.backward_2d::<U5, _, _>(&x, &c1, &dz, &mut dx1, &mut g1);
+    // Fused.
+    let (mut y2, mut c2) = (Batch::default(), BatchNormCache::default());
+    bn.forward_train_2d_relu::<U5, _, _>(&x, &mut y2, &mut c2);
+    let (mut dx2, mut g2) = (Batch::default(), BatchNormGrads::default());
+    bn.backward_2d_relu::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2);
+    let bits = |v: &[T]| v.iter().map(|f| f.to_f64().to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(flat(&y1)), bits(flat(&y2)), "forward");
+    assert_eq!(bits(flat(&dx1)), bits(flat(&dx2)), "dx");
+    assert_eq!(bits(&g1.gamma), bits(&g2.gamma), "dγ");
+    assert_eq!(bits(&g1.beta), bits(&g2.beta), "dβ");
+    assert_eq!((bn.running_mean, bn.running_var), (sep.running_mean, sep.running_var));
+    // The ReLU cut some outputs, and their gradient did not flow.
+    let cut = flat(&y2).iter().filter(|v| **v == T::ZERO).count();
+    assert!((200..700).contains(&cut), "{cut} of 900 cut");
+}
+
+#[test]
+fn fused_relu_equals_the_separate_layers() {
+    fused_relu_equals_separate::<f64>(1);
+    fused_relu_equals_separate::<f32>(2);
+}

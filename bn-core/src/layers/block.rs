@@ -1,0 +1,261 @@
+//! [`ConvBlock`]: the usual block of a convolutional network, `conv2d, batchnorm, relu,
+//! maxpool`, trained a sample at a time between the two points where Batch Normalization
+//! needs the whole batch (Ioffe & Szegedy 2015, §3.2: the statistics of a channel are over
+//! the batch and every pixel, `m' = B·H·W`).
+//!
+//! Layer by layer, each of the four layers reads and writes whole-batch buffers (for a
+//! LeNet at batch 60, 1.5 MB each: more than the L2 cache), so every pass goes to L3. Here:
+//!
+//! - forward: for each sample, the convolution, and its terms of the channel statistics
+//!   while its output is in cache; then for each sample the normalization, ReLU and max
+//!   pooling, through one sample's scratch (the BN's and ReLU's outputs are never stored);
+//! - backward: for each sample, the pool's backward into scratch and its terms of the BN
+//!   backward's sums; then for each sample the pool's backward again, the BN's input
+//!   gradient into scratch, and the convolution's backward from it.
+//!
+//! Every value is computed by the same kernels in the same order as the four layers one
+//! after the other, so the results are the same bits (tested); only the memory traffic
+//! differs. `network!` trains every such block of its networks this way.
+
+use core::marker::PhantomData;
+
+use generic_array::{ArrayLength, GenericArray};
+use typenum::Unsigned;
+
+use super::activation::{Activation, ReLU};
+use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads};
+use super::conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch};
+use super::pool::{MaxPool2d, Pool2dGeometry};
+use crate::float::Float;
+use crate::kernels::{bn2d, zero, BackwardSums, Channels, Coefficients};
+use crate::shape::{Batch, TrainBatch, Vector};
+
+/// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time (see
+/// the module docs): `P` is the pool's geometry, `S` the pixels of a channel (`OH·OW` of the
+/// convolution).
+///
+/// ```
+/// use bn_core::typenum::{U0, U1, U2, U32, U4, U8, U9};
+/// use bn_core::{
+///     Batch, BatchNorm, BatchNormCache, Conv2d, Conv2dBuffers, Conv2dShape, ConvBlock, Init,
+///     Pool2dShape, Rng,
+/// };
+/// // 1×3×3 → conv 2×2 → 2×2×2 → BN, ReLU → max pool 2 → 2×1×1, a batch of 2.
+/// type G = Conv2dShape<U9, U8, U2, U4, U4, U0, U32, 1, 3, 3, 2, 2, 1, 1, 0, 0>;
+/// type P = Pool2dShape<U8, U2, 2, 2, 2, 2, 2>;
+/// let conv = Conv2d::<G, f64, false>::new(Init::HeNormal, &mut Rng::seed(1));
+/// let mut bn = BatchNorm::<U2, f64>::new();
+/// let x: Batch<U2, U9, f64> = Default::default();
+/// let (mut sums, mut cache, mut y, mut argmax) =
+///     (Batch::default(), BatchNormCache::default(), Batch::<U2, U2, f64>::default(), Batch::default());
+/// let (mut act, mut buffers) = (Default::default(), Conv2dBuffers::default());
+/// ConvBlock::<P, U4>::forward_train(&conv, &mut bn, &x, &mut sums, &mut cache, &mut y, &mut argmax, &mut act, &mut buffers);
+/// // A constant input: every channel normalizes to β = 0, and the ReLU and the pool keep 0.
+/// assert_eq!(y, Batch::default());
+/// # let _: U1;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConvBlock<P, S>(PhantomData<fn() -> (P, S)>);
+
+impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
+    /// The compile-time check that the four layers fit together.
+    const fn check<G: Conv2dGeometry, N: ArrayLength>() {
+        assert!(N::USIZE == G::OutChannels::USIZE, "ConvBlock: the BN must have one entry per output channel");
+        assert!(S::USIZE == G::Pixels::USIZE, "ConvBlock: S must be the convolution's output pixels");
+        assert!(
+            P::CHANNELS == G::OutChannels::USIZE && P::HEIGHT == G::OUT_HEIGHT && P::WIDTH == G::OUT_WIDTH,
+            "ConvBlock: the pool's input must be the convolution's output"
+        );
+    }
+
+    /// The training forward of a batch: `sums` gets the convolution's output (kept for the
+    /// backward), `cache` the batch statistics (and `bn` its population statistics, as
+    /// [`BatchNorm::forward_train_2d`] does), `y` the pooled output and `argmax` where each
+    /// output came from; `act` is one sample's scratch.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn forward_train<G, N, B, T, const BIAS: bool>(
+        conv: &Conv2d<G, T, BIAS>,
+        bn: &mut BatchNorm<N, T>,
+        x: &Batch<B, G::Input, T>,
+        sums: &mut Batch<B, G::Output, T>,
+        cache: &mut BatchNormCache<N, T>,
+        y: &mut Batch<B, P::Output, T>,
+        argmax: &mut Batch<B, P::Output, T>,
+        act: &mut Vector<G::Output, T>,
+        buffers: &mut Conv2dBuffers<G, T>,
+    ) where
+        G: Conv2dGeometry<Output = P::Input>,
+        N: ArrayLength,
+        B: TrainBatch,
+        T: Float,
+    {
+        const { Self::check::<G, N>() };
+        let (n, s) = (N::USIZE, S::USIZE);
+        {
+            let mut stats = cache.as_stats();
+            for (b, (xb, sb)) in x.iter().zip(sums.iter_mut()).enumerate() {
+                conv.forward_one(xb, sb, buffers);
+                bn2d::statistics_sample(n, s, b, sb, &mut stats);
+            }
+            bn2d::statistics_finish(n, B::USIZE * s, bn.eps, &mut stats);
+        }
+        bn.track(B::USIZE * s, &cache.mean, &cache.var);
+        let stats = cache.as_stats();
+        for ((sb, yb), ab) in sums.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
+            bn2d::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
+            MaxPool2d::<P>::forward_train_one(act, yb, ab);
+        }
+    }
+
+    /// The backward of [`forward_train`](Self::forward_train): from `dy`, the gradient with
+    /// respect to the pooled output, the gradients of the convolution and the BN (written,
+    /// not added) and, when asked, `dx`; `g` and `dz` are one sample's scratch.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn backward<G, N, B, T, const BIAS: bool>(
+        conv: &Conv2d<G, T, BIAS>,
+        bn: &BatchNorm<N, T>,
+        x: &Batch<B, G::Input, T>,
+        sums: &Batch<B, G::Output, T>,
+        cache: &BatchNormCache<N, T>,
+        argmax: &Batch<B, P::Output, T>,
+        dy: &Batch<B, P::Output, T>,
+        mut dx: Option<&mut Batch<B, G::Input, T>>,
+        conv_grads: &mut Conv2d<G, T, BIAS>,
+        bn_grads: &mut BatchNormGrads<N, T>,
+        scratch: &mut Conv2dScratch<G, T>,
+        g: &mut Vector<G::Output, T>,
+        dz: &mut Vector<G::Output, T>,
+    ) where
+        G: Conv2dGeometry<Output = P::Input>,
+        N: ArrayLength,
+        B: TrainBatch,
+        T: Float,
+    {
+        const { Self::check::<G, N>() };
+        let (n, s) = (N::USIZE, S::USIZE);
+        let ch = Channels {
+            gamma: &bn.gamma,
+            beta: &bn.beta,
+            inv_std: &cache.inv_std,
+            shift: &cache.shift,
+            delta: &cache.delta,
+        };
+        // ReLU'(z) from z (recomputed from the convolution's output).
+        let df = ReLU::df_from_output::<T>;
+        zero(&mut bn_grads.gamma);
+        zero(&mut bn_grads.beta);
+        let mut s_xc = GenericArray::<T, N>::default();
+        let mut acc = BackwardSums { dgamma: &mut bn_grads.gamma, dbeta: &mut bn_grads.beta, s_xc: &mut s_xc };
+        for ((sb, ab), dyb) in sums.iter().zip(argmax.iter()).zip(dy.iter()) {
+            MaxPool2d::<P>::backward_one(ab, dyb, g);
+            bn2d::backward_sums_sample(n, s, sb, g, &ch, &mut acc, df);
+        }
+        let mut factors =
+            [GenericArray::<T, N>::default(), GenericArray::<T, N>::default(), GenericArray::<T, N>::default()];
+        let [f0, f1, f2] = &mut factors;
+        let mut coef = Coefficients { gamma_inv: f0, dvar2_m: f1, dmu_m: f2 };
+        bn2d::backward_coefficients(n, B::USIZE * s, &ch, &mut acc, &mut coef);
+        let coef = coef.as_ref();
+        conv.backward_begin(conv_grads, scratch, dx.is_some());
+        for (b, (((xb, sb), ab), dyb)) in x.iter().zip(sums.iter()).zip(argmax.iter()).zip(dy.iter()).enumerate() {
+            MaxPool2d::<P>::backward_one(ab, dyb, g);
+            bn2d::backward_sample(n, s, sb, g, dz, &ch, &coef, df);
+            conv.backward_one(xb, dz, dx.as_deref_mut().map(|dx| &mut dx[b]), conv_grads, scratch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::random_batch;
+    use crate::rng::{Init, Rng};
+    use crate::shape::flat;
+    use alloc::vec::Vec;
+    use typenum::{U0, U108, U18, U27, U3, U300, U36, U4, U72};
+
+    /// 2×6×6 → conv 3×3, padding 1 → 3×6×6 → BN, ReLU → max pool 2 → 3×3×3.
+    type G = crate::Conv2dShape<U72, U108, U3, U18, U36, U0, U300, 2, 6, 6, 3, 3, 1, 1, 1, 1>;
+    type P = crate::Pool2dShape<U108, U27, 3, 6, 6, 2, 2>;
+
+    fn bits<T: Float>(v: &[T]) -> Vec<u64> {
+        v.iter().map(|f| f.to_f64().to_bits()).collect()
+    }
+
+    /// The block equals the four layers one after the other, bit for bit: outputs, batch and
+    /// population statistics, every gradient and the input gradient.
+    fn block_equals_layers<T: Float, const BIAS: bool>(seed: u64) {
+        let mut rng = Rng::seed(seed);
+        let conv = Conv2d::<G, T, BIAS>::new(Init::HeNormal, &mut rng);
+        let mut bn = BatchNorm::<U3, T>::new();
+        for (g, b) in bn.gamma.iter_mut().zip(bn.beta.iter_mut()) {
+            (*g, *b) = (T::from_f64(rng.normal()), T::from_f64(rng.normal() * 0.3));
+        }
+        let mut bn2 = bn;
+        let x: Batch<U4, U72, f64> = random_batch(&mut rng);
+        let x: Batch<U4, U72, T> = x.iter().map(|r| r.iter().map(|&v| T::from_f64(v)).collect()).collect();
+        let dy: Batch<U4, U27, f64> = random_batch(&mut rng);
+        let dy: Batch<U4, U27, T> = dy.iter().map(|r| r.iter().map(|&v| T::from_f64(v)).collect()).collect();
+        let mut scratch = Conv2dScratch::<G, T>::default();
+
+        // The four layers.
+        let (mut a1, mut a3, mut c1) = (Batch::<U4, U108, T>::default(), Batch::default(), BatchNormCache::default());
+        let (mut y1, mut i1) = (Batch::<U4, U27, T>::default(), Batch::default());
+        conv.forward(&x, &mut a1, &mut scratch.forward);
+        bn.forward_train_2d_relu::<U36, _, _>(&a1, &mut a3, &mut c1);
+        MaxPool2d::<P>::forward_train(&a3, &mut y1, &mut i1);
+        let (mut d3, mut d1, mut dx1) = (Batch::<U4, U108, T>::default(), Batch::default(), Batch::default());
+        let (mut gc1, mut gb1) = (Conv2d::<G, T, BIAS>::default(), BatchNormGrads::default());
+        MaxPool2d::<P>::backward(&i1, &dy, &mut d3);
+        bn.backward_2d_relu::<U36, _, _>(&a1, &c1, &d3, &mut d1, &mut gb1);
+        conv.backward(&x, &d1, Some(&mut dx1), &mut gc1, &mut scratch);
+
+        // The block.
+        let (mut a2, mut c2) = (Batch::<U4, U108, T>::default(), BatchNormCache::default());
+        let (mut y2, mut i2) = (Batch::<U4, U27, T>::default(), Batch::default());
+        let (mut t0, mut t1) = (Vector::<U108, T>::default(), Vector::<U108, T>::default());
+        let forward = &mut scratch.forward;
+        ConvBlock::<P, U36>::forward_train(&conv, &mut bn2, &x, &mut a2, &mut c2, &mut y2, &mut i2, &mut t0, forward);
+        let (mut dx2, mut gc2, mut gb2) =
+            (Batch::<U4, U72, T>::default(), Conv2d::default(), BatchNormGrads::default());
+        ConvBlock::<P, U36>::backward(
+            &conv,
+            &bn2,
+            &x,
+            &a2,
+            &c2,
+            &i2,
+            &dy,
+            Some(&mut dx2),
+            &mut gc2,
+            &mut gb2,
+            &mut scratch,
+            &mut t0,
+            &mut t1,
+        );
+
+        assert_eq!(bits(flat(&a1)), bits(flat(&a2)), "conv output");
+        assert_eq!(bits(flat(&y1)), bits(flat(&y2)), "pooled output");
+        assert_eq!(bits(flat(&i1)), bits(flat(&i2)), "argmax");
+        assert_eq!(bits(&c1.mean), bits(&c2.mean));
+        assert_eq!(bits(&c1.var), bits(&c2.var));
+        assert_eq!(bits(&bn.running_mean), bits(&bn2.running_mean));
+        assert_eq!(bits(&bn.running_var), bits(&bn2.running_var));
+        assert_eq!(bits(&gb1.gamma), bits(&gb2.gamma), "dγ");
+        assert_eq!(bits(&gb1.beta), bits(&gb2.beta), "dβ");
+        assert_eq!(bits(flat(&gc1.weight)), bits(flat(&gc2.weight)), "dW");
+        assert_eq!(bits(&gc1.bias), bits(&gc2.bias), "db");
+        assert_eq!(bits(flat(&dx1)), bits(flat(&dx2)), "dx");
+        // The data exercised the ReLU and the pool.
+        assert!(flat(&a3).contains(&T::ZERO) && flat(&dx1).iter().any(|v| *v != T::ZERO));
+    }
+
+    #[test]
+    fn block_equals_the_four_layers() {
+        block_equals_layers::<f64, false>(1);
+        block_equals_layers::<f32, false>(2);
+        block_equals_layers::<f32, true>(3);
+    }
+}
