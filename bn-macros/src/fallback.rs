@@ -14,7 +14,7 @@ use syn::ext::IdentExt;
 use syn::Ident;
 
 use crate::expand::api::{self, Consts, InputTexts};
-use crate::model::Outline;
+use crate::model::{Outline, Shape};
 use crate::tokens::{p, Cfgs, Names};
 
 /// The width of the `Input` or `Output` type (and of `INPUT` or `OUTPUT`) when the checks
@@ -26,15 +26,15 @@ const NOT_GENERATED: &str = "Not generated: the `network!` invocation has errors
 
 /// The items of a network whose invocation has errors.
 pub fn fallback(o: &Outline) -> TokenStream {
-    let (input, output) = (o.input.unwrap_or(UNKNOWN_WIDTH), o.output.unwrap_or(UNKNOWN_WIDTH));
+    let (input, output) = (o.input.map_or(UNKNOWN_WIDTH, Shape::len), o.output.unwrap_or(UNKNOWN_WIDTH));
     let n = Names::new(&o.vis, Cfgs::of(&o.attrs), &o.name, &o.scalar, input, output);
     let name = o.name.unraw().to_string();
     let summary = format!("{name}: not generated, the `network!` invocation has errors\n");
     let texts = InputTexts::new(&n, o.input);
     let (input_trait, batch_trait) = (api::input_trait(&n, &texts), api::batch_trait(&n, &texts));
     let input_impls = match o.input {
-        Some(width) => {
-            let (one, batch) = (api::input_impls(&n, width), api::batch_impl(&n));
+        Some(shape) => {
+            let (one, batch) = (api::input_impls(&n, shape), api::batch_impl(&n));
             quote!(#one #batch)
         }
         None => any_width_input_impls(&n),

@@ -8,7 +8,7 @@ pub struct Model {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
-    pub input: usize,
+    pub input: Shape,
     /// `f32` or `f64`.
     pub scalar: Ident,
     pub layers: Vec<Layer>,
@@ -23,11 +23,57 @@ pub struct Outline {
     pub name: Ident,
     /// `f32` or `f64` (`f32` when not given, or not valid).
     pub scalar: Ident,
-    /// The input width, if it was given and valid.
-    pub input: Option<usize>,
-    /// The output width, if known: the width after the last layer, tracked through the
+    /// The input shape, if it was given and valid.
+    pub input: Option<Shape>,
+    /// The output width (elements of one output sample), if known: tracked through the
     /// layers (unknown after an error until a later `dense(N)`).
     pub output: Option<usize>,
+}
+
+/// The shape of one sample between two layers: a vector of features, or a `C × H × W`
+/// image stored flat in C, H, W order (PyTorch's contiguous NCHW), so that either is one
+/// vector of [`len`](Shape::len) values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `N` features.
+    Flat(usize),
+    /// `c` channels of `h × w` pixels.
+    Image { c: usize, h: usize, w: usize },
+}
+
+impl Shape {
+    /// The number of values of one sample.
+    pub fn len(self) -> usize {
+        match self {
+            Shape::Flat(n) => n,
+            Shape::Image { c, h, w } => c * h * w,
+        }
+    }
+
+    /// The values per channel: `h·w` for an image, 1 for features (each its own channel).
+    #[allow(dead_code)] // for the generators of the image layers
+    pub fn pixels(self) -> usize {
+        match self {
+            Shape::Flat(_) => 1,
+            Shape::Image { h, w, .. } => h * w,
+        }
+    }
+
+    /// The channels BN normalizes over: an image's channels, or every feature.
+    pub fn channels(self) -> usize {
+        match self {
+            Shape::Flat(n) => n,
+            Shape::Image { c, .. } => c,
+        }
+    }
+
+    /// `784` or `8×28×28`.
+    pub fn show(self) -> String {
+        match self {
+            Shape::Flat(n) => n.to_string(),
+            Shape::Image { c, h, w } => format!("{c}×{h}×{w}"),
+        }
+    }
 }
 
 pub struct Layer {
@@ -38,8 +84,8 @@ pub struct Layer {
     /// the name as prefix (`fc1.weight`) instead of the layer's index (`0.weight`).
     pub named: bool,
     pub kind: Kind,
-    /// Width of the layer's input.
-    pub input: usize,
+    /// The shape of the layer's input.
+    pub input: Shape,
     /// How the layer is shown in summaries.
     pub text: String,
 }
@@ -73,41 +119,113 @@ pub enum Momentum {
     Cumulative,
 }
 
+/// A 2-d window's extent, stride or padding: `(height, width)`.
+pub type Pair = (usize, usize);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pool {
+    Max,
+    Avg,
+}
+
+impl Pool {
+    /// `maxpool` or `avgpool`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Max => "maxpool",
+            Pool::Avg => "avgpool",
+        }
+    }
+}
+
 pub enum Kind {
-    Dense { output: usize, bias: bool },
-    BatchNorm { eps: f64, momentum: Momentum },
+    Dense {
+        output: usize,
+        bias: bool,
+    },
+    /// PyTorch's `Conv2d` with zero padding, on an image input.
+    Conv2d {
+        out_channels: usize,
+        kernel: Pair,
+        stride: Pair,
+        padding: Pair,
+        bias: bool,
+    },
+    /// Over the features of a flat input (BatchNorm1d), or per channel over the batch and
+    /// every pixel of an image input (BatchNorm2d).
+    BatchNorm {
+        eps: f64,
+        momentum: Momentum,
+    },
     Activation(Act),
+    /// Max or average pooling of an image, square `size × size` windows every `stride`
+    /// pixels, no padding, floor semantics.
+    Pool {
+        pool: Pool,
+        size: usize,
+        stride: usize,
+    },
+    /// An image as its `C·H·W` features (C, H, W order): no computation, the storage is
+    /// already flat.
+    Flatten,
+}
+
+/// The output extent of a window sweep: `⌊(n + 2·padding − kernel)/stride⌋ + 1` (PyTorch's),
+/// `None` when the window does not fit (or the stride is 0).
+pub fn sweep(n: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = n.checked_add(padding.checked_mul(2)?)?;
+    (stride > 0 && kernel > 0 && kernel <= padded).then(|| (padded - kernel) / stride + 1)
 }
 
 impl Layer {
-    /// Width of the layer's output.
-    pub fn output(&self) -> usize {
-        match self.kind {
-            Kind::Dense { output, .. } => output,
-            _ => self.input,
+    /// The shape of the layer's output. The checks guarantee the geometry fits (a conv or
+    /// pool on an image, a dense on features); the fallbacks keep the input shape.
+    pub fn output(&self) -> Shape {
+        let input = self.input;
+        match (&self.kind, input) {
+            (Kind::Dense { output, .. }, _) => Shape::Flat(*output),
+            (Kind::Conv2d { out_channels, kernel, stride, padding, .. }, Shape::Image { h, w, .. }) => Shape::Image {
+                c: *out_channels,
+                h: sweep(h, kernel.0, stride.0, padding.0).unwrap_or(h),
+                w: sweep(w, kernel.1, stride.1, padding.1).unwrap_or(w),
+            },
+            (Kind::Pool { size, stride, .. }, Shape::Image { c, h, w }) => Shape::Image {
+                c,
+                h: sweep(h, *size, *stride, 0).unwrap_or(h),
+                w: sweep(w, *size, *stride, 0).unwrap_or(w),
+            },
+            (Kind::Flatten, _) => Shape::Flat(input.len()),
+            _ => input,
         }
     }
 
     pub fn kind_name(&self) -> &'static str {
         match &self.kind {
             Kind::Dense { .. } => "dense",
+            Kind::Conv2d { .. } => "conv2d",
             Kind::BatchNorm { .. } => "batchnorm",
             Kind::Activation(a) => Act::ALL.iter().find(|(_, b)| b == a).map(|(n, _)| *n).unwrap_or("activation"),
+            Kind::Pool { pool, .. } => pool.name(),
+            Kind::Flatten => "flatten",
         }
     }
 
-    /// Parameters: `out·in (+ out)` for dense, `2·width` for batchnorm.
+    /// Trainable scalars: `out·in (+ out)` for dense, `out·in_channels·kh·kw (+ out)` for
+    /// conv2d, `2·channels` for batchnorm.
     pub fn params(&self) -> usize {
         match self.kind {
-            Kind::Dense { output, bias } => output * self.input + if bias { output } else { 0 },
-            Kind::BatchNorm { .. } => 2 * self.input,
-            Kind::Activation(_) => 0,
+            Kind::Dense { output, bias } => output * self.input.len() + if bias { output } else { 0 },
+            Kind::Conv2d { out_channels, kernel, bias, .. } => {
+                out_channels * self.input.channels() * kernel.0 * kernel.1 + if bias { out_channels } else { 0 }
+            }
+            Kind::BatchNorm { .. } => 2 * self.input.channels(),
+            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => 0,
         }
     }
 }
 
 impl Model {
-    pub fn output(&self) -> usize {
+    pub fn output(&self) -> Shape {
         self.layers.last().map_or(self.input, Layer::output)
     }
 

@@ -1,55 +1,72 @@
 //! The folding plan: which layers of the trained network become which layer of the folded
-//! inference model (BNs folded into a neighbouring dense layer, or composed into an affine
-//! layer). Plain data over the [`model`](crate::model); the expanders and the summary read it.
+//! inference model. Plain data over the [`model`](crate::model); the expanders and the
+//! summary read it.
+//!
+//! A BN folds into the dense or conv layer right before it (per feature, or per output
+//! channel). Otherwise it folds into the linear layer right after it where that is exact: a
+//! dense layer (for a BN over an image, across a `flatten`), or a conv without padding (a
+//! padded conv sees zeros at the border, not the BN's shift). Otherwise, composed with the
+//! BNs next to it, it stays an affine layer. Folding never crosses an activation or a pool.
 
 use syn::Ident;
 
-use crate::model::{Kind, Layer};
+use crate::model::{Kind, Layer, Shape};
 
 /// One layer of the folded model.
 pub(crate) enum Folded<'a> {
-    /// A dense layer with the BNs folded into it from before (after an activation) and
-    /// after (right behind it).
-    Dense {
-        src: &'a Layer,
-        pre: Vec<&'a Layer>,
-        post: Vec<&'a Layer>,
-    },
-    /// BNs with no dense neighbour: one affine layer.
-    Affine {
-        bns: Vec<&'a Layer>,
-    },
-    Act(&'a Layer),
+    /// A dense or conv layer with the BNs folded into it from before and after.
+    Linear { src: &'a Layer, pre: Vec<&'a Layer>, post: Vec<&'a Layer> },
+    /// BNs with no linear neighbour to fold into: one affine layer (per feature, or per
+    /// channel of an image).
+    Affine { bns: Vec<&'a Layer> },
+    /// A layer without parameters, kept: an activation, a pool, `flatten`.
+    Plain(&'a Layer),
 }
 
-/// The folding plan: BN → into the dense before it; otherwise into the dense right after it;
-/// otherwise (composed with adjacent BNs) an affine layer. Never across an activation.
+/// The folding plan of `layers` (see the module docs).
 pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
     let mut first: Vec<Folded> = Vec::new();
     for l in layers {
         match l.kind {
-            Kind::Dense { .. } => first.push(Folded::Dense { src: l, pre: vec![], post: vec![] }),
+            Kind::Dense { .. } | Kind::Conv2d { .. } => {
+                first.push(Folded::Linear { src: l, pre: vec![], post: vec![] })
+            }
             Kind::BatchNorm { .. } => match first.last_mut() {
-                Some(Folded::Dense { post, .. }) => post.push(l),
+                Some(Folded::Linear { post, .. }) => post.push(l),
                 Some(Folded::Affine { bns }) => bns.push(l),
                 _ => first.push(Folded::Affine { bns: vec![l] }),
             },
-            Kind::Activation(_) => first.push(Folded::Act(l)),
+            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => first.push(Folded::Plain(l)),
         }
     }
     let mut out = Vec::new();
     let mut pending: Option<Vec<&Layer>> = None;
-    for f in first {
+    let mut entries = first.into_iter().peekable();
+    while let Some(f) = entries.next() {
         match f {
             Folded::Affine { bns } => pending = Some(bns),
-            Folded::Dense { src, post, .. } => {
-                out.push(Folded::Dense { src, pre: pending.take().unwrap_or_default(), post })
+            Folded::Linear { src, post, .. } => {
+                let pre = match pending.take() {
+                    Some(bns) if folds_before(src, &bns) => bns,
+                    Some(bns) => {
+                        out.push(Folded::Affine { bns });
+                        vec![]
+                    }
+                    None => vec![],
+                };
+                out.push(Folded::Linear { src, pre, post })
             }
-            act => {
-                if let Some(bns) = pending.take() {
-                    out.push(Folded::Affine { bns });
+            Folded::Plain(l) => {
+                // A BN over an image, then `flatten`, then a dense layer: the BN folds into
+                // the dense layer (per feature of its channel), so it waits.
+                let across = matches!(l.kind, Kind::Flatten)
+                    && matches!(entries.peek(), Some(Folded::Linear { src, .. }) if matches!(src.kind, Kind::Dense { .. }));
+                if !across {
+                    if let Some(bns) = pending.take() {
+                        out.push(Folded::Affine { bns });
+                    }
                 }
-                out.push(act);
+                out.push(Folded::Plain(l));
             }
         }
     }
@@ -59,37 +76,48 @@ pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
     out
 }
 
+/// Whether BNs right before `src` (after an activation, a pool or the input) fold into it
+/// exactly: into a dense layer always, into a conv only without padding.
+fn folds_before(src: &Layer, bns: &[&Layer]) -> bool {
+    match src.kind {
+        Kind::Dense { .. } => true,
+        Kind::Conv2d { padding, .. } => padding == (0, 0) && bns.iter().all(|b| matches!(b.input, Shape::Image { .. })),
+        _ => false,
+    }
+}
+
 impl Folded<'_> {
-    /// The field holding this layer in the folded type (none for an activation).
+    /// The field holding this layer in the folded type (none for a layer without parameters).
     pub(crate) fn field(&self) -> Option<&Ident> {
         match self {
-            Folded::Dense { src, .. } => Some(&src.field),
+            Folded::Linear { src, .. } => Some(&src.field),
             Folded::Affine { bns } => Some(&bns[0].field),
-            Folded::Act(_) => None,
+            Folded::Plain(_) => None,
         }
     }
-    /// The input width.
-    pub(crate) fn input(&self) -> usize {
+    /// The input shape.
+    pub(crate) fn input(&self) -> Shape {
         match self {
-            Folded::Dense { src, .. } => src.input,
+            Folded::Linear { src, .. } => src.input,
             Folded::Affine { bns } => bns[0].input,
-            Folded::Act(l) => l.input,
+            Folded::Plain(l) => l.input,
         }
     }
-    /// The output width.
-    pub(crate) fn output(&self) -> usize {
+    /// The output shape.
+    pub(crate) fn output(&self) -> Shape {
         match self {
-            Folded::Dense { src, .. } => src.output(),
+            Folded::Linear { src, .. } => src.output(),
             Folded::Affine { bns } => bns[0].input,
-            Folded::Act(l) => l.input,
+            Folded::Plain(l) => l.output(),
         }
     }
-    /// One line for the folded type's field docs and summary: `dense(a => b)` with the names of
-    /// the BNs folded in, `affine(n)` with the names of its BNs, or the activation's name.
+    /// One line for the folded type's field docs and summary: `dense(a => b)` or
+    /// `conv2d(c×h×w => c×h×w)` with the names of the BNs folded in, `affine(n)` with the
+    /// names of its BNs, or the layer's kind.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Folded::Dense { src, pre, post } => {
-                let mut s = format!("dense({} => {})", src.input, src.output());
+            Folded::Linear { src, pre, post } => {
+                let mut s = format!("{}({} => {})", src.kind_name(), src.input.show(), src.output().show());
                 let names: Vec<String> = pre.iter().chain(post).map(|b| format!("`{}`", b.field)).collect();
                 if !names.is_empty() {
                     s.push_str(&format!(" with {} folded in", names.join(", ")));
@@ -98,21 +126,26 @@ impl Folded<'_> {
             }
             Folded::Affine { bns } => {
                 let names: Vec<String> = bns.iter().map(|b| format!("`{}`", b.field)).collect();
-                format!("affine({}) from {}", bns[0].input, names.join(", "))
+                format!("affine({}) from {}", bns[0].input.show(), names.join(", "))
             }
-            Folded::Act(l) => l.kind_name().to_string(),
+            Folded::Plain(l) => l.kind_name().to_string(),
         }
     }
 }
 
-/// The number of scalars of the folded model: a weight matrix and a bias per dense layer,
-/// a scale and a shift per affine layer.
+/// The number of scalars of the folded model: the weights and a bias per linear layer, a
+/// scale and a shift per channel of each affine layer.
 pub(crate) fn folded_scalars(plan: &[Folded]) -> usize {
     plan.iter()
         .map(|f| match f {
-            Folded::Dense { src, .. } => src.input * src.output() + src.output(),
-            Folded::Affine { bns } => 2 * bns[0].input,
-            Folded::Act(_) => 0,
+            Folded::Linear { src, .. } => match src.kind {
+                Kind::Conv2d { out_channels, kernel, .. } => {
+                    out_channels * src.input.channels() * kernel.0 * kernel.1 + out_channels
+                }
+                _ => src.input.len() * src.output().len() + src.output().len(),
+            },
+            Folded::Affine { bns } => 2 * bns[0].input.channels(),
+            Folded::Plain(_) => 0,
         })
         .sum()
 }

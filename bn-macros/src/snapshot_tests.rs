@@ -70,15 +70,33 @@ fn expansion_size_does_not_depend_on_widths() {
     let paper = count(expand_tokens(quote!(struct N { input: 784, dense(100), batchnorm, sigmoid, dense(10) })));
     let wide = count(expand_tokens(quote!(struct N { input: 100000, dense(5000), batchnorm, sigmoid, dense(2000) })));
     // Only the width literals and type names differ: no loop over a width is unrolled.
-    // (Up to 1024 a width is one typenum name; beyond, its binary `UInt<…>` form costs
-    // about 30 characters per bit at each mention, 17 bits for 100000.)
+    // (Up to 1024 a width is one typenum name; beyond, `Sum<Prod<hi, U1024>, lo>`.)
     assert!(paper < small + small / 10, "{small} vs {paper}");
-    assert!(wide < 5 * small, "{small} vs {wide}");
+    assert!(wide < small * 3 / 2, "{small} vs {wide}");
     // And it is linear in the number of layers.
     let deep = count(expand_tokens(quote!(struct N { input: 4,
         dense(8), batchnorm, sigmoid, dense(8), batchnorm, sigmoid, dense(8), batchnorm, sigmoid,
         dense(8), batchnorm, sigmoid, dense(3) })));
     assert!(deep < 5 * small, "{small} vs {deep}");
+}
+
+#[test]
+fn expansion_size_does_not_depend_on_image_sizes() {
+    let count = |t: proc_macro2::TokenStream| t.to_string().len();
+    let small = count(expand_tokens(quote!(struct N { input: (1, 8, 8),
+        conv2d(2, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+        conv2d(4, kernel = 3), batchnorm, relu, flatten, dense(3) })));
+    let lenet = count(expand_tokens(quote!(struct N { input: (1, 28, 28),
+        conv2d(8, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+        conv2d(16, kernel = 3), batchnorm, relu, flatten, dense(10) })));
+    let big = count(expand_tokens(quote!(struct N { input: (3, 224, 224),
+        conv2d(64, kernel = 7, stride = 2, padding = 3), batchnorm, relu, maxpool(2),
+        conv2d(128, kernel = 3), batchnorm, relu, flatten, dense(1000) })));
+    // Only the size literals and type names differ: no loop over pixels or channels is
+    // unrolled. (A size beyond 1024 is spelled `Sum<Prod<hi, U1024>, lo>`, one level per
+    // factor of 1024: longer than `U784`, the same for any size up to 2^20.)
+    assert!(lenet < small * 3 / 2, "{small} vs {lenet}");
+    assert!(big < small * 17 / 10, "{small} vs {big}");
 }
 
 /// What a token stream declares: its types and traits, each impl (`impl Trait for Type` or

@@ -1,5 +1,6 @@
 //! The rules of the layers: each layer's kind and arguments (`dense`, `batchnorm`, the
-//! activations), the widths from one layer to the next, and the layers' names.
+//! activations; the image layers in `image`), the shapes from one layer to the next, and the
+//! layers' names.
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::ext::IdentExt;
@@ -7,43 +8,36 @@ use syn::parse::{ParseStream, Parser};
 use syn::{Ident, Token};
 
 use super::errors::Errors;
-use super::values::{compact, did_you_mean, parse_number, parse_width, single_value, value_tokens};
-use crate::model::{Act, Kind, Layer, Momentum, DEFAULT_EPS, DEFAULT_MOMENTUM};
-use crate::parse::{RawLayer, LAYER_KINDS};
+use super::image::{check_conv, check_flatten, check_pool};
+use super::shapes::{an_image, Known};
+use super::values::{compact, did_you_mean, layer_text, parse_number, parse_width, single_value, value_tokens};
+use crate::model::{Act, Kind, Layer, Momentum, Pool, DEFAULT_EPS, DEFAULT_MOMENTUM};
+use crate::parse::{RawLayer, IMAGE_LAYERS, LAYER_KINDS};
 
 const BN_OPTIONS: [&str; 2] = ["eps", "momentum"];
 
-/// Checks every layer, tracking the width (unknown after an error, to avoid cascades, until
-/// a `dense(N)` sets it again). Returns the valid layers and the width after the last layer
-/// (the output width), if known.
-pub(super) fn check_layers(
-    raw_layers: &[Option<RawLayer>],
-    input: Option<usize>,
-    errs: &mut Errors,
-) -> (Vec<Layer>, Option<usize>) {
-    let mut width = input;
+/// Checks every layer, tracking what is known of the shape between them (see `shapes`: after
+/// an error, what it leaves in doubt is unknown until a layer sets it again, so that no
+/// error causes another). Returns the valid layers and what is known of the output.
+pub(super) fn check_layers(raw_layers: &[Option<RawLayer>], input: Known, errs: &mut Errors) -> (Vec<Layer>, Known) {
+    let mut known = input;
     let mut layers = Vec::new();
     let mut fields: Vec<(String, usize)> = Vec::new();
     for (index, raw) in raw_layers.iter().enumerate() {
         let Some(raw) = raw else {
-            width = None;
+            known = Known::Nothing;
             continue;
         };
         let next_is_bn = matches!(raw_layers.get(index + 1), Some(Some(l)) if l.kind.unraw() == "batchnorm");
-        let kind = check_layer(index, raw, width, next_is_bn, errs);
+        let (kind, output) = check_layer(index, raw, known, next_is_bn, errs);
         let field = check_name(index, raw, &mut fields, errs);
-        match (kind, width) {
-            (Some(kind), Some(w)) => {
-                let layer = Layer { field, named: raw.name.is_some(), kind, input: w, text: summary_text(raw) };
-                width = Some(layer.output());
-                layers.push(layer);
-            }
-            // The width is unknown from here on; keep checking each layer's own syntax.
-            (Some(Kind::Dense { output, .. }), None) => width = Some(output),
-            (Some(_), None) | (None, _) => width = None,
+        // Without errors, every layer is valid and every shape known: the model is complete.
+        if let (Some(kind), Some(input)) = (kind, known.exact()) {
+            layers.push(Layer { field, named: raw.name.is_some(), kind, input, text: layer_text(raw) });
         }
+        known = output;
     }
-    (layers, width)
+    (layers, known)
 }
 
 /// The layer's field name (the user's, or `{kind}{index}`), unless an earlier layer has it.
@@ -71,43 +65,57 @@ fn check_name(index: usize, raw: &RawLayer, fields: &mut Vec<(String, usize)>, e
     field
 }
 
-/// How a layer is shown in messages and summaries: `kind(args)`, spaced like Rust source.
-fn summary_text(raw: &RawLayer) -> String {
-    match &raw.args {
-        Some((_, args)) => format!("{}({})", raw.kind.unraw(), compact(args)),
-        None => raw.kind.unraw().to_string(),
-    }
-}
-
+/// Checks one layer on the values before it (`input`): its kind and arguments, then how it
+/// fits its input. Returns the layer's kind (if its arguments are valid) and what is known
+/// of its output.
 fn check_layer(
     index: usize,
     raw: &RawLayer,
-    width: Option<usize>,
+    input: Known,
     next_is_bn: bool,
     errs: &mut Errors,
-) -> Option<Kind> {
+) -> (Option<Kind>, Known) {
+    let number = index + 1;
     let kind = raw.kind.unraw().to_string();
     match kind.as_str() {
-        "dense" => check_dense(index + 1, raw, width, next_is_bn, errs),
-        "batchnorm" => check_batchnorm(raw, errs),
+        "dense" => check_dense(number, raw, input, next_is_bn, errs),
+        "conv2d" => check_conv(number, raw, input, next_is_bn, errs),
+        "maxpool" => check_pool(number, raw, Pool::Max, input, errs),
+        "avgpool" => check_pool(number, raw, Pool::Avg, input, errs),
+        "flatten" => check_flatten(number, raw, input, errs),
+        "batchnorm" => match check_batchnorm(raw, errs) {
+            Some(bn) => (Some(bn), input),
+            None => (None, input.forget()),
+        },
         _ => {
             if let Some(&(_, act)) = Act::ALL.iter().find(|(n, _)| *n == kind) {
                 if let Some((span, _)) = &raw.args {
                     errs.push(*span, format!("`{kind}` takes no arguments"));
-                    return None;
+                    return (None, input.forget());
                 }
-                return Some(Kind::Activation(act));
+                return (Some(Kind::Activation(act)), input);
             }
-            let hint = did_you_mean(&kind, &LAYER_KINDS);
-            let hint = if hint.is_empty() {
-                format!("; the layers are {}", LAYER_KINDS.map(|k| format!("`{k}`")).join(", "))
-            } else {
-                hint
-            };
-            errs.push(raw.kind.span(), format!("unknown layer `{kind}`{hint}"));
-            None
+            errs.push(raw.kind.span(), format!("unknown layer `{kind}`{}", unknown_layer_hint(&kind, input)));
+            (None, Known::Nothing)
         }
     }
+}
+
+/// A suggestion for an unknown layer (also for PyTorch's spellings: `MaxPool2d`, `max_pool`),
+/// else the list of the layers that could come here: after features, those on features
+/// (nothing turns features back into an image), else all of them.
+fn unknown_layer_hint(kind: &str, input: Known) -> String {
+    let hint = did_you_mean(kind, &LAYER_KINDS);
+    if !hint.is_empty() {
+        return hint;
+    }
+    let hint = did_you_mean(&kind.to_lowercase().replace('_', ""), &LAYER_KINDS);
+    if !hint.is_empty() {
+        return hint;
+    }
+    let fits = |k: &&&str| !matches!(input, Known::Flat(_)) || !IMAGE_LAYERS.contains(k);
+    let kinds: Vec<String> = LAYER_KINDS.iter().filter(fits).map(|k| format!("`{k}`")).collect();
+    format!("; the layers are {}", kinds.join(", "))
 }
 
 /// The arguments of `dense(...)` as written: the explicit input width of `in => out`, the
@@ -153,13 +161,34 @@ fn parse_dense_args(input: ParseStream) -> syn::Result<DenseArgs> {
     Ok((explicit_in, out, flag))
 }
 
+/// `dense(...)`: its arguments, its stated input width against the features before it,
+/// and an error after an image (which needs `flatten` first).
 fn check_dense(
     number: usize,
     raw: &RawLayer,
-    width: Option<usize>,
+    input: Known,
     next_is_bn: bool,
     errs: &mut Errors,
-) -> Option<Kind> {
+) -> (Option<Kind>, Known) {
+    let kind = dense_kind(number, raw, input, next_is_bn, errs);
+    if let Known::Image { .. } = input {
+        errs.push(
+            raw.kind.span(),
+            format!("layer {number} `{}` after {}: add `flatten` first", layer_text(raw), an_image(input)),
+        );
+    }
+    match kind {
+        Some(Kind::Dense { output, .. }) => (kind, Known::Flat(Some(output))),
+        _ => (kind, Known::Flat(None)),
+    }
+}
+
+/// The kind of a `dense(...)` layer, if its arguments are valid.
+fn dense_kind(number: usize, raw: &RawLayer, input: Known, next_is_bn: bool, errs: &mut Errors) -> Option<Kind> {
+    let width = match input {
+        Known::Flat(width) => width,
+        _ => None,
+    };
     let Some((paren, args)) = &raw.args else {
         errs.push(raw.kind.span(), "`dense` needs its output width, e.g. `dense(100)` or `dense(784 => 100)`");
         return None;
@@ -183,7 +212,7 @@ fn check_dense(
                     tokens,
                     format!(
                         "layer {number} `{}` expects {declared} inputs, but the previous layer gives {prev}",
-                        summary_text(raw)
+                        layer_text(raw)
                     ),
                 );
             }

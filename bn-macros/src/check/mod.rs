@@ -2,18 +2,24 @@
 //! (each at the user's token, widths in decimal) instead of stopping at the first.
 //!
 //! One module per rule family: `settings` (settings and attributes), `layers` (each layer,
-//! the widths between them, their names) and `values` (reading widths and numbers, shared
-//! wording); `errors` collects what they report.
+//! the shapes between them, their names), `image` (the layers on images: `conv2d`, pools,
+//! `flatten`), `shapes` (what is known of a shape, with the wording of the shape rules) and
+//! `values` (reading widths, numbers and pairs, shared wording); `errors` collects what they
+//! report.
 
 mod errors;
+mod image;
 mod layers;
 mod settings;
+mod shapes;
+#[cfg(test)]
+mod tests;
 mod values;
 
 use proc_macro2::Span;
 use syn::Ident;
 
-use crate::model::{Model, Outline};
+use crate::model::{Model, Outline, Shape};
 use crate::parse::Invocation;
 use errors::Errors;
 
@@ -29,14 +35,14 @@ pub fn check(inv: Invocation) -> Result<Model, (Box<Outline>, syn::Error)> {
     let scalar = settings.scalar.unwrap_or_else(|| Ident::new("f32", Span::call_site()));
     match errs.finish() {
         Some(e) => {
-            let input = settings.input;
+            let (input, output) = (settings.input.exact(), output.len());
             Err((Box::new(Outline { attrs: inv.attrs, vis: inv.vis, name: inv.name, scalar, input, output }), e))
         }
         None => Ok(Model {
             attrs: inv.attrs,
             vis: inv.vis,
             name: inv.name,
-            input: settings.input.unwrap_or(0),
+            input: settings.input.exact().unwrap_or(Shape::Flat(0)),
             scalar,
             layers,
         }),

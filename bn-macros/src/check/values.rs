@@ -1,14 +1,19 @@
-//! Reading the values of settings and layer arguments (widths, numbers, single tokens), and
-//! the wording shared by the messages (`compact` tokens, "did you mean").
+//! Reading the values of settings and layer arguments (widths, counts, `(h, w)` pairs,
+//! numbers, single tokens), and the wording shared by the messages (`compact` tokens, a
+//! layer as written, "did you mean").
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::{Lit, Token};
 
 use super::errors::Errors;
+use crate::model::Pair;
+use crate::parse::RawLayer;
 
-/// The widest layer accepted: wider ones would make types (and compile times) explode.
-const MAX_WIDTH: usize = 1 << 24;
+/// The widest layer accepted: wider ones would make types (and compile times) explode. It
+/// also bounds an image's `C·H·W` values and every single size (a kernel, a stride).
+pub(super) const MAX_WIDTH: usize = 1 << 24;
 
 /// Tokens as the user wrote them, without the spaces `to_string` puts after `-` and before `,`.
 pub(super) fn compact(tokens: &TokenStream) -> String {
@@ -40,17 +45,32 @@ pub(super) fn value_tokens(input: ParseStream) -> syn::Result<TokenStream> {
     Ok(out)
 }
 
+/// How a layer is shown in messages and summaries: `kind(args)`, spaced like Rust source.
+pub(super) fn layer_text(raw: &RawLayer) -> String {
+    match &raw.args {
+        Some((_, args)) => format!("{}({})", raw.kind.unraw(), compact(args)),
+        None => raw.kind.unraw().to_string(),
+    }
+}
+
 /// A positive integer width, or an error spanning the tokens.
 pub(super) fn parse_width(value: &TokenStream, what: &str, errs: &mut Errors) -> Option<usize> {
+    parse_count(value, what, 1, errs)
+}
+
+/// An integer of at least `min` (0 or 1) and at most [`MAX_WIDTH`], or an error spanning
+/// the tokens.
+pub(super) fn parse_count(value: &TokenStream, what: &str, min: usize, errs: &mut Errors) -> Option<usize> {
     let text = compact(value);
     let not_positive = |errs: &mut Errors| {
-        errs.push_spanned(value, format!("{what} must be a positive integer, found `{text}`"));
+        let kind = if min == 0 { "non-negative" } else { "positive" };
+        errs.push_spanned(value, format!("{what} must be a {kind} integer, found `{text}`"));
         None
     };
     match syn::parse2::<Lit>(value.clone()) {
         Ok(Lit::Int(int)) if (int.suffix().is_empty() || int.suffix() == "usize") && !text.starts_with('-') => {
             match int.base10_digits().parse::<u128>() {
-                Ok(0) => {
+                Ok(0) if min > 0 => {
                     errs.push(int.span(), format!("{what} must be at least 1, found 0"));
                     None
                 }
@@ -66,6 +86,48 @@ pub(super) fn parse_width(value: &TokenStream, what: &str, errs: &mut Errors) ->
         }
         _ => not_positive(errs),
     }
+}
+
+/// The values of a parenthesized tuple `(a, b, …)` split at its commas (a trailing comma
+/// ends it), or `None` when `value` is not one.
+pub(super) fn tuple_items(value: &TokenStream) -> Option<Vec<TokenStream>> {
+    let mut tokens = value.clone().into_iter();
+    let group = match (tokens.next(), tokens.next()) {
+        (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::Parenthesis => g,
+        _ => return None,
+    };
+    let (mut items, mut item) = (Vec::new(), TokenStream::new());
+    for tt in group.stream() {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == ',' => items.push(std::mem::take(&mut item)),
+            tt => item.extend([tt]),
+        }
+    }
+    if !item.is_empty() {
+        items.push(item);
+    }
+    Some(items)
+}
+
+/// `n` or `(h, w)`: a window's extent, stride or padding, each value a count of at least
+/// `min`. `option` names it (`kernel`), `what` one value of it (`a kernel size`).
+pub(super) fn parse_pair(value: &TokenStream, option: &str, what: &str, min: usize, errs: &mut Errors) -> Option<Pair> {
+    let Some(items) = tuple_items(value) else {
+        return parse_count(value, what, min, errs).map(|n| (n, n));
+    };
+    if items.len() != 2 {
+        let n = items.len();
+        errs.push_spanned(
+            value,
+            format!(
+                "`{option}` is one number or a (height, width) pair, found {n} value{}",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+        return None;
+    }
+    let (h, w) = (parse_count(&items[0], what, min, errs), parse_count(&items[1], what, min, errs));
+    h.zip(w)
 }
 
 /// A float or integer literal (optionally negative).

@@ -10,6 +10,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::Ident;
 
+use crate::model::Shape;
 use crate::tokens::{lit, p, Names};
 
 /// The docs and diagnostics of the input traits.
@@ -23,11 +24,11 @@ pub(crate) struct InputTexts {
 }
 
 impl InputTexts {
-    /// The texts of a network that takes `input` values per sample, or (in the fallback,
-    /// where the input width is unknown) any number.
-    pub(crate) fn new(n: &Names, input: Option<usize>) -> Self {
+    /// The texts of a network that takes `input` samples, or (in the fallback, where the
+    /// input width is unknown) samples of any size.
+    pub(crate) fn new(n: &Names, input: Option<Shape>) -> Self {
         let (name, t) = (n.name.unraw().to_string(), &n.scalar);
-        let Some(input) = input else {
+        let Some(shape) = input else {
             return InputTexts {
                 input_doc: format!("One input sample of [`{name}`]: `[{t}; N]` or `GenericArray<{t}, N>`."),
                 input_msg: format!("`{{Self}}` is not an input of `{name}`: it takes values of `{t}`"),
@@ -37,10 +38,19 @@ impl InputTexts {
                 batch_label: format!("expected `Batch<B, N, {t}>`"),
             };
         };
+        let input = shape.len();
+        let (values, nested) = match shape {
+            Shape::Flat(_) => (input.to_string(), String::new()),
+            Shape::Image { c, h, w } => {
+                (format!("{c}×{h}×{w} = {input}"), format!(", `[[[{t}; {w}]; {h}]; {c}]` (C, H, W)"))
+            }
+        };
         InputTexts {
-            input_doc: format!("One input sample of [`{name}`]: `[{t}; {input}]` or `GenericArray<{t}, U{input}>`."),
-            input_msg: format!("`{{Self}}` is not an input of `{name}`: it takes {input} values of `{t}`"),
-            input_label: format!("expected `[{t}; {input}]` or `GenericArray<{t}, U{input}>`"),
+            input_doc: format!(
+                "One input sample of [`{name}`]: `[{t}; {input}]`{nested} or `GenericArray<{t}, U{input}>`."
+            ),
+            input_msg: format!("`{{Self}}` is not an input of `{name}`: it takes {values} values of `{t}`"),
+            input_label: format!("expected `[{t}; {input}]`{nested} or `GenericArray<{t}, U{input}>`"),
             batch_doc: format!("A batch of inputs of [`{name}`]: `Batch<B, U{input}, {t}>` for any batch size `B`."),
             batch_msg: format!(
                 "`{{Self}}` is not a batch of `{name}` inputs: it takes {input} values of `{t}` per sample"
@@ -66,12 +76,28 @@ pub(crate) fn input_trait(n: &Names, texts: &InputTexts) -> TokenStream {
     }
 }
 
-/// The input trait's impls for an array and a vector of the input width.
-pub(crate) fn input_impls(n: &Names, input: usize) -> TokenStream {
+/// The input trait's impls for an array and a vector of the input width, and for an image
+/// input the nested array `[[[T; W]; H]; C]` (the same values in the same order).
+pub(crate) fn input_impls(n: &Names, input: Shape) -> TokenStream {
     let p = p();
     let Names { cfgs, scalar: t, input_trait, in_ty, .. } = n;
-    let n_in = lit(input);
+    let n_in = lit(input.len());
+    let nested = match input {
+        Shape::Flat(_) => TokenStream::new(),
+        Shape::Image { c, h, w } => {
+            let [c, h, w] = [c, h, w].map(lit);
+            quote! {
+                #cfgs
+                impl #input_trait for [[[#t; #w]; #h]; #c] {
+                    fn as_vector(&self) -> &#p::Vector<#in_ty, #t> {
+                        #p::image_as_vector(self)
+                    }
+                }
+            }
+        }
+    };
     quote! {
+        #nested
         #cfgs
         impl #input_trait for [#t; #n_in] {
             fn as_vector(&self) -> &#p::Vector<#in_ty, #t> {

@@ -11,7 +11,7 @@ use quote::quote;
 use syn::ext::IdentExt;
 use syn::Ident;
 
-use crate::model::{Act, Kind, Layer, Model, Momentum, DEFAULT_EPS, DEFAULT_MOMENTUM};
+use crate::model::{Act, Kind, Layer, Model, Momentum, Pool, Shape, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::plan::Folded;
 use crate::tokens::{p, Names};
 
@@ -26,7 +26,17 @@ struct Entry<'a> {
     module: String,
     /// A comment after the module in the docs.
     note: &'static str,
+    /// How the generated visitor reaches the layer's tensors.
+    visit: Visit,
     tensors: Tensors,
+}
+
+/// The visitor call of a layer: bn-core's `LayerTensors` impl, or for an affine layer over
+/// an image's channels the depthwise-convolution visitor.
+#[derive(Clone, Copy, PartialEq)]
+enum Visit {
+    Layer,
+    ChannelAffine,
 }
 
 /// The key of a layer in the `state_dict`: the user's name, or the index in the Sequential.
@@ -53,66 +63,125 @@ fn linear(input: usize, output: usize, bias: bool) -> (String, Tensors) {
     (module, tensors)
 }
 
-/// The training type's Sequential: every layer, activations included.
+/// `nn.Conv2d(C, C_out, kernel_size=(KH, KW), stride=…, padding=…)` (defaults left out, as
+/// PyTorch prints it) and its tensors, `weight` `[C_out, C, KH, KW]` and the bias.
+fn conv(l: &Layer, bias: bool) -> (String, Tensors) {
+    let Kind::Conv2d { out_channels, kernel, stride, padding, .. } = l.kind else { unreachable!("a conv layer") };
+    let c = l.input.channels();
+    let mut module = format!("nn.Conv2d({c}, {out_channels}, kernel_size={kernel:?}");
+    if stride != (1, 1) {
+        module.push_str(&format!(", stride={stride:?}"));
+    }
+    if padding != (0, 0) {
+        module.push_str(&format!(", padding={padding:?}"));
+    }
+    let mut tensors = vec![("weight", vec![out_channels, c, kernel.0, kernel.1], false)];
+    if bias {
+        tensors.push(("bias", vec![out_channels], false));
+    } else {
+        module.push_str(", bias=False");
+    }
+    module.push(')');
+    (module, tensors)
+}
+
+/// The module and tensors of a layer without parameters (an activation, a pool, `flatten`).
+fn plain(l: &Layer) -> String {
+    match l.kind {
+        Kind::Activation(a) => act_module(a),
+        Kind::Pool { pool, size, stride } => {
+            let name = match pool {
+                Pool::Max => "MaxPool2d",
+                Pool::Avg => "AvgPool2d",
+            };
+            format!("nn.{name}(kernel_size={size}, stride={stride})")
+        }
+        _ => "nn.Flatten()".to_string(),
+    }
+}
+
+/// `nn.BatchNorm1d(n)` or, over an image's channels, `nn.BatchNorm2d(c)`, with ε and
+/// momentum where they differ from PyTorch's defaults; and its tensors.
+fn batchnorm(l: &Layer, eps: f64, momentum: Momentum) -> (String, Tensors) {
+    let n = l.input.channels();
+    let dims = if matches!(l.input, Shape::Image { .. }) { 2 } else { 1 };
+    let mut module = format!("nn.BatchNorm{dims}d({n}");
+    if eps != DEFAULT_EPS {
+        module.push_str(&format!(", eps={eps:?}"));
+    }
+    match momentum {
+        Momentum::Cumulative => module.push_str(", momentum=None"),
+        Momentum::Exponential(v) if v != DEFAULT_MOMENTUM => module.push_str(&format!(", momentum={v:?}")),
+        Momentum::Exponential(_) => {}
+    }
+    module.push(')');
+    let tensors = vec![
+        ("weight", vec![n], false),
+        ("bias", vec![n], false),
+        ("running_mean", vec![n], false),
+        ("running_var", vec![n], false),
+        ("num_batches_tracked", vec![], true),
+    ];
+    (module, tensors)
+}
+
+/// The training type's Sequential: every layer, activations, pools and `flatten` included.
 fn training_entries(m: &Model) -> Vec<Entry<'_>> {
     m.layers
         .iter()
         .enumerate()
         .map(|(i, l)| {
             let key = key(i, l);
-            match l.kind {
-                Kind::Dense { output, bias } => {
-                    let (module, tensors) = linear(l.input, output, bias);
-                    Entry { key, field: Some(&l.field), module, note: "", tensors }
+            let (module, tensors) = match l.kind {
+                Kind::Dense { output, bias } => linear(l.input.len(), output, bias),
+                Kind::Conv2d { bias, .. } => conv(l, bias),
+                Kind::BatchNorm { eps, momentum } => batchnorm(l, eps, momentum),
+                _ => {
+                    return Entry { key, field: None, module: plain(l), note: "", visit: Visit::Layer, tensors: vec![] }
                 }
-                Kind::BatchNorm { eps, momentum } => {
-                    let n = l.input;
-                    let mut module = format!("nn.BatchNorm1d({n}");
-                    if eps != DEFAULT_EPS {
-                        module.push_str(&format!(", eps={eps:?}"));
-                    }
-                    match momentum {
-                        Momentum::Cumulative => module.push_str(", momentum=None"),
-                        Momentum::Exponential(v) if v != DEFAULT_MOMENTUM => {
-                            module.push_str(&format!(", momentum={v:?}"))
-                        }
-                        Momentum::Exponential(_) => {}
-                    }
-                    module.push(')');
-                    let tensors = vec![
-                        ("weight", vec![n], false),
-                        ("bias", vec![n], false),
-                        ("running_mean", vec![n], false),
-                        ("running_var", vec![n], false),
-                        ("num_batches_tracked", vec![], true),
-                    ];
-                    Entry { key, field: Some(&l.field), module, note: "", tensors }
-                }
-                Kind::Activation(a) => Entry { key, field: None, module: act_module(a), note: "", tensors: vec![] },
-            }
+            };
+            Entry { key, field: Some(&l.field), module, note: "", visit: Visit::Layer, tensors }
         })
         .collect()
 }
 
 /// The folded type's Sequential: the folded plan, renumbered; an unfolded BN run is a
-/// diagonal `Linear(n, n)`.
+/// diagonal `Linear(n, n)`, or over an image's channels a depthwise `Conv2d(c, c, 1)`.
 fn folded_entries<'a>(plan: &'a [Folded<'a>]) -> Vec<Entry<'a>> {
     plan.iter()
         .enumerate()
         .map(|(i, fl)| match fl {
-            Folded::Dense { src, .. } => {
-                let (module, tensors) = linear(src.input, src.output(), true);
-                Entry { key: key(i, src), field: fl.field(), module, note: "", tensors }
+            Folded::Linear { src, .. } => {
+                let (module, tensors) = match src.kind {
+                    Kind::Conv2d { .. } => conv(src, true),
+                    _ => linear(src.input.len(), src.output().len(), true),
+                };
+                Entry { key: key(i, src), field: fl.field(), module, note: "", visit: Visit::Layer, tensors }
             }
             Folded::Affine { bns } => {
-                let (module, tensors) = linear(bns[0].input, bns[0].input, true);
-                let note = "  # diagonal: an affine layer (unfolded BN)";
-                Entry { key: key(i, bns[0]), field: fl.field(), module, note, tensors }
+                let key = key(i, bns[0]);
+                match bns[0].input {
+                    Shape::Image { c, .. } => {
+                        let module = format!("nn.Conv2d({c}, {c}, kernel_size=(1, 1), groups={c})");
+                        let tensors = vec![("weight", vec![c, 1, 1, 1], false), ("bias", vec![c], false)];
+                        let note = "  # depthwise 1×1: an affine layer (unfolded BN)";
+                        Entry { key, field: fl.field(), module, note, visit: Visit::ChannelAffine, tensors }
+                    }
+                    Shape::Flat(n) => {
+                        let (module, tensors) = linear(n, n, true);
+                        let note = "  # diagonal: an affine layer (unfolded BN)";
+                        Entry { key, field: fl.field(), module, note, visit: Visit::Layer, tensors }
+                    }
+                }
             }
-            Folded::Act(l) => {
-                let Kind::Activation(a) = l.kind else { unreachable!("activation plan entry") };
-                Entry { key: i.to_string(), field: None, module: act_module(a), note: "", tensors: vec![] }
-            }
+            Folded::Plain(l) => Entry {
+                key: i.to_string(),
+                field: None,
+                module: plain(l),
+                note: "",
+                visit: Visit::Layer,
+                tensors: vec![],
+            },
         })
         .collect()
 }
@@ -158,8 +227,16 @@ fn state_dict(ty: &Ident, t: &Ident, entries: &[Entry]) -> TokenStream {
     for e in entries {
         let Some(f) = e.field else { continue };
         let k = &e.key;
-        visit.push(quote!(#p::LayerTensors::visit_layer(&self.#f, #k, f);));
-        visit_mut.push(quote!(#p::LayerTensors::visit_layer_mut(&mut self.#f, #k, f);));
+        match e.visit {
+            Visit::Layer => {
+                visit.push(quote!(#p::LayerTensors::visit_layer(&self.#f, #k, f);));
+                visit_mut.push(quote!(#p::LayerTensors::visit_layer_mut(&mut self.#f, #k, f);));
+            }
+            Visit::ChannelAffine => {
+                visit.push(quote!(#p::visit_channel_affine(&self.#f, #k, f);));
+                visit_mut.push(quote!(#p::visit_channel_affine_mut(&mut self.#f, #k, f);));
+            }
+        }
     }
     quote! {
         impl #p::StateDict for #ty {

@@ -41,7 +41,7 @@ pub fn expand(m: &Model) -> TokenStream {
     let (batch_trait, batch_impl) = (api::batch_trait(&n, &texts), api::batch_impl(&n));
     let inference = infer::inference_impls(m, &n, &plan);
     let network = train::network_impl(m, &n, &fold);
-    let consts = Consts { input: m.input, output: m.output(), params: m.params(), summary };
+    let consts = Consts { input: m.input.len(), output: m.output().len(), params: m.params(), summary };
     let (methods, alloc_methods) = (api::network_methods(&n, &consts), api::alloc_methods(&n));
     let folded_methods = api::folded_methods(&n, &consts);
     let display = api::display(&n, &n.name, quote!(Self::SUMMARY));

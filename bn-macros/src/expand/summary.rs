@@ -1,7 +1,7 @@
 //! The layer summaries: the network type's `SUMMARY` (also its `Display` and the `# Layers`
 //! section of its docs) and the one-line summary of the folded type.
 
-use crate::model::{Kind, Model, Momentum};
+use crate::model::{Kind, Layer, Model, Momentum, Pair};
 use crate::plan::{folded_scalars, Folded};
 use crate::tokens::grouped;
 
@@ -12,26 +12,16 @@ pub(crate) fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
     let mut rows =
         vec![("#".to_string(), "name".to_string(), "layer".to_string(), "shape".to_string(), "params".to_string())];
     for (i, l) in m.layers.iter().enumerate() {
-        let text = match l.kind {
-            Kind::Dense { bias, .. } => format!("dense{}", if bias { "" } else { ", no bias" }),
-            Kind::BatchNorm { eps, momentum } => {
-                let mom = match momentum {
-                    Momentum::Cumulative => "cumulative".to_string(),
-                    Momentum::Exponential(v) => format!("{v}"),
-                };
-                format!("batchnorm(eps {eps:e}, momentum {mom})")
-            }
-            Kind::Activation(_) => l.kind_name().to_string(),
-        };
-        let shape = if l.input == l.output() && !matches!(l.kind, Kind::Dense { .. }) {
-            format!("{}", l.input)
-        } else {
-            format!("{} -> {}", l.input, l.output())
+        // BN and the activations keep their input's shape: one shape; every other layer maps
+        // its input to its output (`3 -> 4`, `1×28×28 -> 8×28×28`, `16×7×7 -> 784`).
+        let shape = match l.kind {
+            Kind::BatchNorm { .. } | Kind::Activation(_) => l.input.show(),
+            _ => format!("{} -> {}", l.input.show(), l.output().show()),
         };
         rows.push((
             (i + 1).to_string(),
             syn::ext::IdentExt::unraw(&l.field).to_string(),
-            text,
+            layer_text(l),
             shape,
             grouped(l.params()),
         ));
@@ -39,7 +29,8 @@ pub(crate) fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
     let w: Vec<usize> = (0..5)
         .map(|c| rows.iter().map(|r| [&r.0, &r.1, &r.2, &r.3, &r.4][c].chars().count()).max().unwrap_or(0))
         .collect();
-    let mut s = format!("{name}: {} -> {}, {}, {} parameters\n", m.input, m.output(), m.scalar, grouped(m.params()));
+    let (input, output) = (m.input.show(), m.output().show());
+    let mut s = format!("{name}: {input} -> {output}, {}, {} parameters\n", m.scalar, grouped(m.params()));
     for r in &rows {
         s.push_str(&format!(
             "  {:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}\n",
@@ -63,4 +54,99 @@ pub(crate) fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
         s.push_str(&format!("  {f}\n"));
     }
     (s, fsummary)
+}
+
+/// The layer column: the kind and what the shape column does not show (`dense, no bias`,
+/// `conv2d(3×3, stride 1, padding 1)`, `maxpool(2, stride 2)`, the BN options).
+fn layer_text(l: &Layer) -> String {
+    let no_bias = |bias: bool| if bias { "" } else { ", no bias" };
+    match l.kind {
+        Kind::Dense { bias, .. } => format!("dense{}", no_bias(bias)),
+        Kind::Conv2d { kernel, stride, padding, bias, .. } => format!(
+            "conv2d({}×{}, stride {}, padding {}){}",
+            kernel.0,
+            kernel.1,
+            pair(stride),
+            pair(padding),
+            no_bias(bias)
+        ),
+        Kind::BatchNorm { eps, momentum } => {
+            let mom = match momentum {
+                Momentum::Cumulative => "cumulative".to_string(),
+                Momentum::Exponential(v) => format!("{v}"),
+            };
+            format!("batchnorm(eps {eps:e}, momentum {mom})")
+        }
+        Kind::Pool { pool, size, stride } => format!("{}({size}, stride {stride})", pool.name()),
+        Kind::Activation(_) | Kind::Flatten => l.kind_name().to_string(),
+    }
+}
+
+/// A stride or padding: `1`, or `(2, 1)` when it differs between height and width.
+fn pair((h, w): Pair) -> String {
+    if h == w {
+        h.to_string()
+    } else {
+        format!("({h}, {w})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::summary;
+    use crate::{check, parse};
+
+    /// The layer table of a valid invocation (without the folded part, which needs a plan).
+    fn table(input: proc_macro2::TokenStream) -> String {
+        let inv: parse::Invocation = syn::parse2(input).expect("valid invocation");
+        let model = match check::check(inv) {
+            Ok(model) => model,
+            Err((_, e)) => panic!("unexpected error: {e}"),
+        };
+        summary(&model, &[]).0.replace("folded:\n", "")
+    }
+
+    #[test]
+    fn summary_of_a_convolutional_network() {
+        let got = table(quote! {
+            pub struct LeNet {
+                input: (1, 28, 28),
+                conv2d(8, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+                conv2d(8 => 16, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+                flatten,
+                dense(10),
+            }
+        });
+        let want = "\
+LeNet: 1×28×28 -> 10, f32, 9,122 parameters
+   #  name        layer                                      shape                params
+   1  conv2d0     conv2d(3×3, stride 1, padding 1), no bias  1×28×28 -> 8×28×28       72
+   2  batchnorm1  batchnorm(eps 1e-5, momentum 0.1)          8×28×28                  16
+   3  relu2       relu                                       8×28×28                   0
+   4  maxpool3    maxpool(2, stride 2)                       8×28×28 -> 8×14×14        0
+   5  conv2d4     conv2d(3×3, stride 1, padding 1), no bias  8×14×14 -> 16×14×14   1,152
+   6  batchnorm5  batchnorm(eps 1e-5, momentum 0.1)          16×14×14                 32
+   7  relu6       relu                                       16×14×14                  0
+   8  maxpool7    maxpool(2, stride 2)                       16×14×14 -> 16×7×7        0
+   9  flatten8    flatten                                    16×7×7 -> 784             0
+  10  dense9      dense                                      784 -> 10             7,850
+";
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn summary_of_pairs_biases_and_average_pools() {
+        let got = table(quote! {
+            struct Net {
+                input: (3, 9, 8),
+                conv2d(4, kernel = (3, 1), stride = (2, 1), padding = (1, 0)), avgpool(2, stride = 1),
+                flatten, dense(2),
+            }
+        });
+        assert!(got.starts_with("Net: 3×9×8 -> 2, f32, "), "{got}");
+        assert!(got.contains("  conv2d(3×1, stride (2, 1), padding (1, 0))  3×9×8 -> 4×5×8 "), "{got}");
+        assert!(got.contains("  avgpool(2, stride 1)  "), "{got}");
+    }
 }

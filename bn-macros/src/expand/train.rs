@@ -6,16 +6,39 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::model::{Act, Kind, Layer, Model, Momentum};
-use crate::tokens::{lit, p, width_ty, Names};
+use crate::model::{Act, Kind, Layer, Model, Momentum, Pool, Shape};
+use crate::tokens::{conv_geometry, lit, p, pixels_ty, pool_geometry, width_ty, Names};
 
 /// The doc of a layer's field in the network type.
 fn layer_doc(index: usize, l: &Layer) -> String {
     let extra = match l.kind {
-        Kind::Dense { bias: false, .. } => ", no bias",
+        Kind::Dense { bias: false, .. } | Kind::Conv2d { bias: false, .. } => ", no bias",
         _ => "",
     };
-    format!("Layer {} `{}`: {} → {}{extra}.", index + 1, l.text, l.input, l.output())
+    format!("Layer {} `{}`: {} → {}{extra}.", index + 1, l.text, l.input.show(), l.output().show())
+}
+
+/// The type of a parameter layer's field in the network type (and of its gradients), or
+/// `None` for a layer without parameters.
+fn param_types(l: &Layer, t: &Ident) -> Option<(TokenStream, TokenStream)> {
+    let p = p();
+    match l.kind {
+        Kind::Dense { bias, .. } => {
+            let (wi, wo) = (width_ty(l.input.len()), width_ty(l.output().len()));
+            let ty = quote!(#p::Dense<#wi, #wo, #t, #bias>);
+            Some((ty.clone(), ty))
+        }
+        Kind::Conv2d { bias, .. } => {
+            let g = conv_geometry(l);
+            let ty = quote!(#p::Conv2d<#g, #t, #bias>);
+            Some((ty.clone(), ty))
+        }
+        Kind::BatchNorm { .. } => {
+            let wc = width_ty(l.input.channels());
+            Some((quote!(#p::BatchNorm<#wc, #t>), quote!(#p::BatchNormGrads<#wc, #t>)))
+        }
+        Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => None,
+    }
 }
 
 /// The fields of the network type and of its gradients type, and the assertions that every
@@ -27,27 +50,19 @@ pub(crate) fn param_fields(m: &Model) -> (Vec<TokenStream>, Vec<TokenStream>, Ve
     let mut grad_fields = Vec::new();
     let mut zero_checks = Vec::new();
     for (i, l) in m.layers.iter().enumerate() {
+        let Some((ty, gty)) = param_types(l, t) else { continue };
         let f = &l.field;
         let doc = layer_doc(i, l);
-        let (wi, wo) = (width_ty(l.input), width_ty(l.output()));
-        match l.kind {
-            Kind::Dense { bias, .. } => {
-                let ty = quote!(#p::Dense<#wi, #wo, #t, #bias>);
-                fields.push(quote!(#[doc = #doc] pub #f: #ty,));
-                let gdoc = format!("Gradients of `{f}` (`weight`; `bias` stays zero without a bias).");
-                grad_fields.push(quote!(#[doc = #gdoc] pub #f: #ty,));
-                zero_checks.push(quote!(#p::assert_zeroable::<#ty>();));
-            }
-            Kind::BatchNorm { .. } => {
-                let ty = quote!(#p::BatchNorm<#wi, #t>);
-                fields.push(quote!(#[doc = #doc] pub #f: #ty,));
-                let gdoc = format!("Gradients of `{f}` (γ and β).");
-                grad_fields.push(quote!(#[doc = #gdoc] pub #f: #p::BatchNormGrads<#wi, #t>,));
-                zero_checks
-                    .push(quote!(#p::assert_zeroable::<#ty>(); #p::assert_zeroable::<#p::BatchNormGrads<#wi, #t>>();));
-            }
-            Kind::Activation(_) => {}
-        }
+        fields.push(quote!(#[doc = #doc] pub #f: #ty,));
+        let gdoc = match l.kind {
+            Kind::BatchNorm { .. } => format!("Gradients of `{f}` (γ and β)."),
+            _ => format!("Gradients of `{f}` (`weight`; `bias` stays zero without a bias)."),
+        };
+        grad_fields.push(quote!(#[doc = #gdoc] pub #f: #gty,));
+        zero_checks.push(match l.kind {
+            Kind::BatchNorm { .. } => quote!(#p::assert_zeroable::<#ty>(); #p::assert_zeroable::<#gty>();),
+            _ => quote!(#p::assert_zeroable::<#ty>();),
+        });
     }
     (fields, grad_fields, zero_checks)
 }
@@ -67,35 +82,137 @@ fn c(k: usize) -> Ident {
     format_ident!("c{}", k)
 }
 
+/// The workspace field `s{k}`: the column buffers of layer `k`, a conv.
+fn s(k: usize) -> Ident {
+    format_ident!("s{}", k)
+}
+
+/// The workspace field `i{k}`: where each output of layer `k`, a max pool, came from.
+fn argmax(k: usize) -> Ident {
+    format_ident!("i{}", k)
+}
+
+/// Whether layer `i` is a BN over images right before a ReLU: the two run fused (bn-core's
+/// `forward_train_2d_relu`, `backward_2d_relu`), and the BN's output is never stored.
+fn fused_with_relu(layers: &[Layer], i: usize) -> bool {
+    matches!(layers[i].kind, Kind::BatchNorm { .. })
+        && matches!(layers[i].input, Shape::Image { .. })
+        && layers.get(i + 1).is_some_and(|next| matches!(next.kind, Kind::Activation(Act::ReLU)))
+}
+
+/// Whether layers `i..i + 4` are `conv2d, batchnorm, relu, maxpool` (the BN over the
+/// conv's image): they train as one block, a sample at a time (bn-core's `ConvBlock`).
+fn conv_block(layers: &[Layer], i: usize) -> bool {
+    let kind = |j: usize| layers.get(j).map(|l| &l.kind);
+    matches!(kind(i), Some(Kind::Conv2d { .. }))
+        && matches!(kind(i + 1), Some(Kind::BatchNorm { .. }))
+        && matches!(kind(i + 2), Some(Kind::Activation(Act::ReLU)))
+        && matches!(kind(i + 3), Some(Kind::Pool { pool: Pool::Max, .. }))
+}
+
+/// Where each layer's output lives in the workspace: `a{k}` for layer `k` (1-based), or `0`
+/// for the input itself. `flatten` computes nothing: its output is its input's buffer (unless
+/// every layer is a `flatten`: then the last one copies, so that the output has a buffer). A
+/// BN fused with the ReLU after it writes the ReLU's buffer.
+fn buffers(layers: &[Layer]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(layers.len());
+    let mut cur = 0;
+    for (i, l) in layers.iter().enumerate() {
+        let alias = matches!(l.kind, Kind::Flatten) && !(i + 1 == layers.len() && cur == 0);
+        if fused_with_relu(layers, i) {
+            cur = i + 2;
+        } else if !alias {
+            cur = i + 1;
+        }
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether the layer takes an optional `dx` and computes none for the network's input.
+fn skips_input_gradient(l: &Layer) -> bool {
+    matches!(l.kind, Kind::Dense { .. } | Kind::Conv2d { .. })
+}
+
 /// The workspace's fields (`a{k}` = output of layer k, `d{k}` = ∂ℓ/∂a{k}, `c{k}` = BN
-/// statistics; `d0` = ∂ℓ/∂x unless the first layer is dense), and the assertions that their
-/// types are `Zeroable`.
+/// statistics, `s{k}` = a conv's column buffers; `d0` = ∂ℓ/∂x unless the first computing
+/// layer is dense or conv), and the assertions that their types are `Zeroable`.
 pub(crate) fn workspace_fields(m: &Model, n: &Names) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let p = p();
     let Names { in_ty, .. } = n;
     let Model { scalar: t, layers, .. } = m;
-    let first_is_dense = matches!(layers[0].kind, Kind::Dense { .. });
+    let bufs = buffers(layers);
     let mut ws_fields = Vec::new();
     let mut ws_checks = Vec::new();
     for (i, l) in layers.iter().enumerate() {
         let k = i + 1;
-        let wo = width_ty(l.output());
-        let (ak, dk) = (a(k), d(k));
-        let adoc = format!("Output of layer {k} (`{}`).", l.field);
-        let ddoc = format!("`∂ℓ/∂a{k}`, the gradient with respect to the output of layer {k}.");
-        ws_fields.push(
-            quote!(#[doc = #adoc] pub #ak: #p::Batch<B, #wo, #t>, #[doc = #ddoc] pub #dk: #p::Batch<B, #wo, #t>,),
-        );
-        ws_checks.push(quote!(#p::assert_zeroable::<#p::Batch<B, #wo, #t>>();));
-        if let Kind::BatchNorm { .. } = l.kind {
-            let ck = c(k);
-            let cdoc = format!("Batch statistics of layer {k} (`{}`).", l.field);
-            let wi = width_ty(l.input);
-            ws_fields.push(quote!(#[doc = #cdoc] pub #ck: #p::BatchNormCache<#wi, #t>,));
-            ws_checks.push(quote!(#p::assert_zeroable::<#p::BatchNormCache<#wi, #t>>();));
+        if bufs[i] == k {
+            let wo = width_ty(l.output().len());
+            let (ak, dk) = (a(k), d(k));
+            // The ReLU of a `conv2d, batchnorm, relu, maxpool` block: layers `k − 2 ..= k + 1`.
+            let in_block = (i >= 2 && conv_block(layers, i - 2)).then_some(2);
+            let adoc = match in_block {
+                Some(back) => format!(
+                    "Output of layer {k} (`{}`) in `forward_eval`. Training runs layers {}–{} (`{}` to `{}`) \
+                     as one block, a sample at a time, and does not store it (its first sample is scratch).",
+                    l.field,
+                    k - back,
+                    k - back + 3,
+                    layers[i - back].field,
+                    layers[i - back + 3].field
+                ),
+                None if i > 0 && fused_with_relu(layers, i - 1) => format!(
+                    "Output of layer {k} (`{}`), fused with layer {} (`{}`): its output is not stored.",
+                    l.field,
+                    k - 1,
+                    layers[i - 1].field
+                ),
+                None => format!("Output of layer {k} (`{}`).", l.field),
+            };
+            let ddoc = match in_block {
+                Some(_) => format!(
+                    "`∂ℓ/∂a{k}`, the gradient with respect to the output of layer {k}: not stored in training (a \
+                     block's scratch, see `a{k}`)."
+                ),
+                None if conv_block(layers, i) => format!(
+                    "`∂ℓ/∂a{k}`, the gradient with respect to the output of layer {k}: not written in training (its \
+                     block computes it a sample at a time)."
+                ),
+                None => format!("`∂ℓ/∂a{k}`, the gradient with respect to the output of layer {k}."),
+            };
+            ws_fields.push(
+                quote!(#[doc = #adoc] pub #ak: #p::Batch<B, #wo, #t>, #[doc = #ddoc] pub #dk: #p::Batch<B, #wo, #t>,),
+            );
+            ws_checks.push(quote!(#p::assert_zeroable::<#p::Batch<B, #wo, #t>>();));
+        }
+        match l.kind {
+            Kind::BatchNorm { .. } => {
+                let ck = c(k);
+                let cdoc = format!("Batch statistics of layer {k} (`{}`).", l.field);
+                let wc = width_ty(l.input.channels());
+                ws_fields.push(quote!(#[doc = #cdoc] pub #ck: #p::BatchNormCache<#wc, #t>,));
+                ws_checks.push(quote!(#p::assert_zeroable::<#p::BatchNormCache<#wc, #t>>();));
+            }
+            Kind::Pool { pool: Pool::Max, .. } => {
+                let ik = argmax(k);
+                let idoc = format!("Where each output of layer {k} (`{}`) came from.", l.field);
+                let wo = width_ty(l.output().len());
+                ws_fields.push(quote!(#[doc = #idoc] pub #ik: #p::Batch<B, #wo, #t>,));
+                ws_checks.push(quote!(#p::assert_zeroable::<#p::Batch<B, #wo, #t>>();));
+            }
+            Kind::Conv2d { .. } => {
+                let sk = s(k);
+                let sdoc = format!("The buffers of layer {k} (`{}`), a convolution.", l.field);
+                let g = conv_geometry(l);
+                ws_fields.push(quote!(#[doc = #sdoc] pub #sk: #p::Conv2dScratch<#g, #t>,));
+                ws_checks.push(quote!(#p::assert_zeroable::<#p::Conv2dScratch<#g, #t>>();));
+            }
+            _ => {}
         }
     }
-    if !first_is_dense {
+    // The first layer that computes something reads the network's input.
+    let first = (0..layers.len()).find(|&i| bufs[i] == i + 1);
+    if first.is_some_and(|i| !skips_input_gradient(&layers[i])) {
         let d0 = d(0);
         ws_fields.push(
             quote!(#[doc = "`∂ℓ/∂x`, the gradient with respect to the input."] pub #d0: #p::Batch<B, #in_ty, #t>,),
@@ -124,68 +241,196 @@ struct Steps {
     restore_mom: Vec<TokenStream>,
 }
 
+/// One layer's place in the workspace: its index `k` (1-based), field, input and output
+/// buffers, and the gradient buffers of both.
+struct At<'a> {
+    k: usize,
+    f: &'a Ident,
+    /// The input (`x` or `&ws.a{j}`) and where `∂ℓ/∂input` goes (`&mut ws.d{j}`).
+    input: TokenStream,
+    dx: TokenStream,
+    /// The output buffer and its gradient.
+    out: Ident,
+    dout: Ident,
+}
+
 impl Steps {
     /// The statements of every layer.
     fn of(m: &Model) -> Self {
         let mut steps = Steps::default();
+        let bufs = buffers(&m.layers);
         for (i, l) in m.layers.iter().enumerate() {
-            let k = i + 1;
-            // The layer's input, and where the gradient with respect to it goes.
-            let (input, dx) = if k == 1 {
+            let prev = if i == 0 { 0 } else { bufs[i - 1] };
+            let (input, dx) = if prev == 0 {
                 let d0 = d(0);
                 (quote!(x), quote!(&mut ws.#d0))
             } else {
-                let (ap, dp) = (a(k - 1), d(k - 1));
+                let (ap, dp) = (a(prev), d(prev));
                 (quote!(&ws.#ap), quote!(&mut ws.#dp))
             };
+            let at = At { k: i + 1, f: &l.field, input, dx, out: a(bufs[i]), dout: d(bufs[i]) };
+            let (fwd_len, bwd_len) = (steps.fwd.len(), steps.bwd.len());
             match l.kind {
-                Kind::Dense { .. } => steps.dense(m, i, &input, &dx),
-                Kind::BatchNorm { eps, momentum } => steps.batchnorm(m, i, eps, momentum, &input, &dx),
-                Kind::Activation(act) => steps.activation(k, act, &input, &dx),
+                Kind::Dense { .. } | Kind::Conv2d { .. } => steps.linear(m, i, prev == 0, &at),
+                Kind::BatchNorm { eps, momentum } => {
+                    steps.batchnorm(m, l, eps, momentum, &at, fused_with_relu(&m.layers, i))
+                }
+                // Computed by the BN before it.
+                Kind::Activation(Act::ReLU) if i > 0 && fused_with_relu(&m.layers, i - 1) => {}
+                Kind::Activation(act) => steps.activation(act, &at),
+                Kind::Pool { pool, .. } => steps.pool(l, pool, &at),
+                Kind::Flatten => steps.flatten(&at, bufs[i] == prev),
+            }
+            // A `conv2d, batchnorm, relu, maxpool` block trains as one (bn-core's
+            // `ConvBlock`): its first layer's training statements become the block's, the
+            // others' go (their eval forward, optimizer step and initialization stay).
+            if conv_block(&m.layers, i) {
+                steps.fwd.truncate(fwd_len);
+                steps.bwd.truncate(bwd_len);
+                steps.conv_block(m, i, prev, &at);
+            } else if (1..=3).any(|back| i >= back && conv_block(&m.layers, i - back)) {
+                steps.fwd.truncate(fwd_len);
+                steps.bwd.truncate(bwd_len);
             }
         }
         steps
     }
 
-    /// Layer `i` (0-based), a dense layer.
-    fn dense(&mut self, m: &Model, i: usize, input: &TokenStream, dx: &TokenStream) {
+    /// The training statements of the block `conv2d, batchnorm, relu, maxpool` at layers
+    /// `i..i + 4`: the conv's output `a{i+1}` is kept for the backward; the BN's and ReLU's
+    /// outputs are never stored (one sample at a time through `a{i+3}[0]` and `d{i+3}[0]`,
+    /// the ReLU's buffers); the pool writes `a{i+4}` and `i{i+4}`.
+    fn conv_block(&mut self, m: &Model, i: usize, prev: usize, at: &At) {
         let p = p();
-        let (k, f) = (i + 1, &m.layers[i].field);
-        let (ak, dk) = (a(k), d(k));
-        self.fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak);));
-        self.fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#ak);));
-        let dx = if k == 1 { quote!(::core::option::Option::None) } else { quote!(::core::option::Option::Some(#dx)) };
-        self.bwd.push(quote!(self.#f.backward(#input, &ws.#dk, #dx, &mut grads.#f);));
+        let (conv, bn, pool) = (&m.layers[i], &m.layers[i + 1], &m.layers[i + 3]);
+        let (fc, fb) = (&conv.field, &bn.field);
+        let (g, px) = (pool_geometry(pool), pixels_ty(bn.input).expect("a BN over images (checked)"));
+        let ty = quote!(#p::ConvBlock::<#g, #px>);
+        let (sums, ck, sk) = (a(i + 1), c(i + 2), s(i + 1));
+        let (act, dact) = (a(i + 3), d(i + 3));
+        let (out, dout, ik) = (a(i + 4), d(i + 4), argmax(i + 4));
+        let input = &at.input;
+        let dx = if prev == 0 {
+            quote!(::core::option::Option::None)
+        } else {
+            let dx = &at.dx;
+            quote!(::core::option::Option::Some(#dx))
+        };
+        self.fwd.push(quote! {
+            #ty::forward_train(
+                &self.#fc, &mut self.#fb, #input, &mut ws.#sums, &mut ws.#ck,
+                &mut ws.#out, &mut ws.#ik, &mut ws.#act[0], &mut ws.#sk.forward,
+            );
+        });
+        self.bwd.push(quote! {
+            #ty::backward(
+                &self.#fc, &self.#fb, #input, &ws.#sums, &ws.#ck, &ws.#ik, &ws.#dout, #dx,
+                &mut grads.#fc, &mut grads.#fb, &mut ws.#sk, &mut ws.#act[0], &mut ws.#dact[0],
+            );
+        });
+    }
+
+    /// Layer `i` (0-based), a dense or conv layer; `first`: its input is the network's.
+    fn linear(&mut self, m: &Model, i: usize, first: bool, at: &At) {
+        let p = p();
+        let l = &m.layers[i];
+        let At { k, f, input, dx, out, dout } = at;
+        let dx = if first { quote!(::core::option::Option::None) } else { quote!(::core::option::Option::Some(#dx)) };
+        if let Kind::Conv2d { .. } = l.kind {
+            let sk = s(*k);
+            self.fwd.push(quote!(self.#f.forward(#input, &mut ws.#out, &mut ws.#sk.forward);));
+            self.fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#out, &mut ws.#sk.forward);));
+            self.bwd.push(quote!(self.#f.backward(#input, &ws.#dout, #dx, &mut grads.#f, &mut ws.#sk);));
+        } else {
+            self.fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#out);));
+            self.fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#out);));
+            self.bwd.push(quote!(self.#f.backward(#input, &ws.#dout, #dx, &mut grads.#f);));
+        }
         self.step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
-        // Default init: He before a ReLU (looking past BN), Xavier otherwise.
+        // Default init: He before a ReLU (looking past BN, pools and flatten), Xavier
+        // otherwise.
         let next_act = m.layers[i + 1..].iter().find_map(|next| match next.kind {
             Kind::Activation(act) => Some(act),
-            Kind::Dense { .. } => Some(Act::Sigmoid),
-            Kind::BatchNorm { .. } => None,
+            Kind::Dense { .. } | Kind::Conv2d { .. } => Some(Act::Sigmoid),
+            Kind::BatchNorm { .. } | Kind::Pool { .. } | Kind::Flatten => None,
         });
         let default = if next_act == Some(Act::ReLU) { quote!(HeNormal) } else { quote!(XavierNormal) };
         self.init.push(quote!(self.#f.init(init.unwrap_or(#p::Init::#default), rng);));
     }
 
-    /// Layer `k` (1-based), an activation: no parameters.
-    fn activation(&mut self, k: usize, act: Act, input: &TokenStream, dx: &TokenStream) {
+    /// An activation: no parameters.
+    fn activation(&mut self, act: Act, at: &At) {
         let p = p();
-        let (ak, dk) = (a(k), d(k));
-        let at = format_ident!("{}", act.type_name());
-        self.fwd.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
-        self.fwd_eval.push(quote!(<#p::#at as #p::Activation>::forward(#input, &mut ws.#ak);));
-        self.bwd.push(quote!(<#p::#at as #p::Activation>::backward(&ws.#ak, &ws.#dk, #dx);));
+        let At { input, dx, out, dout, .. } = at;
+        let ty = format_ident!("{}", act.type_name());
+        self.fwd.push(quote!(<#p::#ty as #p::Activation>::forward(#input, &mut ws.#out);));
+        self.fwd_eval.push(quote!(<#p::#ty as #p::Activation>::forward(#input, &mut ws.#out);));
+        self.bwd.push(quote!(<#p::#ty as #p::Activation>::backward(&ws.#out, &ws.#dout, #dx);));
     }
 
-    /// Layer `i` (0-based), a BN with its declared ε and momentum.
-    fn batchnorm(&mut self, m: &Model, i: usize, eps: f64, momentum: Momentum, input: &TokenStream, dx: &TokenStream) {
+    /// A pool: no parameters; max pooling records where each output came from.
+    fn pool(&mut self, l: &Layer, pool: Pool, at: &At) {
+        let p = p();
+        let At { k, input, dx, out, dout, .. } = at;
+        let g = pool_geometry(l);
+        match pool {
+            Pool::Max => {
+                let (ty, ik) = (quote!(#p::MaxPool2d<#g>), argmax(*k));
+                self.fwd.push(quote!(<#ty>::forward_train(#input, &mut ws.#out, &mut ws.#ik);));
+                self.fwd_eval.push(quote!(<#ty>::forward(#input, &mut ws.#out);));
+                self.bwd.push(quote!(<#ty>::backward(&ws.#ik, &ws.#dout, #dx);));
+            }
+            Pool::Avg => {
+                let ty = quote!(#p::AvgPool2d<#g>);
+                self.fwd.push(quote!(<#ty>::forward(#input, &mut ws.#out);));
+                self.fwd_eval.push(quote!(<#ty>::forward(#input, &mut ws.#out);));
+                self.bwd.push(quote!(<#ty>::backward(&ws.#dout, #dx);));
+            }
+        }
+    }
+
+    /// `flatten`: nothing to compute (its output is its input's buffer), unless it is the
+    /// network's only kind of layer (`alias` false): then it copies.
+    fn flatten(&mut self, at: &At, alias: bool) {
+        if alias {
+            return;
+        }
+        let At { input, dx, out, dout, .. } = at;
+        self.fwd.push(quote!(ws.#out.clone_from(#input);));
+        self.fwd_eval.push(quote!(ws.#out.clone_from(#input);));
+        self.bwd.push(quote!((#dx).clone_from(&ws.#dout);));
+    }
+
+    /// A BN with its declared ε and momentum, over features or over the channels of images;
+    /// `relu`: fused with the ReLU after it (over images), writing that ReLU's output.
+    fn batchnorm(&mut self, m: &Model, l: &Layer, eps: f64, momentum: Momentum, at: &At, relu: bool) {
         let p = p();
         let t = &m.scalar;
-        let (k, f) = (i + 1, &m.layers[i].field);
-        let (ak, dk, ck) = (a(k), d(k), c(k));
-        self.fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#ak, &mut ws.#ck);));
-        self.fwd_eval.push(quote!(self.#f.forward_eval(#input, &mut ws.#ak);));
-        self.bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dk, #dx, &mut grads.#f);));
+        let At { k, f, input, dx, out, dout } = at;
+        let ck = c(*k);
+        match (pixels_ty(l.input), relu) {
+            (None, _) => {
+                self.fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#out, &mut ws.#ck);));
+                self.fwd_eval.push(quote!(self.#f.forward_eval(#input, &mut ws.#out);));
+                self.bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);));
+            }
+            (Some(px), false) => {
+                self.fwd.push(quote!(self.#f.forward_train_2d::<#px, _, _>(#input, &mut ws.#out, &mut ws.#ck);));
+                self.fwd_eval.push(quote!(self.#f.forward_eval_2d::<#px, _, _>(#input, &mut ws.#out);));
+                self.bwd
+                    .push(quote!(self.#f.backward_2d::<#px, _, _>(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);));
+            }
+            (Some(px), true) => {
+                self.fwd.push(quote!(self.#f.forward_train_2d_relu::<#px, _, _>(#input, &mut ws.#out, &mut ws.#ck);));
+                self.fwd_eval.push(quote! {
+                    self.#f.forward_eval_2d::<#px, _, _>(#input, &mut ws.#out);
+                    <#p::ReLU as #p::Activation>::apply(#p::flat_mut(&mut ws.#out));
+                });
+                self.bwd.push(
+                    quote!(self.#f.backward_2d_relu::<#px, _, _>(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);),
+                );
+            }
+        }
         self.step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
         let mom = match momentum {
             Momentum::Cumulative => quote!(#p::Momentum::Cumulative),
@@ -216,8 +461,8 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
     let n_params = lit(m.params());
     let Steps { fwd, fwd_eval, mut bwd, step, init, save_mom, restore_mom } = Steps::of(m);
     bwd.reverse();
-    let a_last = a(layers.len());
-    let d_last = d(layers.len());
+    let last = buffers(layers).last().copied().unwrap_or(0);
+    let (a_last, d_last) = (a(last), d(last));
     quote! {
         #cfgs
         impl #p::Network for #name {

@@ -1,0 +1,336 @@
+//! The rules of the image layers and of the shapes between layers, checked on whole
+//! invocations: the model a valid one gives, the messages of invalid ones, and their outline.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::check;
+use super::errors::Errors;
+use super::values::{parse_pair, tuple_items};
+use crate::model::{sweep, Kind, Model, Outline, Pool, Shape};
+
+fn checked(input: TokenStream) -> Result<Model, (Box<Outline>, syn::Error)> {
+    check(syn::parse2(input).expect("the invocation parses"))
+}
+
+fn model(input: TokenStream) -> Model {
+    match checked(input) {
+        Ok(m) => m,
+        Err((_, e)) => panic!("unexpected error: {e}"),
+    }
+}
+
+/// Every message of an invalid invocation, and its outline.
+fn errors(input: TokenStream) -> (Vec<String>, Box<Outline>) {
+    match checked(input) {
+        Ok(_) => panic!("expected errors"),
+        Err((outline, e)) => (e.into_iter().map(|e| e.to_string()).collect(), outline),
+    }
+}
+
+/// The messages of an invocation whose body is `input: (1, 28, 28)` and `layers`.
+fn image_errors(layers: TokenStream) -> Vec<String> {
+    errors(quote!(struct Net { input: (1, 28, 28), #layers })).0
+}
+
+fn lenet() -> TokenStream {
+    quote! {
+        pub struct LeNet {
+            input: (1, 28, 28),
+            conv2d(8, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+            conv2d(8 => 16, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+            flatten,
+            dense(10),
+        }
+    }
+}
+
+#[test]
+fn sweep_is_pytorchs_output_size() {
+    assert_eq!(sweep(28, 3, 1, 1), Some(28));
+    assert_eq!(sweep(28, 3, 1, 0), Some(26));
+    assert_eq!(sweep(28, 2, 2, 0), Some(14));
+    assert_eq!(sweep(7, 2, 2, 0), Some(3), "floor, like PyTorch");
+    assert_eq!(sweep(5, 7, 1, 0), None);
+    assert_eq!(sweep(5, 7, 1, 1), Some(1));
+    assert_eq!(sweep(5, 3, 0, 0), None, "stride 0");
+    assert_eq!(sweep(5, 3, 9, 0), Some(1));
+}
+
+#[test]
+fn sizes_and_pairs() {
+    let mut errs = Errors::new(Vec::new());
+    assert_eq!(parse_pair(&quote!(3), "kernel", "the kernel size", 1, &mut errs), Some((3, 3)));
+    assert_eq!(parse_pair(&quote!((3, 5)), "kernel", "the kernel size", 1, &mut errs), Some((3, 5)));
+    assert_eq!(parse_pair(&quote!((0, 1)), "padding", "the padding", 0, &mut errs), Some((0, 1)));
+    assert_eq!(parse_pair(&quote!((3, 5,)), "kernel", "the kernel size", 1, &mut errs), Some((3, 5)));
+    assert!(errs.finish().is_none());
+    assert!(tuple_items(&quote!(3)).is_none());
+    assert!(tuple_items(&quote!([3, 3])).is_none());
+    assert_eq!(tuple_items(&quote!(())).map(|v| v.len()), Some(0));
+    assert_eq!(tuple_items(&quote!((1, 28, 28))).map(|v| v.len()), Some(3));
+
+    let mut errs = Errors::new(Vec::new());
+    assert_eq!(parse_pair(&quote!((3, 5, 7)), "kernel", "the kernel size", 1, &mut errs), None);
+    assert_eq!(parse_pair(&quote!((0, 3)), "stride", "the stride", 1, &mut errs), None);
+    assert_eq!(parse_pair(&quote!(1.5), "kernel", "the kernel size", 1, &mut errs), None);
+    assert_eq!(parse_pair(&quote!(-1), "padding", "the padding", 0, &mut errs), None);
+    let messages: Vec<String> = errs.finish().expect("errors").into_iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`kernel` is one number or a (height, width) pair, found 3 values",
+            "the stride must be at least 1, found 0",
+            "the kernel size must be a positive integer, found `1.5`",
+            "the padding must be a non-negative integer, found `-1`",
+        ]
+    );
+}
+
+#[test]
+fn lenet_shapes_and_parameters() {
+    let m = model(lenet());
+    assert_eq!(m.input, Shape::Image { c: 1, h: 28, w: 28 });
+    assert_eq!(m.output(), Shape::Flat(10));
+    assert_eq!(m.params(), 8 * 9 + 2 * 8 + 16 * 72 + 2 * 16 + 784 * 10 + 10);
+    let fields: Vec<String> = m.layers.iter().map(|l| l.field.to_string()).collect();
+    let names = [
+        "conv2d0",
+        "batchnorm1",
+        "relu2",
+        "maxpool3",
+        "conv2d4",
+        "batchnorm5",
+        "relu6",
+        "maxpool7",
+        "flatten8",
+        "dense9",
+    ];
+    assert_eq!(fields, names);
+    let outputs: Vec<String> = m.layers.iter().map(|l| l.output().show()).collect();
+    let shapes =
+        ["8×28×28", "8×28×28", "8×28×28", "8×14×14", "16×14×14", "16×14×14", "16×14×14", "16×7×7", "784", "10"];
+    assert_eq!(outputs, shapes);
+    // Before a BN, a conv has no bias, like a dense layer.
+    assert!(matches!(
+        m.layers[0].kind,
+        Kind::Conv2d { bias: false, kernel: (3, 3), stride: (1, 1), padding: (1, 1), .. }
+    ));
+    assert!(matches!(m.layers[3].kind, Kind::Pool { pool: Pool::Max, size: 2, stride: 2 }));
+    assert_eq!(m.layers[4].text, "conv2d(8 => 16, kernel = 3, padding = 1)");
+}
+
+#[test]
+fn options_pairs_and_flags() {
+    let m = model(quote!(struct Net {
+        input: (3, 32, 20),
+        conv2d(4, kernel = (5, 3), stride = (2, 1), padding = (2, 0), bias), batchnorm,
+        conv2d(4 => 6, kernel = 1, no_bias,), avgpool(3, stride = 2),
+        maxpool(1), relu, tanh, sigmoid, flatten, dense(2),
+    }));
+    let kinds: Vec<String> = m.layers.iter().map(|l| l.output().show()).collect();
+    // Height: (32 + 4 − 5)/2 + 1 = 16; width: 20 − 3 + 1 = 18; then the 3×3 pool every 2: 7×8.
+    assert_eq!(kinds[..4], ["4×16×18", "4×16×18", "6×16×18", "6×7×8"]);
+    assert!(matches!(
+        m.layers[0].kind,
+        Kind::Conv2d { bias: true, kernel: (5, 3), stride: (2, 1), padding: (2, 0), .. }
+    ));
+    assert!(matches!(m.layers[2].kind, Kind::Conv2d { bias: false, .. }));
+    assert!(matches!(m.layers[3].kind, Kind::Pool { pool: Pool::Avg, size: 3, stride: 2 }));
+    assert_eq!(m.output(), Shape::Flat(2));
+    assert_eq!(m.layers[2].params(), 6 * 4);
+}
+
+#[test]
+fn geometry_errors() {
+    assert_eq!(
+        image_errors(quote!(conv2d(4, kernel = 3), maxpool(4), conv2d(16, kernel = 7), flatten, dense(10))),
+        ["layer 3 `conv2d(16, kernel = 7)`: a 7×7 kernel does not fit the 6×6 input (padding 0)"]
+    );
+    assert_eq!(
+        image_errors(quote!(maxpool(29), flatten, dense(10))),
+        ["layer 1 `maxpool(29)`: a 29×29 window does not fit the 28×28 image"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(8, kernel = 3, padding = 2), flatten, dense(10))),
+        ["layer 1 `conv2d(8, kernel = 3, padding = 2)`: padding 2 is more than half the 3×3 kernel; \
+             PyTorch requires padding ≤ kernel/2, at most 1 here"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(8, kernel = 3), conv2d(3 => 16, kernel = 3), flatten, dense(10))),
+        ["layer 2 `conv2d(3 => 16, kernel = 3)` expects 3 channels, but the previous layer gives 8"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(16, kernel = 3, stride = 2), relu, dense(10))),
+        ["layer 3 `dense(10)` after a 16×13×13 image: add `flatten` first"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(8, kernel = 3), dense(10))),
+        ["layer 2 `dense(10)` after an 8×26×26 image: add `flatten` first"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(65536, kernel = 1), flatten, dense(10))),
+        ["layer 1 `conv2d(65536, kernel = 1)`: its output of 65536×28×28 = 51380224 values is larger than the \
+             supported maximum of 16777216"]
+    );
+}
+
+#[test]
+fn image_layers_on_features() {
+    let (messages, _) = errors(quote!(struct Net { input: 784, conv2d(8, kernel = 3), flatten, dense(10) }));
+    assert_eq!(
+        messages,
+        ["layer 1 `conv2d(8, kernel = 3)` needs an image, but the input is 784 features; an image input is written \
+          `input: (C, H, W)`"]
+    );
+    let (messages, _) = errors(quote!(struct Net { input: 784, dense(100), maxpool(2), dense(10), relu, flatten }));
+    assert_eq!(
+        messages,
+        [
+            "layer 2 `maxpool(2)` needs an image, but the previous layer gives 100 features",
+            "layer 5 `flatten`: the previous layer already gives 10 features, so `flatten` would do nothing; remove it",
+        ]
+    );
+}
+
+#[test]
+fn option_errors() {
+    assert_eq!(
+        image_errors(quote!(conv2d(8, kernal = 3), flatten, dense(10))),
+        ["unknown `conv2d` option `kernal`; did you mean `kernel`?"],
+        "no `missing kernel` after a misspelled one"
+    );
+    assert_eq!(
+        image_errors(quote!(maxpool(2, strides = 2))),
+        ["unknown `maxpool` option `strides`; did you mean `stride`?"]
+    );
+    assert_eq!(
+        image_errors(quote!(avgpool(2, padding = 1))),
+        ["unknown `avgpool` option `padding`; the only option is `stride`"]
+    );
+    assert_eq!(image_errors(quote!(conv2d(8, kernel = 3, stride = 1, stride = 2))), ["duplicate option `stride`"]);
+    assert_eq!(
+        image_errors(quote!(conv2d(8, kernel = 3, bias, no_bias))),
+        ["`no_bias` contradicts the `bias` before it; keep one of them"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(8, padding = 1), flatten, dense(10))),
+        ["`conv2d` needs a kernel: `kernel = K` or `kernel = (KH, KW)`, e.g. `conv2d(16, kernel = 3)`"]
+    );
+    assert_eq!(
+        image_errors(quote!(conv2d(kernel = 3))),
+        ["`conv2d` takes its output channels first, e.g. `conv2d(16, kernel = 3)`"]
+    );
+    assert_eq!(image_errors(quote!(conv2d(8, 3))), ["expected an option such as `kernel = 3`, found `3`"]);
+    assert_eq!(
+        image_errors(quote!(conv2d(8, kernel = 3 stride = 2))),
+        ["expected `,` after `kernel = 3`, found `stride`"]
+    );
+    assert_eq!(image_errors(quote!(conv2d(8, kernel))), ["`kernel` needs a value, e.g. `kernel = 3`"]);
+    assert_eq!(
+        image_errors(quote!(maxpool((2, 2)))),
+        ["`maxpool` windows are square: the window size is one number, e.g. `maxpool(2)`"]
+    );
+    assert_eq!(
+        image_errors(quote!(maxpool(2 => 3))),
+        ["`maxpool` keeps the channels of its input; remove `=>`, e.g. `maxpool(2)`"]
+    );
+    assert_eq!(image_errors(quote!(flatten(1))), ["`flatten` takes no arguments"]);
+    assert_eq!(image_errors(quote!(maxpool)), ["`maxpool` needs its window size, e.g. `maxpool(2)`"]);
+    assert_eq!(image_errors(quote!(MaxPool2d(2))), ["unknown layer `MaxPool2d`; did you mean `maxpool`?"]);
+}
+
+#[test]
+fn input_errors() {
+    let (messages, outline) = errors(quote!(struct Net { input: (1, 28), dense(10) }));
+    assert_eq!(messages, ["an image input is `(C, H, W)`: its channels, height and width, found 2 values"]);
+    assert_eq!((outline.input, outline.output), (None, Some(10)));
+    let (messages, _) = errors(quote!(struct Net { input: (0, 28, x), flatten, dense(10) }));
+    assert_eq!(
+        messages,
+        [
+            "the input channel count must be at least 1, found 0",
+            "the input width must be a positive integer, found `x`"
+        ]
+    );
+    let (messages, _) = errors(quote!(struct Net { input: (3, 4096, 4096), flatten, dense(10) }));
+    assert_eq!(
+        messages,
+        ["the input of 3×4096×4096 = 50331648 values is larger than the supported maximum of 16777216"]
+    );
+    let (messages, _) = errors(quote!(struct Net { conv2d(8, kernel = 3) }));
+    assert_eq!(
+        messages,
+        ["missing `input: (C, H, W)`: the channels, height and width of one input image, e.g. `input: (1, 28, 28),`"]
+    );
+}
+
+/// One mistake is reported once: what it leaves in doubt is unknown until a layer sets it
+/// again, and nothing is checked against what is unknown.
+#[test]
+fn no_cascades() {
+    // After a kernel that does not fit, the image has 8 channels of unknown height and width:
+    // the windows after it are not checked against it, its channels are; the width of the
+    // flattened image is unknown until `dense(10)` sets one.
+    let (messages, outline) = errors(quote!(struct Net {
+        input: (1, 28, 28),
+        conv2d(8, kernel = 99), maxpool(50), conv2d(3 => 4, kernel = 60), flatten, dense(100 => 10), dense(5 => 2),
+    }));
+    assert_eq!(
+        messages,
+        [
+            "layer 1 `conv2d(8, kernel = 99)`: a 99×99 kernel does not fit the 28×28 input (padding 0)",
+            "layer 3 `conv2d(3 => 4, kernel = 60)` expects 3 channels, but the previous layer gives 8",
+            "layer 6 `dense(5 => 2)` expects 5 inputs, but the previous layer gives 10",
+        ]
+    );
+    // A pool on features: either it or the input is wrong, so even the kind of its output is
+    // unknown (no `add flatten` for the dense after it).
+    let (messages, _) = errors(quote!(struct Net { input: 784, maxpool(2), dense(10), conv2d(4 => 2, kernel = 3) }));
+    assert_eq!(
+        messages,
+        [
+            "layer 1 `maxpool(2)` needs an image, but the input is 784 features; an image input is written \
+             `input: (C, H, W)`",
+            "layer 3 `conv2d(4 => 2, kernel = 3)` needs an image, but the previous layer gives 10 features",
+        ]
+    );
+    assert_eq!(outline.input, Some(Shape::Image { c: 1, h: 28, w: 28 }));
+    assert_eq!(outline.output, Some(2));
+    // A conv with stated input channels sets the channels again, not the height and width.
+    let (messages, outline) = errors(quote!(struct Net {
+        input: (1, 28, 28),
+        conv2d(8, kernal = 3), conv2d(8 => 16, kernel = 3), conv2d(8 => 4, kernel = 3), flatten,
+    }));
+    assert_eq!(
+        messages,
+        [
+            "unknown `conv2d` option `kernal`; did you mean `kernel`?",
+            "layer 3 `conv2d(8 => 4, kernel = 3)` expects 8 channels, but the previous layer gives 16",
+        ]
+    );
+    assert_eq!(outline.output, None);
+    // After an unknown layer even the kind of the values is unknown.
+    let (messages, _) = errors(quote!(struct Net { input: (1, 28, 28), conv2d(8, kernel = 3), softmax, dense(10) }));
+    assert_eq!(
+        messages,
+        ["unknown layer `softmax`; the layers are `dense`, `batchnorm`, `sigmoid`, `relu`, `tanh`, `conv2d`, \
+             `maxpool`, `avgpool`, `flatten`"]
+    );
+    // A broken layer keeps the kind of the values: a dense after it still needs `flatten`.
+    let (messages, _) =
+        errors(quote!(struct Net { input: (1, 28, 28), conv2d(8, kernel = 3), batchnorm(eps = 0), dense(10) }));
+    assert_eq!(messages[1], "layer 3 `dense(10)` after an image: add `flatten` first");
+}
+
+#[test]
+fn outline_of_an_image_network() {
+    let (_, outline) = errors(quote!(struct Net {
+        input: (3, 32, 32), conv2d(8, kernel = 3, strides = 2), relu, flatten, dense(10),
+    }));
+    assert_eq!((outline.input, outline.output), (Some(Shape::Image { c: 3, h: 32, w: 32 }), Some(10)));
+    let (_, outline) = errors(quote!(struct Net { input: (3, 32, 32), conv2d(8, kernel = 3), relu, flatten(2) }));
+    assert_eq!(outline.output, None);
+    let (_, outline) = errors(quote!(struct Net { input: (3, 32, 32), dense(0), conv2d(8, kernel = 3), maxpool(2) }));
+    assert_eq!(outline.output, None);
+}
