@@ -1,0 +1,240 @@
+//! Proof of PyTorch interop for convolutional networks, both directions (the dense proof is
+//! `tests/pytorch_interop.rs`).
+//!
+//! PyTorch → bn-core: `tools/pytorch_interop_cnn.py` trained the PyTorch equivalent of
+//! `InteropCnn` a few steps and wrote its `state_dict` (`safetensors.torch.save_file`), the
+//! state_dict of its folded equivalent, inputs and PyTorch's eval outputs to
+//! `tests/fixtures/pytorch/cnn_*`. Here they load, and bn-core's outputs (eval path, folded
+//! model) match PyTorch's.
+//!
+//! bn-core → PyTorch: `writes_files_for_pytorch` trains the loaded network a few more steps
+//! in bn-core and writes `rust_cnn_model.safetensors`, `rust_cnn_model_folded.safetensors` and
+//! bn-core's outputs to the target's tmp directory; the script's `--check-rust` mode loads
+//! them into PyTorch (`load_state_dict(..., strict=True)`), compares the outputs and replays
+//! the training steps (needs PyTorch, so not part of `cargo test`).
+
+use std::path::{Path, PathBuf};
+
+use bn_core::generic_array::ArrayLength;
+use bn_core::typenum::{U16, U476, U8};
+use bn_core::{Batch, BatchNorm, Momentum, Sgd, SoftmaxCrossEntropy, Trainer};
+
+bn_core::network! {
+    /// Every image layer kind and option, as in `tools/pytorch_interop_cnn.py`, and a BN in
+    /// every place of the fold plan:
+    ///
+    /// - conv (3×3, padding 1) without bias, since BN follows → BN: folds into the conv
+    ///   from after;
+    /// - relu → BN(ε 1e-3, momentum 0.3) → conv without padding (2×2, stride (2, 1), bias):
+    ///   folds into the conv from before;
+    /// - tanh → BN(cumulative) → named conv with padding ((3, 2) kernel, padding (1, 0),
+    ///   `bias` although a BN follows): stays a per-channel affine layer (a depthwise 1×1
+    ///   conv in PyTorch), since the padded border sees 0, not the BN's shift;
+    /// - that conv → BN(ε 1e-4, momentum 0.05): folds into it from after, with its bias;
+    /// - sigmoid → BN → avgpool: no linear neighbour, a per-channel affine layer;
+    /// - conv with padding and `no_bias`, relu, maxpool(2), then BN(ε 1e-2, cumulative) →
+    ///   flatten → dense: folds into the dense layer (per feature of its channel);
+    /// - tanh → BN(ε 1e-2) over features → sigmoid: a diagonal affine (`Linear(12, 12)`).
+    ///
+    /// Pools: `maxpool(3, stride = 2)` (overlapping windows; over 14 columns it leaves the
+    /// last out), `maxpool(2)`, `avgpool(2, stride = 1)`. The input is not square (17 × 14):
+    /// a height and a width swapped anywhere would change the shapes or the values.
+    pub struct InteropCnn {
+        input: (2, 17, 14),
+        conv2d(4, kernel = 3, padding = 1), batchnorm,
+        maxpool(3, stride = 2), relu,
+        batchnorm(eps = 1e-3, momentum = 0.3),
+        conv2d(4 => 6, kernel = 2, stride = (2, 1)), tanh,
+        batchnorm(momentum = cumulative),
+        c2: conv2d(8, kernel = (3, 2), padding = (1, 0), bias),
+        batchnorm(eps = 1e-4, momentum = 0.05), sigmoid,
+        batchnorm,
+        avgpool(2, stride = 1),
+        conv2d(8 => 6, kernel = 2, padding = 1, no_bias), relu,
+        maxpool(2),
+        batchnorm(eps = 1e-2, momentum = cumulative),
+        flatten,
+        dense(12), tanh,
+        batchnorm(eps = 1e-2), sigmoid,
+        head: dense(3),
+    }
+}
+
+/// One input: 2 × 17 × 14 values, in (C, H, W) order.
+const N_IN: usize = 2 * 17 * 14;
+const N_OUT: usize = 3;
+/// The test's tolerance: relative, with a floor for outputs near zero (as the script's). The
+/// script trained the outputs away from zero (its `TARGET_MEAN` says why).
+const REL: f32 = 1e-5;
+const FLOOR: f32 = 1e-3;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch").join(name)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Raw little-endian f32s, `cols` per row.
+fn rows(bytes: &[u8], cols: usize) -> Vec<Vec<f32>> {
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(values.len() % cols, 0);
+    values.chunks(cols).map(<[f32]>::to_vec).collect()
+}
+
+/// The 16 inputs, each an image flattened in (C, H, W) order as PyTorch's `N C H W` tensor.
+fn inputs() -> Vec<[f32; N_IN]> {
+    rows(&read(&fixture("cnn_inputs.bin")), N_IN).into_iter().map(|r| r.try_into().unwrap()).collect()
+}
+
+/// The largest relative difference (with the floor) between two sets of outputs.
+fn max_rel(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let mut worst = 0f32;
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.len(), w.len());
+        for (a, b) in g.iter().zip(w) {
+            worst = worst.max((a - b).abs() / b.abs().max(FLOOR));
+        }
+    }
+    worst
+}
+
+fn pytorch_model() -> Box<InteropCnn> {
+    InteropCnn::load_safetensors(&read(&fixture("cnn_model.safetensors"))).expect("PyTorch's state_dict loads")
+}
+
+/// A BN trained in train mode by PyTorch: `batches` batches counted, and no statistic or
+/// parameter left at its initial value. γ and β must have moved by more than rounding (8 ulps
+/// of 1): a β whose shift a later BN cancels (BN → linear → BN) only gathers rounding noise.
+fn assert_trained<N: ArrayLength>(name: &str, bn: &BatchNorm<N>, batches: u64) {
+    assert_eq!(bn.num_batches_tracked, batches, "{name}.num_batches_tracked");
+    assert!(bn.running_mean.iter().all(|&m| m != 0.0), "{name}.running_mean: {:?}", bn.running_mean);
+    assert!(bn.running_var.iter().all(|&v| v != 1.0), "{name}.running_var: {:?}", bn.running_var);
+    assert!(bn.gamma.iter().all(|&g| (g - 1.0).abs() > 1e-6), "{name}.weight: {:?}", bn.gamma);
+    assert!(bn.beta.iter().all(|&b| b.abs() > 1e-6), "{name}.bias: {:?}", bn.beta);
+}
+
+#[test]
+fn pytorch_weights_give_pytorch_outputs() {
+    let net = pytorch_model();
+    // Trained in train mode (10 steps): statistics and parameters are not the defaults, the
+    // BatchNorm2d ones (per channel) as the BatchNorm1d ones.
+    assert_trained("1", &net.batchnorm1, 10);
+    assert_trained("4", &net.batchnorm4, 10);
+    assert_trained("7", &net.batchnorm7, 10);
+    assert_trained("9", &net.batchnorm9, 10);
+    assert_trained("11", &net.batchnorm11, 10);
+    assert_trained("16", &net.batchnorm16, 10);
+    assert_trained("20", &net.batchnorm20, 10);
+    // ε and momentum are the declared ones (PyTorch's modules were built with the same).
+    let declared = [
+        (&net.batchnorm1.eps, &net.batchnorm1.momentum, 1e-5, Momentum::Exponential(0.1)),
+        (&net.batchnorm4.eps, &net.batchnorm4.momentum, 1e-3, Momentum::Exponential(0.3)),
+        (&net.batchnorm7.eps, &net.batchnorm7.momentum, 1e-5, Momentum::Cumulative),
+        (&net.batchnorm9.eps, &net.batchnorm9.momentum, 1e-4, Momentum::Exponential(0.05)),
+        (&net.batchnorm11.eps, &net.batchnorm11.momentum, 1e-5, Momentum::Exponential(0.1)),
+        (&net.batchnorm16.eps, &net.batchnorm16.momentum, 1e-2, Momentum::Cumulative),
+        (&net.batchnorm20.eps, &net.batchnorm20.momentum, 1e-2, Momentum::Exponential(0.1)),
+    ];
+    for (i, (eps, momentum, want_eps, want_momentum)) in declared.into_iter().enumerate() {
+        assert_eq!((*eps, *momentum), (want_eps, want_momentum), "BN {i} of the list");
+    }
+
+    let want = rows(&read(&fixture("cnn_outputs.bin")), N_OUT);
+    let x = inputs();
+    assert_eq!(x.len(), 16);
+    let eval: Vec<Vec<f32>> = x.iter().map(|x| net.eval(x).to_vec()).collect();
+    let err = max_rel(&eval, &want);
+    println!("eval path vs PyTorch eval: max relative difference {err:.2e}");
+    assert!(err <= REL, "eval path vs PyTorch: {err}");
+
+    // The batched eval gives the same bits.
+    let mut batch = Batch::<U16, U476>::default();
+    for (row, x) in batch.iter_mut().zip(&x) {
+        row.copy_from_slice(x);
+    }
+    let mut y = Batch::<U16, _>::default();
+    net.eval_batch(&batch, &mut y);
+    assert!(y.iter().zip(&eval).all(|(a, b)| a.as_slice() == b.as_slice()));
+
+    let folded = net.fold();
+    let ours: Vec<Vec<f32>> = x.iter().map(|x| folded.forward(x).to_vec()).collect();
+    let err = max_rel(&ours, &want);
+    println!("bn-core folded model vs PyTorch eval: max relative difference {err:.2e}");
+    assert!(err <= REL, "folded vs PyTorch: {err}");
+    let err = max_rel(&ours, &rows(&read(&fixture("cnn_folded_outputs.bin")), N_OUT));
+    println!("bn-core folded model vs PyTorch folded model: max relative difference {err:.2e}");
+    assert!(err <= REL, "folded vs PyTorch folded: {err}");
+    println!("{}\n{folded}", InteropCnn::SUMMARY);
+}
+
+#[test]
+fn pytorch_folded_model_loads_into_the_folded_type() {
+    // The names and shapes of the folded file are those of `InteropCnnFolded`: the load checks
+    // each (depthwise `[C, 1, 1, 1]` weights for the per-channel affine layers).
+    let theirs = InteropCnnFolded::load_safetensors(&read(&fixture("cnn_model_folded.safetensors"))).unwrap();
+    let x = inputs();
+    let out: Vec<Vec<f32>> = x.iter().map(|x| theirs.forward(x).to_vec()).collect();
+    let err = max_rel(&out, &rows(&read(&fixture("cnn_folded_outputs.bin")), N_OUT));
+    println!("PyTorch-folded model in bn-core vs PyTorch folded model: max relative difference {err:.2e}");
+    assert!(err <= REL, "{err}");
+    let err = max_rel(&out, &rows(&read(&fixture("cnn_outputs.bin")), N_OUT));
+    println!("PyTorch-folded model in bn-core vs PyTorch eval: max relative difference {err:.2e}");
+    assert!(err <= REL, "{err}");
+    // PyTorch's fold (in f64) and bn-core's (in f32) agree parameter by parameter.
+    let ours = pytorch_model().fold();
+    let (a, b) = (bn_core::PlainData::as_scalars(&ours), bn_core::PlainData::as_scalars(&*theirs));
+    assert_eq!(a.len(), b.len());
+    let mut worst = 0f32;
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let err = (x - y).abs() / y.abs().max(1.0);
+        assert!(err <= 1e-5, "scalar {i}: {x} vs {y}");
+        worst = worst.max(err);
+    }
+    println!("bn-core's fold vs PyTorch's, {} scalars: max difference {worst:.2e} (relative above 1)", a.len());
+}
+
+#[test]
+fn writes_files_for_pytorch() {
+    // Train a few more steps in bn-core, so the file holds bn-core's own values. The script's
+    // `--check-rust` replays these steps in PyTorch: keep the batches, labels, loss and
+    // learning rate in step with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` there.
+    let mut net = pytorch_model();
+    let mut trainer = Trainer::<InteropCnn, U8>::new_boxed();
+    let x = inputs();
+    let mut batch = Batch::<U8, U476>::default();
+    for step in 0..3 {
+        for (b, row) in batch.iter_mut().enumerate() {
+            row.copy_from_slice(&x[(step * 8 + b) % x.len()]);
+        }
+        let labels = core::array::from_fn::<usize, 8, _>(|i| (i + step) % 3).into();
+        net.train_step(&batch, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.05), &mut trainer);
+    }
+    assert_eq!(net.batchnorm1.num_batches_tracked, 13);
+    assert_eq!(net.batchnorm20.num_batches_tracked, 13);
+    let folded = net.fold();
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let bytes = net.save_safetensors();
+    let folded_bytes = folded.save_safetensors();
+    assert_eq!(*InteropCnn::load_safetensors(&bytes).unwrap(), *net);
+    assert_eq!(*InteropCnnFolded::load_safetensors(&folded_bytes).unwrap(), folded);
+    let le = |rows: Vec<Vec<f32>>| rows.into_iter().flatten().flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
+    let eval = le(x.iter().map(|x| net.eval(x).to_vec()).collect());
+    let folded_out = le(x.iter().map(|x| folded.forward(x).to_vec()).collect());
+    for (name, data) in [
+        ("rust_cnn_model.safetensors", &bytes),
+        ("rust_cnn_model_outputs.bin", &eval),
+        ("rust_cnn_model_folded.safetensors", &folded_bytes),
+        ("rust_cnn_model_folded_outputs.bin", &folded_out),
+    ] {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+    println!(
+        "wrote {dir}/rust_cnn_model.safetensors (and its siblings); check with:\n  \
+         python3 tools/pytorch_interop_cnn.py --check-rust {dir}/rust_cnn_model.safetensors",
+        dir = dir.display()
+    );
+}
