@@ -17,8 +17,9 @@
 //!   [`Dense::fold_affine_before`] (BN → Dense).
 //! - Construction without stack temporaries: [`boxed_zeroed`] (feature `alloc`).
 //!
-//! Training calls take the batch size as a type parameter `B: `[`TrainBatch`], which
-//! rejects a batch of 1 at compile time.
+//! Training calls of a network with Batch Normalization take the batch size as a type
+//! parameter `B: `[`TrainBatch`], which rejects a batch of 1 at compile time; networks
+//! without it take any [`NonEmptyBatch`].
 //!
 //! ```
 //! use bn_core::{Activation, Batch, BatchNorm, BatchNormCache, Dense, Init, Rng, Sigmoid};
@@ -74,11 +75,11 @@ pub use format::{LoadError, PlainData, PlainScalar, StateDict, TensorMut, Tensor
 pub use inference::{accuracy, argmax, Inference};
 pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
-    Conv2dScratch, Conv2dShape, ConvBlock, Dense, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU, Sigmoid,
-    Tanh,
+    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Freeze, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU,
+    Sigmoid, Tanh,
 };
 pub use rng::{Init, Rng};
-pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, TrainBatch, Vector};
+pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};
 pub use train::{
     mse, softmax_cross_entropy, Loss, MeanSquaredError, Network, Optimizer, OutputAndGrad, Parameters, Sgd,
     SoftmaxCrossEntropy, Trainer,

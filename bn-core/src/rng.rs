@@ -20,6 +20,11 @@ impl Rng {
         Rng(fastrand::Rng::with_seed(seed))
     }
 
+    /// A uniform 64-bit integer.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.u64(..)
+    }
+
     /// A uniform sample in `[0, 1)`.
     pub fn uniform(&mut self) -> f64 {
         self.0.f64()

@@ -42,6 +42,31 @@ pub trait TrainBatch: ArrayLength {}
 #[diagnostic::do_not_recommend]
 impl<A: Unsigned, X: Bit, Y: Bit> TrainBatch for UInt<UInt<A, X>, Y> where Self: ArrayLength {}
 
+/// A batch size that can train a network without Batch Normalization: at least 1.
+///
+/// `network!` asks for [`TrainBatch`] (at least 2) only from networks that contain a
+/// `batchnorm`; LayerNorm and the rest train on single samples.
+///
+/// ```compile_fail
+/// fn needs_a_sample<B: bn_core::NonEmptyBatch>() {}
+/// needs_a_sample::<bn_core::typenum::U0>();
+/// ```
+/// ```
+/// fn needs_a_sample<B: bn_core::NonEmptyBatch>() {}
+/// needs_a_sample::<bn_core::typenum::U1>();
+/// needs_a_sample::<bn_core::typenum::U60>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "training needs a batch of at least 1 sample",
+    label = "a batch of 0 samples is empty",
+    note = "train with a batch size of 1 or more"
+)]
+pub trait NonEmptyBatch: ArrayLength {}
+
+// Every typenum number >= 1 is `UInt<A, X>`; 0 is `UTerm`.
+#[diagnostic::do_not_recommend]
+impl<A: Unsigned, X: Bit> NonEmptyBatch for UInt<A, X> where Self: ArrayLength {}
+
 /// The elements of a matrix (or batch) as one contiguous, row-major slice.
 #[inline(always)]
 pub fn flat<R: ArrayLength, C: ArrayLength, T>(m: &Matrix<R, C, T>) -> &[T] {

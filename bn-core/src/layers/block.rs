@@ -23,12 +23,12 @@ use generic_array::{ArrayLength, GenericArray};
 use typenum::Unsigned;
 
 use super::activation::{Activation, ReLU};
-use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads};
+use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze};
 use super::conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch};
 use super::pool::{MaxPool2d, Pool2dGeometry};
 use crate::float::Float;
 use crate::kernels::{bn2d, zero, BackwardSums, Channels, Coefficients};
-use crate::shape::{Batch, TrainBatch, Vector};
+use crate::shape::{Batch, Vector};
 
 /// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time (see
 /// the module docs): `P` is the pool's geometry, `S` the pixels of a channel (`OH·OW` of the
@@ -87,20 +87,33 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
     ) where
         G: Conv2dGeometry<Output = P::Input>,
         N: ArrayLength,
-        B: TrainBatch,
+        B: ArrayLength,
         T: Float,
     {
         const { Self::check::<G, N>() };
+        const { assert!(B::USIZE * S::USIZE >= 2, "ConvBlock needs at least 2 values per channel") };
+        assert!(!bn.renorm, "ConvBlock: Batch Renormalization trains layer by layer (network! does so)");
         let (n, s) = (N::USIZE, S::USIZE);
-        {
+        if bn.freeze == Freeze::No {
             let mut stats = cache.as_stats();
             for (b, (xb, sb)) in x.iter().zip(sums.iter_mut()).enumerate() {
                 conv.forward_one(xb, sb, buffers);
                 bn2d::statistics_sample(n, s, b, sb, &mut stats);
             }
             bn2d::statistics_finish(n, B::USIZE * s, bn.eps, &mut stats);
+            bn.track(B::USIZE * s, &cache.mean, &cache.var);
+        } else {
+            // Frozen: the population statistics, as shift and inverse deviation.
+            for (xb, sb) in x.iter().zip(sums.iter_mut()) {
+                conv.forward_one(xb, sb, buffers);
+            }
+            for k in 0..n {
+                let inv_std = T::ONE / (bn.running_var[k] + bn.eps).sqrt();
+                (cache.mean[k], cache.var[k], cache.inv_std[k]) = (bn.running_mean[k], bn.running_var[k], inv_std);
+                (cache.shift[k], cache.delta[k]) = (bn.running_mean[k], T::ZERO);
+                (cache.r[k], cache.d[k]) = (T::ONE, T::ZERO);
+            }
         }
-        bn.track(B::USIZE * s, &cache.mean, &cache.var);
         let stats = cache.as_stats();
         for ((sb, yb), ab) in sums.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
             bn2d::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
@@ -130,7 +143,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
     ) where
         G: Conv2dGeometry<Output = P::Input>,
         N: ArrayLength,
-        B: TrainBatch,
+        B: ArrayLength,
         T: Float,
     {
         const { Self::check::<G, N>() };
@@ -157,6 +170,11 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
         let [f0, f1, f2] = &mut factors;
         let mut coef = Coefficients { gamma_inv: f0, dvar2_m: f1, dmu_m: f2 };
         bn2d::backward_coefficients(n, B::USIZE * s, &ch, &mut acc, &mut coef);
+        if bn.freeze != Freeze::No {
+            // Frozen: no gradient through the statistics, `dx = g·γ/σ`.
+            zero(coef.dvar2_m);
+            zero(coef.dmu_m);
+        }
         let coef = coef.as_ref();
         conv.backward_begin(conv_grads, scratch, dx.is_some());
         for (b, (((xb, sb), ab), dyb)) in x.iter().zip(sums.iter()).zip(argmax.iter()).zip(dy.iter()).enumerate() {

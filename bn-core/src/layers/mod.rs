@@ -17,7 +17,7 @@ mod testing;
 
 pub use activation::{Activation, ReLU, Sigmoid, Tanh};
 pub use affine::Affine;
-pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Momentum};
+pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze, Momentum};
 pub use block::ConvBlock;
 pub use conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch, Conv2dShape};
 pub use dense::Dense;

@@ -7,8 +7,9 @@ use generic_array::ArrayLength;
 use super::loss::Loss;
 use super::optim::Optimizer;
 use crate::inference::Inference;
+use crate::layers::Freeze;
 use crate::rng::{Init, Rng};
-use crate::shape::{Batch, TrainBatch};
+use crate::shape::Batch;
 use crate::zeroed::Zeroable;
 
 /// A batch's output and the gradient buffer of the same shape.
@@ -40,7 +41,7 @@ pub trait Network: Inference + Zeroable + Sized {
 
     /// Training forward at batch size `B ≥ 2`: batch statistics in every BN, population
     /// statistics updated; returns the output, which stays in `ws`.
-    fn forward_train<'w, B: TrainBatch>(
+    fn forward_train<'w, B: ArrayLength>(
         &mut self,
         x: &Batch<B, Self::Input, Self::Scalar>,
         ws: &'w mut Self::Workspace<B>,
@@ -60,7 +61,7 @@ pub trait Network: Inference + Zeroable + Sized {
 
     /// Backward from the `∂ℓ/∂output` in `ws` (see [`output_and_grad`](Self::output_and_grad))
     /// for the input `x` of the last training forward; overwrites `grads`.
-    fn backward<B: TrainBatch>(
+    fn backward<B: ArrayLength>(
         &self,
         x: &Batch<B, Self::Input, Self::Scalar>,
         ws: &mut Self::Workspace<B>,
@@ -74,7 +75,7 @@ pub trait Network: Inference + Zeroable + Sized {
     /// frozen (Algorithm 2, steps 8–11): each BN's `E[x]` becomes the mean of its batch
     /// means and `Var[x]` the unbiased mean of its batch variances. Each BN's momentum
     /// setting is kept.
-    fn recompute_population_statistics<'a, B: TrainBatch>(
+    fn recompute_population_statistics<'a, B: ArrayLength>(
         &mut self,
         batches: impl IntoIterator<Item = &'a Batch<B, Self::Input, Self::Scalar>>,
         ws: &mut Self::Workspace<B>,
@@ -83,8 +84,23 @@ pub trait Network: Inference + Zeroable + Sized {
     /// Writes the folded model into `out` (no temporaries of the model's size).
     fn fold_into(&self, out: &mut Self::Folded);
 
+    /// Freezes (or unfreezes) every BN layer for fine-tuning (see [`Freeze`]); each layer's
+    /// `freeze` field sets it for that layer alone. Does nothing without BN layers.
+    fn freeze_batchnorm(&mut self, freeze: Freeze);
+
+    /// Sets the current limits `r_max`, `d_max` of every Batch Renormalization layer (the
+    /// paper relaxes them from 1 and 0 during training); each layer's `rmax` and `dmax`
+    /// fields set them for that layer alone. Does nothing without such layers.
+    fn set_renorm_limits(&mut self, rmax: Self::Scalar, dmax: Self::Scalar);
+
+    /// The random state of the dropout masks in a workspace (`None` without dropout).
+    fn dropout_state<B: ArrayLength>(ws: &mut Self::Workspace<B>) -> Option<&mut u64> {
+        let _ = ws;
+        None
+    }
+
     /// One training step: forward, loss, backward, optimizer. Returns the loss.
-    fn train_step<B: TrainBatch, L: Loss<B, Self::Output, Self::Scalar>, O: Optimizer<Self::Scalar>>(
+    fn train_step<B: ArrayLength, L: Loss<B, Self::Output, Self::Scalar>, O: Optimizer<Self::Scalar>>(
         &mut self,
         x: &Batch<B, Self::Input, Self::Scalar>,
         target: &L::Target,
@@ -165,6 +181,15 @@ impl<N: Network, B: ArrayLength> Trainer<N, B> {
         // SAFETY: all-zero bytes are a valid `N::Grads` (`Zeroable`), and `write_bytes`
         // writes exactly one `N::Grads` through a valid, exclusive pointer.
         unsafe { core::ptr::write_bytes(&mut self.state as *mut N::Grads, 0, 1) }
+    }
+
+    /// Seeds the random state of the network's dropout masks (a new trainer starts from
+    /// state 0: runs are reproducible either way). Each training forward draws the masks of
+    /// every `dropout` layer from [`Rng::seed`] of the state, then advances the state.
+    pub fn seed(&mut self, seed: u64) {
+        if let Some(state) = N::dropout_state(&mut self.workspace) {
+            *state = seed;
+        }
     }
 }
 

@@ -6,12 +6,12 @@
 use core::fmt;
 
 use generic_array::ArrayLength;
+use typenum::U1;
 
-use super::activation::{Activation, ReLU};
 use super::affine::Affine;
 use crate::float::Float;
-use crate::kernels::{self, zero, BnBackward, BnStats, BnTrain};
-use crate::shape::{flat, flat_mut, Batch, TrainBatch, Vector};
+use crate::kernels::{self, zero, BnStats};
+use crate::shape::{flat, flat_mut, Batch, Vector};
 use crate::train::{Optimizer, Parameters};
 use crate::zeroed::Zeroable;
 
@@ -83,6 +83,41 @@ pub struct BatchNorm<N: ArrayLength, T: Float = f32> {
     pub eps: T,
     /// How the population statistics are averaged (default `Exponential(0.1)`).
     pub momentum: Momentum<T>,
+    /// Whether γ and β are learned (default `true`). Without (PyTorch's `affine=False`) they
+    /// stay 1 and 0: the optimizer leaves them alone and weights files have no `weight` or
+    /// `bias` for the layer.
+    pub affine: bool,
+    /// Fine-tuning: whether a training step normalizes with the population statistics
+    /// instead of the batch's (default [`Freeze::No`]); see [`Freeze`].
+    pub freeze: Freeze,
+    /// Batch Renormalization (Ioffe 2017, arXiv 1702.03275, Algorithm 1): training
+    /// normalizes with the batch statistics corrected towards the moving ones by `r` and
+    /// `d` (default `false`); see [`BatchNorm::forward_train`].
+    pub renorm: bool,
+    /// Batch Renormalization's current limit `r_max ≥ 1` (`r ∈ [1/r_max, r_max]`).
+    pub rmax: T,
+    /// Batch Renormalization's current limit `d_max ≥ 0` (`d ∈ [−d_max, d_max]`).
+    pub dmax: T,
+}
+
+/// How a training step treats a [`BatchNorm`]: for fine-tuning, the normalization can be
+/// frozen to the population statistics (what PyTorch users get with `bn.eval()` inside a
+/// training loop, and Keras users with `trainable = False`).
+///
+/// Frozen, a training step computes `y = γ·(x − E[x])/√(Var[x] + ε) + β` exactly as the
+/// eval path does, leaves `E[x]`, `Var[x]` and the batch counter untouched, and
+/// backpropagates through that fixed affine map: `∂ℓ/∂x = ∂ℓ/∂y · γ/√(Var[x] + ε)`.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Freeze {
+    /// Training normalizes with the batch statistics (the default).
+    #[default]
+    No = 0,
+    /// The population statistics normalize; γ and β still learn.
+    Statistics = 1,
+    /// The population statistics normalize and γ, β are fixed too: the layer is a constant
+    /// affine map.
+    All = 2,
 }
 
 /// What a training forward records for its backward.
@@ -104,6 +139,10 @@ pub struct BatchNormCache<N: ArrayLength, T: Float = f32> {
     pub shift: Vector<N, T>,
     /// `μ_B − shift`, accurately.
     pub delta: Vector<N, T>,
+    /// Batch Renormalization's `r` (1 for plain BN).
+    pub r: Vector<N, T>,
+    /// Batch Renormalization's `d` (0 for plain BN).
+    pub d: Vector<N, T>,
 }
 
 impl<N: ArrayLength, T: Float> BatchNormCache<N, T> {
@@ -144,6 +183,10 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     pub const DEFAULT_EPS: f64 = 1e-5;
     /// The default momentum, `0.1` on the new value (PyTorch's).
     pub const DEFAULT_MOMENTUM: f64 = 0.1;
+    /// The default Batch Renormalization limit `r_max` (the paper's final value).
+    pub const DEFAULT_RMAX: f64 = 3.0;
+    /// The default Batch Renormalization limit `d_max` (the paper's final value).
+    pub const DEFAULT_DMAX: f64 = 5.0;
 
     /// γ = 1, β = 0, `E[x]` = 0, `Var[x]` = 1, ε = 1e-5, momentum 0.1 (on the stack).
     pub fn new() -> Self {
@@ -164,12 +207,34 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         self
     }
 
-    /// Resets everything to the defaults of [`BatchNorm::new`], in place.
+    /// Batch Renormalization with the limits `r_max ≥ 1`, `d_max ≥ 0` (see
+    /// [`forward_train`](Self::forward_train)).
+    pub fn with_renorm(mut self, rmax: T, dmax: T) -> Self {
+        (self.renorm, self.rmax, self.dmax) = (true, rmax, dmax);
+        self
+    }
+
+    /// Without learned γ and β (PyTorch's `affine=False`): they are reset to 1 and 0.
+    pub fn without_affine(mut self) -> Self {
+        self.affine = false;
+        self.gamma.iter_mut().for_each(|g| *g = T::ONE);
+        zero(&mut self.beta);
+        self
+    }
+
+    /// Resets everything to the defaults of [`BatchNorm::new`], in place: γ = 1, β = 0,
+    /// fresh population statistics, ε 1e-5, momentum 0.1, affine, not frozen, no
+    /// renormalization (limits 3 and 5).
     pub fn reset(&mut self) {
         self.gamma.iter_mut().for_each(|g| *g = T::ONE);
         zero(&mut self.beta);
         self.eps = T::from_f64(Self::DEFAULT_EPS);
         self.momentum = Momentum::Exponential(T::from_f64(Self::DEFAULT_MOMENTUM));
+        self.affine = true;
+        self.freeze = Freeze::No;
+        self.renorm = false;
+        self.rmax = T::from_f64(Self::DEFAULT_RMAX);
+        self.dmax = T::from_f64(Self::DEFAULT_DMAX);
         self.reset_running_stats();
     }
 
@@ -196,24 +261,31 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// records what [`backward`](Self::backward) needs in `cache`, and folds the batch
     /// statistics into the population statistics according to [`momentum`](Self::momentum).
     ///
-    /// The batch size `B` must be at least 2 (a compile-time check, see [`TrainBatch`]).
+    /// The batch size `B` must be at least 2 (a compile-time check: the batch variance of
+    /// one sample is zero; `network!` states it as the bound [`TrainBatch`](crate::TrainBatch)).
+    ///
+    /// [`Frozen`](Freeze), the layer normalizes with the population statistics instead and
+    /// tracks nothing. With [`renorm`](Self::renorm) (Batch Renormalization, Algorithm 1 of
+    /// Ioffe 2017), with `σ_B = √(σ²_B + ε)` and the moving `μ`, `σ = √(Var[x] + ε)`:
+    ///
+    /// ```text
+    /// r = clip(σ_B/σ, 1/r_max, r_max)      d = clip((μ_B − μ)/σ, −d_max, d_max)
+    /// y = γ·(x̂·r + d) + β                  (r, d constants for the backward)
+    /// μ ← μ + α(μ_B − μ)                   σ ← σ + α(σ_B − σ)
+    /// ```
+    ///
+    /// with `α` the momentum (`1/n` for the n-th batch when cumulative). `σ` is stored as
+    /// `Var[x] = σ² − ε`, so inference, folding and PyTorch's eval (`√(running_var + ε)`)
+    /// all use exactly `σ`. With `r = 1`, `d = 0` the output is BN's, bit for bit.
     #[inline]
-    pub fn forward_train<B: TrainBatch>(
+    pub fn forward_train<B: ArrayLength>(
         &mut self,
         x: &Batch<B, N, T>,
         y: &mut Batch<B, N, T>,
         cache: &mut BatchNormCache<N, T>,
     ) {
-        let args = BnTrain {
-            eps: self.eps,
-            x: flat(x),
-            gamma: &self.gamma,
-            beta: &self.beta,
-            y: flat_mut(y),
-            stats: cache.as_stats(),
-        };
-        kernels::bn_forward_train::<T, B, N>(args);
-        self.track(B::USIZE, &cache.mean, &cache.var);
+        const { assert!(B::USIZE >= 2, "BatchNorm::forward_train needs a batch of at least 2 samples") };
+        self.train_forward::<B, U1>(flat(x), flat_mut(y), cache, Path::Features);
     }
 
     /// Folds one batch's statistics (mean and *biased* variance over `m` samples) into the
@@ -238,7 +310,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     ///
     /// For a layer inside a network, feed it the batches *as they arrive at this layer*
     /// (the generated networks do that for every layer at once).
-    pub fn recompute_population_statistics<'a, B: TrainBatch>(
+    pub fn recompute_population_statistics<'a, B: ArrayLength>(
         &mut self,
         batches: impl IntoIterator<Item = &'a Batch<B, N, T>>,
     ) where
@@ -257,9 +329,10 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
 
     /// Backward through the batch statistics (the paper's equations above): writes `∂ℓ/∂x`
     /// into `dx` and overwrites `grads` with `∂ℓ/∂γ`, `∂ℓ/∂β`. `x` and `cache` are those of
-    /// the training forward.
+    /// the training forward. Frozen, through the fixed affine map; with `renorm`, with `r`
+    /// and `d` as constants (`∂ℓ/∂x̂ = ∂ℓ/∂y·γ·r`, `∂ℓ/∂γ = Σ ∂ℓ/∂y·(x̂·r + d)`).
     #[inline]
-    pub fn backward<B: TrainBatch>(
+    pub fn backward<B: ArrayLength>(
         &self,
         x: &Batch<B, N, T>,
         cache: &BatchNormCache<N, T>,
@@ -267,18 +340,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         dx: &mut Batch<B, N, T>,
         grads: &mut BatchNormGrads<N, T>,
     ) {
-        let args = BnBackward {
-            x: flat(x),
-            dy: flat(dy),
-            gamma: &self.gamma,
-            inv_std: &cache.inv_std,
-            shift: &cache.shift,
-            delta: &cache.delta,
-            dx: flat_mut(dx),
-            dgamma: &mut grads.gamma,
-            dbeta: &mut grads.beta,
-        };
-        kernels::bn_backward::<T, B, N>(args)
+        self.train_backward::<B, U1>(flat(x), cache, flat(dy), flat_mut(dx), grads, Path::Features);
     }
 
     /// Eval forward for one sample, with the population statistics.
@@ -331,29 +393,21 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// # let _: U4;
     /// ```
     #[inline]
-    pub fn forward_train_2d<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+    pub fn forward_train_2d<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
         &mut self,
         x: &Batch<B, X, T>,
         y: &mut Batch<B, X, T>,
         cache: &mut BatchNormCache<N, T>,
     ) {
         const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_train_2d: a sample must be N channels of S pixels") };
-        let args = BnTrain {
-            eps: self.eps,
-            x: flat(x),
-            gamma: &self.gamma,
-            beta: &self.beta,
-            y: flat_mut(y),
-            stats: cache.as_stats(),
-        };
-        kernels::bn_forward_train_2d::<T, B, N, S>(args);
-        self.track(B::USIZE * S::USIZE, &cache.mean, &cache.var);
+        const { assert!(B::USIZE * S::USIZE >= 2, "forward_train_2d needs at least 2 values per channel") };
+        self.train_forward::<B, S>(flat(x), flat_mut(y), cache, Path::Images);
     }
 
     /// Backward over the channels of images (see [`forward_train_2d`](Self::forward_train_2d)):
     /// the paper's equations per channel with `m' = B·S`.
     #[inline]
-    pub fn backward_2d<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+    pub fn backward_2d<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
         &self,
         x: &Batch<B, X, T>,
         cache: &BatchNormCache<N, T>,
@@ -362,18 +416,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         grads: &mut BatchNormGrads<N, T>,
     ) {
         const { assert!(X::USIZE == N::USIZE * S::USIZE, "backward_2d: a sample must be N channels of S pixels") };
-        let args = BnBackward {
-            x: flat(x),
-            dy: flat(dy),
-            gamma: &self.gamma,
-            inv_std: &cache.inv_std,
-            shift: &cache.shift,
-            delta: &cache.delta,
-            dx: flat_mut(dx),
-            dgamma: &mut grads.gamma,
-            dbeta: &mut grads.beta,
-        };
-        kernels::bn_backward_2d::<T, B, N, S>(args)
+        self.train_backward::<B, S>(flat(x), cache, flat(dy), flat_mut(dx), grads, Path::Images);
     }
 
     /// [`forward_train_2d`](Self::forward_train_2d) followed by a ReLU, in one pass:
@@ -393,23 +436,15 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// assert!((y[1][1] - 3.0 / 5f64.sqrt()).abs() < 1e-15);
     /// ```
     #[inline]
-    pub fn forward_train_2d_relu<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+    pub fn forward_train_2d_relu<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
         &mut self,
         x: &Batch<B, X, T>,
         y: &mut Batch<B, X, T>,
         cache: &mut BatchNormCache<N, T>,
     ) {
         const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_train_2d_relu: a sample must be N channels of S pixels") };
-        let args = BnTrain {
-            eps: self.eps,
-            x: flat(x),
-            gamma: &self.gamma,
-            beta: &self.beta,
-            y: flat_mut(y),
-            stats: cache.as_stats(),
-        };
-        kernels::bn_forward_train_2d_then::<T, B, N, S>(args, ReLU::f);
-        self.track(B::USIZE * S::USIZE, &cache.mean, &cache.var);
+        const { assert!(B::USIZE * S::USIZE >= 2, "forward_train_2d_relu needs at least 2 values per channel") };
+        self.train_forward::<B, S>(flat(x), flat_mut(y), cache, Path::ImagesRelu);
     }
 
     /// The backward of [`forward_train_2d_relu`](Self::forward_train_2d_relu): `dy` is the
@@ -417,7 +452,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
     /// (their sign is the ReLU's derivative), so the output is not read. Bit for bit the
     /// ReLU's backward followed by [`backward_2d`](Self::backward_2d).
     #[inline]
-    pub fn backward_2d_relu<S: ArrayLength, B: TrainBatch, X: ArrayLength>(
+    pub fn backward_2d_relu<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
         &self,
         x: &Batch<B, X, T>,
         cache: &BatchNormCache<N, T>,
@@ -426,19 +461,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         grads: &mut BatchNormGrads<N, T>,
     ) {
         const { assert!(X::USIZE == N::USIZE * S::USIZE, "backward_2d_relu: a sample must be N channels of S pixels") };
-        let args = BnBackward {
-            x: flat(x),
-            dy: flat(dy),
-            gamma: &self.gamma,
-            inv_std: &cache.inv_std,
-            shift: &cache.shift,
-            delta: &cache.delta,
-            dx: flat_mut(dx),
-            dgamma: &mut grads.gamma,
-            dbeta: &mut grads.beta,
-        };
-        // ReLU'(z) from z: 1 above 0, 0 at 0, below, and for NaN (as from its output).
-        kernels::bn_backward_2d_then::<T, B, N, S>(args, &self.beta, ReLU::df_from_output)
+        self.train_backward::<B, S>(flat(x), cache, flat(dy), flat_mut(dx), grads, Path::ImagesRelu);
     }
 
     /// Eval forward of one image (`N` channels of `S` pixels), with the population
@@ -487,14 +510,18 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
 impl<N: ArrayLength, T: Float> Parameters<T> for BatchNorm<N, T> {
     type Grads = BatchNormGrads<N, T>;
 
+    /// Updates γ and β, unless the layer has none ([`affine`](BatchNorm::affine) false) or
+    /// they are frozen ([`Freeze::All`]).
     fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, state: &mut Self::Grads, opt: &O) {
-        opt.update(&mut self.gamma, &grads.gamma, &mut state.gamma);
-        opt.update(&mut self.beta, &grads.beta, &mut state.beta);
+        if self.affine && self.freeze != Freeze::All {
+            opt.update(&mut self.gamma, &grads.gamma, &mut state.gamma);
+            opt.update(&mut self.beta, &grads.beta, &mut state.beta);
+        }
     }
 }
 
-// SAFETY: arrays of floats, a u64, a float, and a `repr(u8)` enum whose tag 0 is the
-// field-less `Cumulative`.
+// SAFETY: arrays of floats, a u64, floats, bools (0 is `false`), and `repr(u8)` enums whose
+// tag 0 is a field-less variant (`Momentum::Cumulative`, `Freeze::No`).
 unsafe impl<N: ArrayLength, T: Float> Zeroable for BatchNorm<N, T> {}
 // SAFETY: arrays of floats.
 unsafe impl<N: ArrayLength, T: Float> Zeroable for BatchNormCache<N, T> {}
@@ -527,6 +554,11 @@ impl<N: ArrayLength, T: Float> Clone for BatchNorm<N, T> {
             num_batches_tracked: self.num_batches_tracked,
             eps: self.eps,
             momentum: self.momentum,
+            affine: self.affine,
+            freeze: self.freeze,
+            renorm: self.renorm,
+            rmax: self.rmax,
+            dmax: self.dmax,
         }
     }
 }
@@ -546,6 +578,11 @@ impl<N: ArrayLength, T: Float> PartialEq for BatchNorm<N, T> {
             && self.num_batches_tracked == o.num_batches_tracked
             && self.eps == o.eps
             && self.momentum == o.momentum
+            && self.affine == o.affine
+            && self.freeze == o.freeze
+            && self.renorm == o.renorm
+            && self.rmax == o.rmax
+            && self.dmax == o.dmax
     }
 }
 
@@ -564,4 +601,9 @@ impl<N: ArrayLength, T: Float> fmt::Debug for BatchNorm<N, T> {
 }
 
 #[cfg(test)]
+mod mode_tests;
+mod modes;
+#[cfg(test)]
 mod tests;
+
+use modes::Path;

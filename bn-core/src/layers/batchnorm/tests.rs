@@ -1,6 +1,6 @@
 use super::*;
 use crate::layers::testing::{check_gradient, random_batch};
-use crate::shape::flat;
+use crate::shape::{flat, TrainBatch};
 use crate::{Init, Rng};
 use alloc::vec::Vec;
 use approx::assert_relative_eq;
