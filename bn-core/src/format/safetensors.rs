@@ -61,9 +61,10 @@ fn encode<T: PlainScalar>(t: TensorRef<'_, T>) -> Encoded {
         data
     };
     let (dtype, data) = match t {
-        TensorRef::Vector(d) | TensorRef::Matrix { data: d, .. } | TensorRef::Tensor4 { data: d, .. } => {
-            (float_dtype::<T>(), floats(d))
-        }
+        TensorRef::Vector(d)
+        | TensorRef::Matrix { data: d, .. }
+        | TensorRef::Tensor3 { data: d, .. }
+        | TensorRef::Tensor4 { data: d, .. } => (float_dtype::<T>(), floats(d)),
         TensorRef::Diagonal(d) => {
             let n = d.len();
             let mut data = vec![0u8; n * n * T::SIZE];
@@ -222,7 +223,10 @@ impl<'a> File<'a> {
             found: info.dtype.to_string(),
         };
         match t {
-            TensorMut::Vector(d) | TensorMut::Matrix { data: d, .. } | TensorMut::Tensor4 { data: d, .. } => {
+            TensorMut::Vector(d)
+            | TensorMut::Matrix { data: d, .. }
+            | TensorMut::Tensor3 { data: d, .. }
+            | TensorMut::Tensor4 { data: d, .. } => {
                 for (x, v) in d.iter_mut().zip(floats(info.dtype, data).ok_or_else(wrong_dtype)?) {
                     *x = T::from_f64(v);
                 }
@@ -271,8 +275,18 @@ fn integer(dtype: Dtype, data: &[u8]) -> Option<i64> {
     }
 }
 
+/// The one tensor that may be missing from a file: a BN's batch counter, which loads as 0
+/// (PyTorch loads a `state_dict` without it, as written before the counter existed).
+const OPTIONAL_COUNT: &str = "num_batches_tracked";
+
+/// Whether the model's tensor `name` of kind `kind` is absent from `file` and loads as 0.
+fn defaults_to_zero(file: &File<'_>, name: TensorName<'_>, full_name: &str, kind: Kind) -> bool {
+    matches!(kind, Kind::Count) && name.tensor == OPTIONAL_COUNT && file.metadata.info(full_name).is_none()
+}
+
 /// Loads the safetensors file `bytes` into `model`, whose tensors `visit` and `visit_mut`
 /// pass (see [`StateDict::load_safetensors_into`](super::StateDict::load_safetensors_into)).
+/// A missing `num_batches_tracked` loads as 0; every other tensor must be there.
 pub(crate) fn load_into<M: ?Sized, T: Float>(
     model: &mut M,
     bytes: &[u8],
@@ -285,9 +299,11 @@ pub(crate) fn load_into<M: ?Sized, T: Float>(
     let mut result = Ok(());
     visit(model, &mut |name, t| {
         if result.is_ok() {
-            let name = name.to_string();
-            result = file.check(&name, t.kind());
-            names.insert(name);
+            let full_name = name.to_string();
+            if !defaults_to_zero(&file, name, &full_name, t.kind()) {
+                result = file.check(&full_name, t.kind());
+            }
+            names.insert(full_name);
         }
     });
     result?;
@@ -299,7 +315,11 @@ pub(crate) fn load_into<M: ?Sized, T: Float>(
     let mut result = Ok(());
     visit_mut(model, &mut |name, t| {
         if result.is_ok() {
-            result = file.read_into(&name.to_string(), t);
+            let full_name = name.to_string();
+            match t {
+                TensorMut::Count(c) if defaults_to_zero(&file, name, &full_name, Kind::Count) => *c = 0,
+                t => result = file.read_into(&full_name, t),
+            }
         }
     });
     result
@@ -415,6 +435,84 @@ mod tests {
         let mut back = Model { d: Dense::zeroed(), b: BatchNorm::new(), a: Affine::zeroed() };
         back.load_safetensors_into(&bytes).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn a_missing_batch_counter_loads_as_zero_and_nothing_else_may_be_missing() {
+        let m = model();
+        let tensors = |skip: &[&str]| {
+            let mut out: Vec<(String, &str, Vec<usize>, Vec<u8>)> = Vec::new();
+            m.visit(&mut |n, t| {
+                let e = encode(t);
+                let dtype = if e.dtype == Dtype::I64 { "I64" } else { "F32" };
+                if !skip.contains(&n.to_string().as_str()) {
+                    out.push((n.to_string(), dtype, e.shape.clone(), e.data));
+                }
+            });
+            let refs: Vec<(&str, &str, &[usize], Vec<u8>)> =
+                out.iter().map(|(n, d, s, b)| (n.as_str(), *d, s.as_slice(), b.clone())).collect();
+            handmade(&refs)
+        };
+        // As PyTorch loads a state_dict without `num_batches_tracked`: the counter is 0, every
+        // other tensor is loaded.
+        let mut back = Model { d: Dense::zeroed(), b: BatchNorm::new(), a: Affine::zeroed() };
+        back.b.num_batches_tracked = 99;
+        back.load_safetensors_into(&tensors(&["1.num_batches_tracked"])).unwrap();
+        assert_eq!(back.b.num_batches_tracked, 0);
+        back.b.num_batches_tracked = m.b.num_batches_tracked;
+        assert_eq!(back, m);
+        // With the counter, it is loaded.
+        back.load_safetensors_into(&tensors(&[])).unwrap();
+        assert_eq!(back, m);
+        // Any other missing tensor is an error, and the model is unchanged (its counter too,
+        // also when the file lacks the counter as well).
+        for missing in ["0.weight", "1.running_var", "head.bias"] {
+            for skip in [&[missing][..], &[missing, "1.num_batches_tracked"]] {
+                let mut target = m.clone();
+                let err = target.load_safetensors_into(&tensors(skip)).unwrap_err();
+                assert_eq!(err, LoadError::MissingTensor { name: missing.to_string() });
+                assert_eq!(target, m);
+            }
+        }
+    }
+
+    #[test]
+    fn three_dimensional_tensors_round_trip_with_their_shape() {
+        use crate::layers::LayerNorm;
+        use typenum::U12;
+        struct Ln(LayerNorm<U12, f32>, LayerNorm<U12, f32, false>);
+        impl StateDict for Ln {
+            type Scalar = f32;
+            fn visit(&self, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, f32>)) {
+                self.0.visit_layer_shaped("ln", Some([3, 2, 2]), f);
+                self.1.visit_layer_shaped("raw", Some([3, 2, 2]), f);
+            }
+            fn visit_mut(&mut self, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, f32>)) {
+                self.0.visit_layer_shaped_mut("ln", Some([3, 2, 2]), f);
+                self.1.visit_layer_shaped_mut("raw", Some([3, 2, 2]), f);
+            }
+        }
+        let mut m = Ln(LayerNorm::new(), LayerNorm::new());
+        for (k, (g, b)) in m.0.gamma.iter_mut().zip(m.0.beta.iter_mut()).enumerate() {
+            (*g, *b) = (k as f32 * 0.5, -(k as f32));
+        }
+        let bytes = m.save_safetensors();
+        let header = String::from_utf8_lossy(&bytes[8..]).to_string();
+        assert!(header.contains("\"ln.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,2]"), "{header}");
+        assert!(!header.contains("raw"), "no tensors without AFFINE: {header}");
+        let mut back = Ln(LayerNorm::new(), LayerNorm::new());
+        back.load_safetensors_into(&bytes).unwrap();
+        assert_eq!((back.0, back.1), (m.0, m.1));
+        // The flat form `[12]` is another shape: refused, naming the tensor.
+        let flat_file = {
+            let mut tensors = Vec::new();
+            m.0.visit_layer("ln", &mut |n, t| tensors.push((n.to_string(), encode(t))));
+            let refs: Vec<(&str, &str, &[usize], Vec<u8>)> =
+                tensors.iter().map(|(n, e)| (n.as_str(), "F32", e.shape.as_slice(), e.data.clone())).collect();
+            handmade(&refs)
+        };
+        let err = back.load_safetensors_into(&flat_file).unwrap_err();
+        assert_eq!(err.to_string(), "tensor `ln.weight` has shape [12], but the model expects [3, 2, 2]");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use typenum::Unsigned;
 use super::plain::PlainScalar;
 use super::tensor::{TensorMut, TensorName, TensorRef};
 use crate::float::Float;
-use crate::layers::{Affine, BatchNorm, Conv2d, Conv2dGeometry, Dense};
+use crate::layers::{Affine, BatchNorm, Conv2d, Conv2dGeometry, Dense, LayerNorm};
 use crate::shape::{flat, flat_mut};
 
 /// A model whose parameters and statistics are a PyTorch-style `state_dict`: named tensors,
@@ -56,7 +56,11 @@ use crate::shape::{flat, flat_mut};
 /// nearest) and an `I64` or `I32` `num_batches_tracked`; any other dtype is
 /// [`LoadError::WrongDtype`](crate::LoadError::WrongDtype). The file must hold exactly the model's tensors with exactly
 /// their shapes: every mismatch is a [`LoadError`](crate::LoadError) that names the tensor and says what was
-/// expected and what was found. Every tensor is checked before the first value is written,
+/// expected and what was found. The one exception is a BN's `num_batches_tracked`: a file
+/// without it loads with the counter at 0, as PyTorch loads a `state_dict` written before
+/// the counter existed (with `momentum = cumulative`, the next batch then replaces the
+/// population statistics). Every other missing tensor is
+/// [`LoadError::MissingTensor`](crate::LoadError::MissingTensor). Every tensor is checked before the first value is written,
 /// so a failed load leaves the model unchanged. No input makes the loader panic: every size
 /// and offset of the header is checked (with overflow checks) before use.
 ///
@@ -112,7 +116,8 @@ pub trait StateDict {
     ///
     /// # Errors
     /// A [`LoadError`](crate::LoadError) naming the tensor and what was expected and found:
-    /// not a safetensors file, truncated, missing or unexpected tensor, wrong shape, wrong
+    /// not a safetensors file, truncated, missing (a BN's `num_batches_tracked` may be missing:
+    /// it loads as 0) or unexpected tensor, wrong shape, wrong
     /// dtype (floats must be `F32` or `F64`, `num_batches_tracked` `I64` or `I32`), or an
     /// invalid value.
     #[cfg(feature = "safetensors")]
@@ -171,6 +176,90 @@ impl<N: ArrayLength, T: Float> LayerTensors<T> for BatchNorm<N, T> {
         f(name(layer, "running_var"), TensorMut::Vector(&mut self.running_var));
         f(name(layer, "num_batches_tracked"), TensorMut::Count(&mut self.num_batches_tracked));
     }
+}
+
+/// PyTorch's `nn.LayerNorm(N)`: `weight` (γ) and `bias` (β) `[N]` with `AFFINE`, nothing
+/// without (`elementwise_affine=False`). For the shape `[C, H, W]` of
+/// `nn.LayerNorm([C, H, W])`, see [`LayerNorm::visit_layer_shaped`].
+impl<N: ArrayLength, T: Float, const AFFINE: bool> LayerTensors<T> for LayerNorm<N, T, AFFINE> {
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
+        self.visit_layer_shaped(layer, None, f);
+    }
+
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
+        self.visit_layer_shaped_mut(layer, None, f);
+    }
+}
+
+impl<N: ArrayLength, T: Float, const AFFINE: bool> LayerNorm<N, T, AFFINE> {
+    /// Calls `f` with the layer's tensors as PyTorch's `nn.LayerNorm` names them: with
+    /// `AFFINE`, `{layer}.weight` (γ) and `{layer}.bias` (β), of shape `[N]` for `dims =
+    /// None` (`nn.LayerNorm(N)`, over features) or `[c, h, w]` for `Some([c, h, w])`
+    /// (`nn.LayerNorm([C, H, W])`, over an image stored flat in C, H, W order); without
+    /// `AFFINE`, nothing. What the code that `network!` generates calls.
+    ///
+    /// ```
+    /// use bn_core::{LayerNorm, typenum::U12};
+    /// let ln = LayerNorm::<U12>::new();
+    /// let mut seen = Vec::new();
+    /// ln.visit_layer_shaped("3", Some([3, 2, 2]), &mut |name, t| seen.push(format!("{name} {:?}", t.shape())));
+    /// assert_eq!(seen, ["3.weight [3, 2, 2]", "3.bias [3, 2, 2]"]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `c·h·w ≠ N`.
+    pub fn visit_layer_shaped(
+        &self,
+        layer: &str,
+        dims: Option<[usize; 3]>,
+        f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>),
+    ) {
+        if !AFFINE {
+            return;
+        }
+        let dims = layer_norm_dims::<N>(dims);
+        let tensor = |data| match dims {
+            Some(dims) => TensorRef::Tensor3 { data, dims },
+            None => TensorRef::Vector(data),
+        };
+        f(name(layer, "weight"), tensor(&self.gamma));
+        f(name(layer, "bias"), tensor(&self.beta));
+    }
+
+    /// The mutable twin of [`visit_layer_shaped`](Self::visit_layer_shaped): the same
+    /// tensors, in the same order.
+    ///
+    /// # Panics
+    /// If `c·h·w ≠ N`.
+    pub fn visit_layer_shaped_mut(
+        &mut self,
+        layer: &str,
+        dims: Option<[usize; 3]>,
+        f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>),
+    ) {
+        if !AFFINE {
+            return;
+        }
+        let dims = layer_norm_dims::<N>(dims);
+        let tensor = |data| match dims {
+            Some(dims) => TensorMut::Tensor3 { data, dims },
+            None => TensorMut::Vector(data),
+        };
+        f(name(layer, "weight"), tensor(&mut self.gamma));
+        f(name(layer, "bias"), tensor(&mut self.beta));
+    }
+}
+
+/// `dims`, checked to hold `N` values.
+fn layer_norm_dims<N: ArrayLength>(dims: Option<[usize; 3]>) -> Option<[usize; 3]> {
+    if let Some([c, h, w]) = dims {
+        assert!(
+            c.checked_mul(h).and_then(|ch| ch.checked_mul(w)) == Some(N::USIZE),
+            "LayerNorm over {} values cannot have the shape [{c}, {h}, {w}]",
+            N::USIZE
+        );
+    }
+    dims
 }
 
 /// A diagonal `nn.Linear(n, n)`: `weight` = `diag(scale)`, `bias` = `shift`.

@@ -28,7 +28,7 @@ impl fmt::Display for TensorName<'_> {
     }
 }
 
-/// A tensor's shape in a `state_dict`: `[]`, `[n]`, `[rows, cols]` or
+/// A tensor's shape in a `state_dict`: `[]`, `[n]`, `[rows, cols]`, `[c, h, w]` or
 /// `[out, in, height, width]`. `Debug` shows it as a list, `[100, 784]`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TensorShape {
@@ -43,6 +43,9 @@ impl TensorShape {
     }
     fn matrix(rows: usize, cols: usize) -> Self {
         TensorShape { dims: [rows, cols, 0, 0], rank: 2 }
+    }
+    fn three([d0, d1, d2]: [usize; 3]) -> Self {
+        TensorShape { dims: [d0, d1, d2, 0], rank: 3 }
     }
     fn four(dims: [usize; 4]) -> Self {
         TensorShape { dims, rank: 4 }
@@ -89,6 +92,15 @@ pub enum TensorRef<'a, T> {
     /// Shape `[len, len]`: the vector is the diagonal, every other element is zero (an affine
     /// layer's scale, saved as the weight of a diagonal `Linear`).
     Diagonal(&'a [T]),
+    /// Shape `[d0, d1, d2]`, row-major (`data.len()` is their product): a layer
+    /// normalization's γ and β over an image, `[c, h, w]` (PyTorch's
+    /// `nn.LayerNorm([C, H, W])`).
+    Tensor3 {
+        /// The elements, last dimension fastest.
+        data: &'a [T],
+        /// The dimensions, outermost first.
+        dims: [usize; 3],
+    },
     /// Shape `[d0, d1, d2, d3]`, row-major (`data.len()` is their product): a convolution's
     /// weight `[out, in, kh, kw]`.
     Tensor4 {
@@ -118,6 +130,13 @@ pub enum TensorMut<'a, T> {
     },
     /// See [`TensorRef::Diagonal`].
     Diagonal(&'a mut [T]),
+    /// See [`TensorRef::Tensor3`].
+    Tensor3 {
+        /// The elements, last dimension fastest.
+        data: &'a mut [T],
+        /// The dimensions, outermost first.
+        dims: [usize; 3],
+    },
     /// See [`TensorRef::Tensor4`].
     Tensor4 {
         /// The elements, last dimension fastest.
@@ -130,7 +149,8 @@ pub enum TensorMut<'a, T> {
 }
 
 impl<T> TensorRef<'_, T> {
-    /// The tensor's shape: `[len]`, `[rows, cols]`, `[len, len]` or `[]`.
+    /// The tensor's shape: `[len]`, `[rows, cols]`, `[len, len]`, `[d0, d1, d2]`,
+    /// `[d0, d1, d2, d3]` or `[]`.
     pub fn shape(&self) -> TensorShape {
         self.kind().shape()
     }
@@ -141,6 +161,7 @@ impl<T> TensorRef<'_, T> {
             TensorRef::Vector(d) => Kind::Floats(TensorShape::vector(d.len())),
             TensorRef::Matrix { rows, cols, .. } => Kind::Floats(TensorShape::matrix(*rows, *cols)),
             TensorRef::Diagonal(d) => Kind::Diagonal(d.len()),
+            TensorRef::Tensor3 { dims, .. } => Kind::Floats(TensorShape::three(*dims)),
             TensorRef::Tensor4 { dims, .. } => Kind::Floats(TensorShape::four(*dims)),
             TensorRef::Count(_) => Kind::Count,
         }
@@ -159,6 +180,7 @@ impl<T> TensorMut<'_, T> {
             TensorMut::Vector(d) => Kind::Floats(TensorShape::vector(d.len())),
             TensorMut::Matrix { rows, cols, .. } => Kind::Floats(TensorShape::matrix(*rows, *cols)),
             TensorMut::Diagonal(d) => Kind::Diagonal(d.len()),
+            TensorMut::Tensor3 { dims, .. } => Kind::Floats(TensorShape::three(*dims)),
             TensorMut::Tensor4 { dims, .. } => Kind::Floats(TensorShape::four(*dims)),
             TensorMut::Count(_) => Kind::Count,
         }
@@ -196,10 +218,15 @@ mod visitor_tests {
         for other in ["fc1.running_va", "fc1running_var", "fc1.running_var.", "fc.running_var", ""] {
             assert!(!n.is(other), "{other}");
         }
-        let shapes =
-            [TensorShape::SCALAR, TensorShape::vector(3), TensorShape::matrix(2, 5), TensorShape::four([8, 1, 3, 3])];
+        let shapes = [
+            TensorShape::SCALAR,
+            TensorShape::vector(3),
+            TensorShape::matrix(2, 5),
+            TensorShape::three([2, 3, 4]),
+            TensorShape::four([8, 1, 3, 3]),
+        ];
         let shown: alloc::vec::Vec<_> = shapes.iter().map(|s| alloc::format!("{s:?} {}", s.len())).collect();
-        assert_eq!(shown, ["[] 1", "[3] 3", "[2, 5] 10", "[8, 1, 3, 3] 72"]);
+        assert_eq!(shown, ["[] 1", "[3] 3", "[2, 5] 10", "[2, 3, 4] 24", "[8, 1, 3, 3] 72"]);
         assert!(TensorShape::vector(0).is_empty());
     }
 }

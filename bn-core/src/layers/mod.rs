@@ -1,7 +1,8 @@
 //! The layers, one per file, each with its forward and backward side by side: [`Dense`],
 //! [`Conv2d`], [`BatchNorm`] (over features, or over the channels of images), [`Affine`] (an
-//! inference-mode BN that could not be folded), the pools [`MaxPool2d`] and [`AvgPool2d`],
-//! and the element-wise activations; [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool`
+//! inference-mode BN that could not be folded), [`LayerNorm`] (over the values of each
+//! sample), [`Dropout`], the pools [`MaxPool2d`] and [`AvgPool2d`], and the element-wise
+//! activations; [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool`
 //! a sample at a time. Layers compute through [`kernels`](crate::kernels); they know
 //! nothing of networks, training loops or files.
 
@@ -11,6 +12,8 @@ mod batchnorm;
 mod block;
 mod conv2d;
 mod dense;
+mod dropout;
+mod layernorm;
 mod pool;
 #[cfg(test)]
 mod testing;
@@ -21,4 +24,6 @@ pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze, Momentum}
 pub use block::ConvBlock;
 pub use conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch, Conv2dShape};
 pub use dense::Dense;
+pub use dropout::Dropout;
+pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};
 pub use pool::{AvgPool2d, MaxPool2d, Pool2dGeometry, Pool2dShape};
