@@ -27,7 +27,8 @@ const NOT_GENERATED: &str = "Not generated: the `network!` invocation has errors
 /// The items of a network whose invocation has errors.
 pub fn fallback(o: &Outline) -> TokenStream {
     let (input, output) = (o.input.map_or(UNKNOWN_WIDTH, Shape::len), o.output.unwrap_or(UNKNOWN_WIDTH));
-    let n = Names::new(&o.vis, Cfgs::of(&o.attrs), &o.name, &o.scalar, input, output);
+    // The looser batch bound: code that uses the network reports nothing more.
+    let n = Names::new(&o.vis, Cfgs::of(&o.attrs), &o.name, &o.scalar, (input, output), false);
     let name = o.name.unraw().to_string();
     let summary = format!("{name}: not generated, the `network!` invocation has errors\n");
     let texts = InputTexts::new(&n, o.input);
@@ -212,7 +213,7 @@ fn network_impl(n: &Names) -> TokenStream {
                 ::core::unreachable!()
             }
 
-            fn forward_train<'w, B: #p::TrainBatch>(
+            fn forward_train<'w, B: #p::ArrayLength>(
                 &mut self,
                 _: &#p::Batch<B, #in_ty, #t>,
                 _: &'w mut #ws<B>,
@@ -234,7 +235,7 @@ fn network_impl(n: &Names) -> TokenStream {
                 ::core::unreachable!()
             }
 
-            fn backward<B: #p::TrainBatch>(&self, _: &#p::Batch<B, #in_ty, #t>, _: &mut #ws<B>, _: &mut #grads) {
+            fn backward<B: #p::ArrayLength>(&self, _: &#p::Batch<B, #in_ty, #t>, _: &mut #ws<B>, _: &mut #grads) {
                 ::core::unreachable!()
             }
 
@@ -242,7 +243,7 @@ fn network_impl(n: &Names) -> TokenStream {
                 ::core::unreachable!()
             }
 
-            fn recompute_population_statistics<'a, B: #p::TrainBatch>(
+            fn recompute_population_statistics<'a, B: #p::ArrayLength>(
                 &mut self,
                 _: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
                 _: &mut #ws<B>,
@@ -251,6 +252,14 @@ fn network_impl(n: &Names) -> TokenStream {
             }
 
             fn fold_into(&self, _: &mut #folded) {
+                ::core::unreachable!()
+            }
+
+            fn freeze_batchnorm(&mut self, _: #p::Freeze) {
+                ::core::unreachable!()
+            }
+
+            fn set_renorm_limits(&mut self, _: #t, _: #t) {
                 ::core::unreachable!()
             }
         }

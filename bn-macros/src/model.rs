@@ -112,6 +112,9 @@ impl Act {
 pub const DEFAULT_EPS: f64 = 1e-5;
 /// The momentum of a `batchnorm` without `momentum = …` (PyTorch's default).
 pub const DEFAULT_MOMENTUM: f64 = 0.1;
+/// Batch Renormalization's limits of a bare `renorm` (the paper's final values).
+pub const DEFAULT_RMAX: f64 = 3.0;
+pub const DEFAULT_DMAX: f64 = 5.0;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Momentum {
@@ -156,6 +159,19 @@ pub enum Kind {
     BatchNorm {
         eps: f64,
         momentum: Momentum,
+        /// Whether γ and β are learned (PyTorch's `affine`).
+        affine: bool,
+        /// Batch Renormalization's limits `(r_max, d_max)`, if it renormalizes.
+        renorm: Option<(f64, f64)>,
+    },
+    /// PyTorch's `LayerNorm` over all values of one sample (`[C, H, W]` for an image).
+    LayerNorm {
+        eps: f64,
+        affine: bool,
+    },
+    /// Inverted dropout with drop probability `p` in [0, 1): identity in eval.
+    Dropout {
+        p: f64,
     },
     Activation(Act),
     /// Max or average pooling of an image, square `size × size` windows every `stride`
@@ -207,6 +223,8 @@ impl Layer {
             Kind::Activation(a) => Act::ALL.iter().find(|(_, b)| b == a).map(|(n, _)| *n).unwrap_or("activation"),
             Kind::Pool { pool, .. } => pool.name(),
             Kind::Flatten => "flatten",
+            Kind::LayerNorm { .. } => "layernorm",
+            Kind::Dropout { .. } => "dropout",
         }
     }
 
@@ -218,8 +236,21 @@ impl Layer {
             Kind::Conv2d { out_channels, kernel, bias, .. } => {
                 out_channels * self.input.channels() * kernel.0 * kernel.1 + if bias { out_channels } else { 0 }
             }
-            Kind::BatchNorm { .. } => 2 * self.input.channels(),
-            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => 0,
+            Kind::BatchNorm { affine, .. } => {
+                if affine {
+                    2 * self.input.channels()
+                } else {
+                    0
+                }
+            }
+            Kind::LayerNorm { affine, .. } => {
+                if affine {
+                    2 * self.input.len()
+                } else {
+                    0
+                }
+            }
+            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten | Kind::Dropout { .. } => 0,
         }
     }
 }
@@ -231,5 +262,10 @@ impl Model {
 
     pub fn params(&self) -> usize {
         self.layers.iter().map(Layer::params).sum()
+    }
+
+    /// Whether any layer is a `batchnorm` (training then needs batches of at least 2).
+    pub fn has_batchnorm(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l.kind, Kind::BatchNorm { .. }))
     }
 }

@@ -9,8 +9,19 @@ use syn::{token, Attribute, Ident, Token, Visibility};
 
 /// The layer kinds, for suggestions and to tell a misplaced setting from a layer: those on
 /// features first, then those that need an image.
-pub const LAYER_KINDS: [&str; 9] =
-    ["dense", "batchnorm", "sigmoid", "relu", "tanh", "conv2d", "maxpool", "avgpool", "flatten"];
+pub const LAYER_KINDS: [&str; 11] = [
+    "dense",
+    "batchnorm",
+    "layernorm",
+    "dropout",
+    "sigmoid",
+    "relu",
+    "tanh",
+    "conv2d",
+    "maxpool",
+    "avgpool",
+    "flatten",
+];
 
 /// The layer kinds that only apply to an image (`flatten` makes features of one).
 pub const IMAGE_LAYERS: [&str; 4] = ["conv2d", "maxpool", "avgpool", "flatten"];

@@ -6,7 +6,8 @@
 //! channel). Otherwise it folds into the linear layer right after it where that is exact: a
 //! dense layer (for a BN over an image, across a `flatten`), or a conv without padding (a
 //! padded conv sees zeros at the border, not the BN's shift). Otherwise, composed with the
-//! BNs next to it, it stays an affine layer. Folding never crosses an activation or a pool.
+//! BNs next to it, it stays an affine layer. Folding never crosses an activation, a pool or
+//! a LayerNorm (kept as it is); dropout is the identity in inference and is left out.
 
 use syn::Ident;
 
@@ -21,6 +22,9 @@ pub(crate) enum Folded<'a> {
     Affine { bns: Vec<&'a Layer> },
     /// A layer without parameters, kept: an activation, a pool, `flatten`.
     Plain(&'a Layer),
+    /// A layer with parameters that does not fold, kept as it is: a LayerNorm (its
+    /// statistics are the sample's own, not a fixed affine map).
+    Kept(&'a Layer),
 }
 
 /// The folding plan of `layers` (see the module docs).
@@ -37,6 +41,9 @@ pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
                 _ => first.push(Folded::Affine { bns: vec![l] }),
             },
             Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => first.push(Folded::Plain(l)),
+            Kind::LayerNorm { .. } => first.push(Folded::Kept(l)),
+            // Identity in inference: absent from the folded model.
+            Kind::Dropout { .. } => {}
         }
     }
     let mut out = Vec::new();
@@ -55,6 +62,12 @@ pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
                     None => vec![],
                 };
                 out.push(Folded::Linear { src, pre, post })
+            }
+            Folded::Kept(l) => {
+                if let Some(bns) = pending.take() {
+                    out.push(Folded::Affine { bns });
+                }
+                out.push(Folded::Kept(l));
             }
             Folded::Plain(l) => {
                 // A BN over an image, then `flatten`, then a dense layer: the BN folds into
@@ -92,6 +105,7 @@ impl Folded<'_> {
         match self {
             Folded::Linear { src, .. } => Some(&src.field),
             Folded::Affine { bns } => Some(&bns[0].field),
+            Folded::Kept(l) => Some(&l.field),
             Folded::Plain(_) => None,
         }
     }
@@ -100,7 +114,7 @@ impl Folded<'_> {
         match self {
             Folded::Linear { src, .. } => src.input,
             Folded::Affine { bns } => bns[0].input,
-            Folded::Plain(l) => l.input,
+            Folded::Plain(l) | Folded::Kept(l) => l.input,
         }
     }
     /// The output shape.
@@ -108,7 +122,7 @@ impl Folded<'_> {
         match self {
             Folded::Linear { src, .. } => src.output(),
             Folded::Affine { bns } => bns[0].input,
-            Folded::Plain(l) => l.output(),
+            Folded::Plain(l) | Folded::Kept(l) => l.output(),
         }
     }
     /// One line for the folded type's field docs and summary: `dense(a => b)` or
@@ -129,6 +143,7 @@ impl Folded<'_> {
                 format!("affine({}) from {}", bns[0].input.show(), names.join(", "))
             }
             Folded::Plain(l) => l.kind_name().to_string(),
+            Folded::Kept(l) => format!("layernorm({})", l.input.show()),
         }
     }
 }
@@ -145,6 +160,8 @@ pub(crate) fn folded_scalars(plan: &[Folded]) -> usize {
                 _ => src.input.len() * src.output().len() + src.output().len(),
             },
             Folded::Affine { bns } => 2 * bns[0].input.channels(),
+            // γ, β (stored even without `affine`, as 1 and 0) and ε.
+            Folded::Kept(l) => 2 * l.input.len() + 1,
             Folded::Plain(_) => 0,
         })
         .sum()

@@ -143,12 +143,24 @@ pub(crate) struct Names {
     pub(crate) in_ty: TokenStream,
     /// The typenum type of the output width.
     pub(crate) out_ty: TokenStream,
+    /// The bound of a training batch size: `TrainBatch` (at least 2) with a BN, else
+    /// `NonEmptyBatch`.
+    pub(crate) train_batch: TokenStream,
 }
 
 impl Names {
     /// The names derived from the network's name, and the types of its widths.
-    pub(crate) fn new(vis: &Visibility, cfgs: Cfgs, name: &Ident, scalar: &Ident, input: usize, output: usize) -> Self {
+    pub(crate) fn new(
+        vis: &Visibility,
+        cfgs: Cfgs,
+        name: &Ident,
+        scalar: &Ident,
+        (input, output): (usize, usize),
+        batchnorm: bool,
+    ) -> Self {
+        let p = p();
         Names {
+            train_batch: if batchnorm { quote!(#p::TrainBatch) } else { quote!(#p::NonEmptyBatch) },
             vis: vis.clone(),
             cfgs,
             name: name.clone(),
@@ -165,7 +177,8 @@ impl Names {
 
     /// The names of a validated network.
     pub(crate) fn of(m: &Model) -> Self {
-        Names::new(&m.vis, Cfgs::of(&m.attrs), &m.name, &m.scalar, m.input.len(), m.output().len())
+        let widths = (m.input.len(), m.output().len());
+        Names::new(&m.vis, Cfgs::of(&m.attrs), &m.name, &m.scalar, widths, m.has_batchnorm())
     }
 }
 

@@ -9,12 +9,11 @@ use syn::{Ident, Token};
 
 use super::errors::Errors;
 use super::image::{check_conv, check_flatten, check_pool};
+use super::norm::{check_batchnorm, check_dropout, check_layernorm};
 use super::shapes::{an_image, Known};
-use super::values::{compact, did_you_mean, layer_text, parse_number, parse_width, single_value, value_tokens};
-use crate::model::{Act, Kind, Layer, Momentum, Pool, DEFAULT_EPS, DEFAULT_MOMENTUM};
+use super::values::{compact, did_you_mean, layer_text, parse_width, value_tokens};
+use crate::model::{Act, Kind, Layer, Pool};
 use crate::parse::{RawLayer, IMAGE_LAYERS, LAYER_KINDS};
-
-const BN_OPTIONS: [&str; 2] = ["eps", "momentum"];
 
 /// Checks every layer, tracking what is known of the shape between them (see `shapes`: after
 /// an error, what it leaves in doubt is unknown until a layer sets it again, so that no
@@ -87,6 +86,11 @@ fn check_layer(
             Some(bn) => (Some(bn), input),
             None => (None, input.forget()),
         },
+        "layernorm" => match check_layernorm(raw, errs) {
+            Some(ln) => (Some(ln), input),
+            None => (None, input.forget()),
+        },
+        "dropout" => (check_dropout(raw, errs), input),
         _ => {
             if let Some(&(_, act)) = Act::ALL.iter().find(|(n, _)| *n == kind) {
                 if let Some((span, _)) = &raw.args {
@@ -229,111 +233,4 @@ fn dense_kind(number: usize, raw: &RawLayer, input: Known, next_is_bn: bool, err
         }
     };
     output.map(|output| Kind::Dense { output, bias })
-}
-
-/// The options of `batchnorm(...)` as written: `key = value` pairs.
-fn parse_bn_options(input: ParseStream) -> syn::Result<Vec<(Ident, TokenStream)>> {
-    let mut out = Vec::new();
-    while !input.is_empty() {
-        let key = Ident::parse_any(input)?;
-        if !input.peek(Token![=]) {
-            let momentum_example = format!("momentum = {DEFAULT_MOMENTUM}");
-            let example = if key == "momentum" { momentum_example.as_str() } else { "eps = 1e-3" };
-            let msg = if BN_OPTIONS.contains(&key.to_string().as_str()) {
-                format!("`{key}` needs a value, e.g. `{example}`")
-            } else {
-                format!("`batchnorm` options look like `{example}`, found `{key}`")
-            };
-            return Err(syn::Error::new(key.span(), msg));
-        }
-        let _: Token![=] = input.parse()?;
-        let value = value_tokens(input)?;
-        if value.is_empty() {
-            return Err(syn::Error::new(key.span(), format!("`{key} =` needs a value")));
-        }
-        out.push((key, value));
-        if !input.is_empty() {
-            let _: Token![,] = input.parse()?;
-        }
-    }
-    Ok(out)
-}
-
-fn check_batchnorm(raw: &RawLayer, errs: &mut Errors) -> Option<Kind> {
-    let default = Kind::BatchNorm { eps: DEFAULT_EPS, momentum: Momentum::Exponential(DEFAULT_MOMENTUM) };
-    let Some((_, args)) = &raw.args else { return Some(default) };
-    let options = match parse_bn_options.parse2(args.clone()) {
-        Ok(o) => o,
-        Err(e) => {
-            errs.push_error(e);
-            return None;
-        }
-    };
-    let (mut eps, mut momentum, mut ok) = (None, None, true);
-    for (key, value) in options {
-        let name = key.to_string();
-        if !BN_OPTIONS.contains(&name.as_str()) {
-            let hint = match did_you_mean(&name, &BN_OPTIONS) {
-                h if h.is_empty() => "; the options are `eps` and `momentum`".to_string(),
-                h => h,
-            };
-            errs.push(key.span(), format!("unknown `batchnorm` option `{name}`{hint}"));
-            ok = false;
-            continue;
-        }
-        if (name == "eps" && eps.is_some()) || (name == "momentum" && momentum.is_some()) {
-            errs.push(key.span(), format!("duplicate option `{name}`"));
-            ok = false;
-            continue;
-        }
-        let Some(value) = single_value(&value, &format!("{name} ="), errs) else {
-            ok = false;
-            continue;
-        };
-        if name == "eps" {
-            eps = check_eps(&value, errs);
-            ok &= eps.is_some();
-        } else {
-            momentum = check_momentum(&value, errs);
-            ok &= momentum.is_some();
-        }
-    }
-    ok.then(|| Kind::BatchNorm {
-        eps: eps.unwrap_or(DEFAULT_EPS),
-        momentum: momentum.unwrap_or(Momentum::Exponential(DEFAULT_MOMENTUM)),
-    })
-}
-
-/// `eps = v`: a finite number greater than 0.
-fn check_eps(value: &TokenStream, errs: &mut Errors) -> Option<f64> {
-    let text = compact(value);
-    match parse_number(value) {
-        Some(v) if v > 0.0 && v.is_finite() => return Some(v),
-        Some(v) if v.is_finite() => errs.push_spanned(value, format!("`eps` must be greater than 0, found `{text}`")),
-        _ => errs.push_spanned(
-            value,
-            format!("`eps` must be a finite positive number such as `{DEFAULT_EPS:e}`, found `{text}`"),
-        ),
-    }
-    None
-}
-
-/// `momentum = v`: a number in (0, 1], or `cumulative`.
-fn check_momentum(value: &TokenStream, errs: &mut Errors) -> Option<Momentum> {
-    let text = compact(value);
-    if text == "cumulative" {
-        return Some(Momentum::Cumulative);
-    }
-    match parse_number(value) {
-        Some(v) if v > 0.0 && v <= 1.0 => Some(Momentum::Exponential(v)),
-        _ => {
-            let hint = if matches!(value.clone().into_iter().next(), Some(TokenTree::Ident(_))) {
-                did_you_mean(&text, &["cumulative"])
-            } else {
-                String::new()
-            };
-            errs.push_spanned(value, format!("`momentum` must be in (0, 1] or `cumulative`, found `{text}`{hint}"));
-            None
-        }
-    }
 }

@@ -3,13 +3,14 @@
 //!
 //! One module per rule family: `settings` (settings and attributes), `layers` (each layer,
 //! the shapes between them, their names), `image` (the layers on images: `conv2d`, pools,
-//! `flatten`), `shapes` (what is known of a shape, with the wording of the shape rules) and
+//! `flatten`), `norm` (`batchnorm`, `layernorm`, `dropout`: options), `shapes` (what is known of a shape, with the wording of the shape rules) and
 //! `values` (reading widths, numbers and pairs, shared wording); `errors` collects what they
 //! report.
 
 mod errors;
 mod image;
 mod layers;
+mod norm;
 mod settings;
 mod shapes;
 #[cfg(test)]

@@ -307,8 +307,8 @@ fn file_methods_of(ty: &Ident, save_doc: &str, load_body: TokenStream, load_doc:
 /// training (`new` to `recompute_population_statistics`), taking the readable batch trait.
 fn training_methods(n: &Names) -> TokenStream {
     let p = p();
-    let Names { name, scalar: t, grads, ws, batch_trait, in_ty, out_ty, .. } = n;
-    let train_bound = quote_spanned!(name.span()=> X::Size: #p::TrainBatch);
+    let Names { name, scalar: t, grads, ws, batch_trait, in_ty, out_ty, train_batch, .. } = n;
+    let train_bound = quote_spanned!(name.span()=> X::Size: #train_batch);
     quote! {
         /// A network initialized from `seed` with each dense layer's default scheme (He
         /// before ReLU, Xavier otherwise), built on the stack: for small networks; see
@@ -385,12 +385,29 @@ fn training_methods(n: &Names) -> TokenStream {
 
         /// Recomputes every BN's population statistics over `batches` with the parameters
         /// frozen (Algorithm 2, steps 8–11).
-        pub fn recompute_population_statistics<'a, B: #p::TrainBatch>(
+        pub fn recompute_population_statistics<'a, B: #train_batch>(
             &mut self,
             batches: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
             ws: &mut #ws<B>,
         ) {
             <Self as #p::Network>::recompute_population_statistics(self, batches, ws)
+        }
+
+        /// Freezes (or unfreezes) every BN layer for fine-tuning: `Freeze::Statistics`
+        /// normalizes training batches with the population statistics (which stay as they
+        /// are) and backpropagates through that fixed affine map, as PyTorch's `bn.eval()`
+        /// in a training loop; `Freeze::All` also fixes γ and β. Each BN field's `freeze`
+        /// sets one layer. Does nothing without BN layers.
+        pub fn freeze_batchnorm(&mut self, freeze: #p::Freeze) {
+            <Self as #p::Network>::freeze_batchnorm(self, freeze)
+        }
+
+        /// Sets the current limits `rmax ≥ 1`, `dmax ≥ 0` of every Batch Renormalization
+        /// layer (`batchnorm(renorm(...))`; the declared limits hold until this is called).
+        /// Ioffe 2017 starts from 1 and 0 (plain BN) and relaxes them during training. Each
+        /// such field's `rmax` and `dmax` set one layer. Does nothing without such layers.
+        pub fn set_renorm_limits(&mut self, rmax: #t, dmax: #t) {
+            <Self as #p::Network>::set_renorm_limits(self, rmax, dmax)
         }
     }
 }

@@ -107,6 +107,16 @@ pub(crate) fn folded_fields(plan: &[Folded], t: &Ident) -> (Vec<TokenStream>, Ve
                 let e = composed_affine(bns);
                 fold.push(quote!(out.#f = #e;));
             }
+            Folded::Kept(l) => {
+                let Kind::LayerNorm { affine, .. } = l.kind else { unreachable!("only LayerNorm is kept") };
+                let w = width_ty(l.input.len());
+                ffields.push(quote!(#[doc = #doc] pub #f: #p::LayerNorm<#w, #t, #affine>,));
+                fold.push(quote! {
+                    out.#f.gamma.copy_from_slice(&self.#f.gamma);
+                    out.#f.beta.copy_from_slice(&self.#f.beta);
+                    out.#f.eps = self.#f.eps;
+                });
+            }
             Folded::Plain(_) => {}
         }
     }
@@ -201,6 +211,7 @@ fn eval_chain(layers: &[Layer], t: &Ident) -> TokenStream {
                 None => Step::new(quote!(self.#f.forward_eval_one), width),
                 Some(px) => Step::new(quote!(self.#f.forward_eval_one_2d::<#px, _>), width),
             },
+            Kind::LayerNorm { .. } => Step::new(quote!(self.#f.forward_one), width),
             _ if relu_then_max_pool(Some(l), layers.get(i + 1)) => return None,
             _ => Step::new(plain_call(l, i > 0 && relu_then_max_pool(layers.get(i - 1), Some(l)))?, width),
         })
@@ -232,7 +243,7 @@ fn folded_eval_chain(plan: &[Folded], t: &Ident) -> TokenStream {
             Folded::Linear { src, .. } if matches!(src.kind, Kind::Conv2d { .. }) => {
                 Step::conv(quote!(self.#f.forward_one), src, t, i)
             }
-            Folded::Linear { .. } => Step::new(quote!(self.#f.forward_one), width),
+            Folded::Linear { .. } | Folded::Kept(_) => Step::new(quote!(self.#f.forward_one), width),
             Folded::Affine { .. } => match pixels_ty(fl.input()) {
                 None => Step::new(quote!(self.#f.forward_one), width),
                 Some(px) => Step::new(quote!(self.#f.forward_one_2d::<#px, _>), width),
@@ -403,7 +414,7 @@ fn batch_chain(plan: &[Folded], t: &Ident, chunk: usize) -> Chain {
                 body.extend(quote!(this.#field.forward(#src, #dw, #col);));
                 cur = dst;
             }
-            Folded::Linear { .. } | Folded::Affine { .. } => {
+            Folded::Linear { .. } | Folded::Affine { .. } | Folded::Kept(_) => {
                 let field = f.field();
                 let dst = new_place(&mut temps);
                 let (src, dw) = (read(&cur), write(&dst));

@@ -37,6 +37,8 @@ struct Entry<'a> {
 enum Visit {
     Layer,
     ChannelAffine,
+    /// A LayerNorm's `weight` and `bias`: `[n]`, or `[c, h, w]` over an image.
+    Shaped(Option<[usize; 3]>),
 }
 
 /// The key of a layer in the `state_dict`: the user's name, or the index in the Sequential.
@@ -96,13 +98,16 @@ fn plain(l: &Layer) -> String {
             };
             format!("nn.{name}(kernel_size={size}, stride={stride})")
         }
+        Kind::Dropout { p } => format!("nn.Dropout(p={p:?})"),
         _ => "nn.Flatten()".to_string(),
     }
 }
 
-/// `nn.BatchNorm1d(n)` or, over an image's channels, `nn.BatchNorm2d(c)`, with ε and
-/// momentum where they differ from PyTorch's defaults; and its tensors.
-fn batchnorm(l: &Layer, eps: f64, momentum: Momentum) -> (String, Tensors) {
+/// `nn.BatchNorm1d(n)` or, over an image's channels, `nn.BatchNorm2d(c)`, with ε,
+/// momentum and `affine` where they differ from PyTorch's defaults; and its tensors (no
+/// `weight` and `bias` without `affine`). A Batch Renormalization layer is saved as the
+/// same module, its moving σ as `running_var = σ² − ε`.
+fn batchnorm(l: &Layer, eps: f64, momentum: Momentum, affine: bool) -> (String, Tensors) {
     let n = l.input.channels();
     let dims = if matches!(l.input, Shape::Image { .. }) { 2 } else { 1 };
     let mut module = format!("nn.BatchNorm{dims}d({n}");
@@ -114,15 +119,43 @@ fn batchnorm(l: &Layer, eps: f64, momentum: Momentum) -> (String, Tensors) {
         Momentum::Exponential(v) if v != DEFAULT_MOMENTUM => module.push_str(&format!(", momentum={v:?}")),
         Momentum::Exponential(_) => {}
     }
+    if !affine {
+        module.push_str(", affine=False");
+    }
     module.push(')');
-    let tensors = vec![
-        ("weight", vec![n], false),
-        ("bias", vec![n], false),
+    let mut tensors = vec![];
+    if affine {
+        tensors.extend([("weight", vec![n], false), ("bias", vec![n], false)]);
+    }
+    tensors.extend([
         ("running_mean", vec![n], false),
         ("running_var", vec![n], false),
         ("num_batches_tracked", vec![], true),
-    ];
+    ]);
     (module, tensors)
+}
+
+/// `nn.LayerNorm(n)` or, over an image, `nn.LayerNorm([c, h, w])`, with ε and
+/// `elementwise_affine` where they differ from PyTorch's defaults; its tensors, and how the
+/// visitor shapes them.
+fn layernorm(l: &Layer, eps: f64, affine: bool) -> (String, Tensors, Visit) {
+    let (shape, dims) = match l.input {
+        Shape::Image { c, h, w } => (vec![c, h, w], Some([c, h, w])),
+        Shape::Flat(n) => (vec![n], None),
+    };
+    let mut module = match dims {
+        Some([c, h, w]) => format!("nn.LayerNorm([{c}, {h}, {w}]"),
+        None => format!("nn.LayerNorm({}", shape[0]),
+    };
+    if eps != DEFAULT_EPS {
+        module.push_str(&format!(", eps={eps:?}"));
+    }
+    if !affine {
+        module.push_str(", elementwise_affine=False");
+    }
+    module.push(')');
+    let tensors = if affine { vec![("weight", shape.clone(), false), ("bias", shape, false)] } else { vec![] };
+    (module, tensors, Visit::Shaped(dims))
 }
 
 /// The training type's Sequential: every layer, activations, pools and `flatten` included.
@@ -135,7 +168,11 @@ fn training_entries(m: &Model) -> Vec<Entry<'_>> {
             let (module, tensors) = match l.kind {
                 Kind::Dense { output, bias } => linear(l.input.len(), output, bias),
                 Kind::Conv2d { bias, .. } => conv(l, bias),
-                Kind::BatchNorm { eps, momentum } => batchnorm(l, eps, momentum),
+                Kind::BatchNorm { eps, momentum, affine, .. } => batchnorm(l, eps, momentum, affine),
+                Kind::LayerNorm { eps, affine } => {
+                    let (module, tensors, visit) = layernorm(l, eps, affine);
+                    return Entry { key, field: Some(&l.field), module, note: "", visit, tensors };
+                }
                 _ => {
                     return Entry { key, field: None, module: plain(l), note: "", visit: Visit::Layer, tensors: vec![] }
                 }
@@ -173,6 +210,11 @@ fn folded_entries<'a>(plan: &'a [Folded<'a>]) -> Vec<Entry<'a>> {
                         Entry { key, field: fl.field(), module, note, visit: Visit::Layer, tensors }
                     }
                 }
+            }
+            Folded::Kept(l) => {
+                let Kind::LayerNorm { eps, affine } = l.kind else { unreachable!("only LayerNorm is kept") };
+                let (module, tensors, visit) = layernorm(l, eps, affine);
+                Entry { key: key(i, l), field: fl.field(), module, note: "", visit, tensors }
             }
             Folded::Plain(l) => Entry {
                 key: i.to_string(),
@@ -235,6 +277,14 @@ fn state_dict(ty: &Ident, t: &Ident, entries: &[Entry]) -> TokenStream {
             Visit::ChannelAffine => {
                 visit.push(quote!(#p::visit_channel_affine(&self.#f, #k, f);));
                 visit_mut.push(quote!(#p::visit_channel_affine_mut(&mut self.#f, #k, f);));
+            }
+            Visit::Shaped(dims) => {
+                let dims = match dims {
+                    Some([c, h, w]) => quote!(::core::option::Option::Some([#c, #h, #w])),
+                    None => quote!(::core::option::Option::None),
+                };
+                visit.push(quote!(self.#f.visit_layer_shaped(#k, #dims, f);));
+                visit_mut.push(quote!(self.#f.visit_layer_shaped_mut(#k, #dims, f);));
             }
         }
     }

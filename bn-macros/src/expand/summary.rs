@@ -15,7 +15,9 @@ pub(crate) fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
         // BN and the activations keep their input's shape: one shape; every other layer maps
         // its input to its output (`3 -> 4`, `1×28×28 -> 8×28×28`, `16×7×7 -> 784`).
         let shape = match l.kind {
-            Kind::BatchNorm { .. } | Kind::Activation(_) => l.input.show(),
+            Kind::BatchNorm { .. } | Kind::LayerNorm { .. } | Kind::Dropout { .. } | Kind::Activation(_) => {
+                l.input.show()
+            }
             _ => format!("{} -> {}", l.input.show(), l.output().show()),
         };
         rows.push((
@@ -70,13 +72,24 @@ fn layer_text(l: &Layer) -> String {
             pair(padding),
             no_bias(bias)
         ),
-        Kind::BatchNorm { eps, momentum } => {
+        Kind::BatchNorm { eps, momentum, affine, renorm } => {
             let mom = match momentum {
                 Momentum::Cumulative => "cumulative".to_string(),
                 Momentum::Exponential(v) => format!("{v}"),
             };
-            format!("batchnorm(eps {eps:e}, momentum {mom})")
+            let mut extra = String::new();
+            if let Some((rmax, dmax)) = renorm {
+                extra.push_str(&format!(", renorm rmax {rmax} dmax {dmax}"));
+            }
+            if !affine {
+                extra.push_str(", no affine");
+            }
+            format!("batchnorm(eps {eps:e}, momentum {mom}{extra})")
         }
+        Kind::LayerNorm { eps, affine } => {
+            format!("layernorm(eps {eps:e}{})", if affine { "" } else { ", no affine" })
+        }
+        Kind::Dropout { p } => format!("dropout({p})"),
         Kind::Pool { pool, size, stride } => format!("{}({size}, stride {stride})", pool.name()),
         Kind::Activation(_) | Kind::Flatten => l.kind_name().to_string(),
     }

@@ -37,7 +37,11 @@ fn param_types(l: &Layer, t: &Ident) -> Option<(TokenStream, TokenStream)> {
             let wc = width_ty(l.input.channels());
             Some((quote!(#p::BatchNorm<#wc, #t>), quote!(#p::BatchNormGrads<#wc, #t>)))
         }
-        Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => None,
+        Kind::LayerNorm { affine, .. } => {
+            let w = width_ty(l.input.len());
+            Some((quote!(#p::LayerNorm<#w, #t, #affine>), quote!(#p::LayerNormGrads<#w, #t>)))
+        }
+        Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten | Kind::Dropout { .. } => None,
     }
 }
 
@@ -55,12 +59,14 @@ pub(crate) fn param_fields(m: &Model) -> (Vec<TokenStream>, Vec<TokenStream>, Ve
         let doc = layer_doc(i, l);
         fields.push(quote!(#[doc = #doc] pub #f: #ty,));
         let gdoc = match l.kind {
-            Kind::BatchNorm { .. } => format!("Gradients of `{f}` (γ and β)."),
+            Kind::BatchNorm { .. } | Kind::LayerNorm { .. } => format!("Gradients of `{f}` (γ and β)."),
             _ => format!("Gradients of `{f}` (`weight`; `bias` stays zero without a bias)."),
         };
         grad_fields.push(quote!(#[doc = #gdoc] pub #f: #gty,));
         zero_checks.push(match l.kind {
-            Kind::BatchNorm { .. } => quote!(#p::assert_zeroable::<#ty>(); #p::assert_zeroable::<#gty>();),
+            Kind::BatchNorm { .. } | Kind::LayerNorm { .. } => {
+                quote!(#p::assert_zeroable::<#ty>(); #p::assert_zeroable::<#gty>();)
+            }
             _ => quote!(#p::assert_zeroable::<#ty>();),
         });
     }
@@ -101,11 +107,12 @@ fn fused_with_relu(layers: &[Layer], i: usize) -> bool {
 }
 
 /// Whether layers `i..i + 4` are `conv2d, batchnorm, relu, maxpool` (the BN over the
-/// conv's image): they train as one block, a sample at a time (bn-core's `ConvBlock`).
+/// conv's image, not renormalizing): they train as one block, a sample at a time (bn-core's
+/// `ConvBlock`).
 fn conv_block(layers: &[Layer], i: usize) -> bool {
     let kind = |j: usize| layers.get(j).map(|l| &l.kind);
     matches!(kind(i), Some(Kind::Conv2d { .. }))
-        && matches!(kind(i + 1), Some(Kind::BatchNorm { .. }))
+        && matches!(kind(i + 1), Some(Kind::BatchNorm { renorm: None, .. }))
         && matches!(kind(i + 2), Some(Kind::Activation(Act::ReLU)))
         && matches!(kind(i + 3), Some(Kind::Pool { pool: Pool::Max, .. }))
 }
@@ -131,7 +138,12 @@ fn buffers(layers: &[Layer]) -> Vec<usize> {
 
 /// Whether the layer takes an optional `dx` and computes none for the network's input.
 fn skips_input_gradient(l: &Layer) -> bool {
-    matches!(l.kind, Kind::Dense { .. } | Kind::Conv2d { .. })
+    matches!(l.kind, Kind::Dense { .. } | Kind::Conv2d { .. } | Kind::LayerNorm { .. })
+}
+
+/// The workspace field `m{k}`: the mask of layer `k`, a dropout.
+fn mask(k: usize) -> Ident {
+    format_ident!("m{}", k)
 }
 
 /// The workspace's fields (`a{k}` = output of layer k, `d{k}` = ∂ℓ/∂a{k}, `c{k}` = BN
@@ -193,6 +205,18 @@ pub(crate) fn workspace_fields(m: &Model, n: &Names) -> (Vec<TokenStream>, Vec<T
                 ws_fields.push(quote!(#[doc = #cdoc] pub #ck: #p::BatchNormCache<#wc, #t>,));
                 ws_checks.push(quote!(#p::assert_zeroable::<#p::BatchNormCache<#wc, #t>>();));
             }
+            Kind::LayerNorm { .. } => {
+                let ck = c(k);
+                let cdoc = format!("Per-sample statistics of layer {k} (`{}`).", l.field);
+                ws_fields.push(quote!(#[doc = #cdoc] pub #ck: #p::LayerNormCache<B, #t>,));
+                ws_checks.push(quote!(#p::assert_zeroable::<#p::LayerNormCache<B, #t>>();));
+            }
+            Kind::Dropout { .. } => {
+                let mk = mask(k);
+                let mdoc = format!("The mask of layer {k} (`{}`): 0 or 1/(1 − p) per value.", l.field);
+                let wo = width_ty(l.output().len());
+                ws_fields.push(quote!(#[doc = #mdoc] pub #mk: #p::Batch<B, #wo, #t>,));
+            }
             Kind::Pool { pool: Pool::Max, .. } => {
                 let ik = argmax(k);
                 let idoc = format!("Where each output of layer {k} (`{}`) came from.", l.field);
@@ -209,6 +233,14 @@ pub(crate) fn workspace_fields(m: &Model, n: &Names) -> (Vec<TokenStream>, Vec<T
             }
             _ => {}
         }
+    }
+    if layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. })) {
+        ws_fields.push(quote! {
+            /// The random state of the dropout masks (`Trainer::seed` sets it): each
+            /// training forward draws every mask from `Rng::seed(dropout_state)`, then
+            /// advances it.
+            pub dropout_state: u64,
+        });
     }
     // The first layer that computes something reads the network's input.
     let first = (0..layers.len()).find(|&i| bufs[i] == i + 1);
@@ -239,6 +271,10 @@ struct Steps {
     save_mom: Vec<TokenStream>,
     /// `recompute_population_statistics`, after the batches: each BN's momentum restored.
     restore_mom: Vec<TokenStream>,
+    /// `freeze_batchnorm`: each BN's `freeze` set.
+    freeze: Vec<TokenStream>,
+    /// `set_renorm_limits`: each renormalizing BN's limits set.
+    renorm: Vec<TokenStream>,
 }
 
 /// One layer's place in the workspace: its index `k` (1-based), field, input and output
@@ -272,9 +308,9 @@ impl Steps {
             let (fwd_len, bwd_len) = (steps.fwd.len(), steps.bwd.len());
             match l.kind {
                 Kind::Dense { .. } | Kind::Conv2d { .. } => steps.linear(m, i, prev == 0, &at),
-                Kind::BatchNorm { eps, momentum } => {
-                    steps.batchnorm(m, l, eps, momentum, &at, fused_with_relu(&m.layers, i))
-                }
+                Kind::BatchNorm { .. } => steps.batchnorm(m, l, &at, fused_with_relu(&m.layers, i)),
+                Kind::LayerNorm { eps, .. } => steps.layernorm(m, eps, &at, prev == 0),
+                Kind::Dropout { p } => steps.dropout(m, p, &at),
                 // Computed by the BN before it.
                 Kind::Activation(Act::ReLU) if i > 0 && fused_with_relu(&m.layers, i - 1) => {}
                 Kind::Activation(act) => steps.activation(act, &at),
@@ -352,7 +388,11 @@ impl Steps {
         let next_act = m.layers[i + 1..].iter().find_map(|next| match next.kind {
             Kind::Activation(act) => Some(act),
             Kind::Dense { .. } | Kind::Conv2d { .. } => Some(Act::Sigmoid),
-            Kind::BatchNorm { .. } | Kind::Pool { .. } | Kind::Flatten => None,
+            Kind::BatchNorm { .. }
+            | Kind::LayerNorm { .. }
+            | Kind::Dropout { .. }
+            | Kind::Pool { .. }
+            | Kind::Flatten => None,
         });
         let default = if next_act == Some(Act::ReLU) { quote!(HeNormal) } else { quote!(XavierNormal) };
         self.init.push(quote!(self.#f.init(init.unwrap_or(#p::Init::#default), rng);));
@@ -401,9 +441,42 @@ impl Steps {
         self.bwd.push(quote!((#dx).clone_from(&ws.#dout);));
     }
 
-    /// A BN with its declared ε and momentum, over features or over the channels of images;
+    /// A LayerNorm: the same forward in training and eval; `first`: its input is the
+    /// network's (no input gradient).
+    fn layernorm(&mut self, m: &Model, eps: f64, at: &At, first: bool) {
+        let p = p();
+        let t = &m.scalar;
+        let At { k, f, input, dx, out, dout } = at;
+        let ck = c(*k);
+        let dx = if first { quote!(::core::option::Option::None) } else { quote!(::core::option::Option::Some(#dx)) };
+        self.fwd.push(quote!(self.#f.forward_train(#input, &mut ws.#out, &mut ws.#ck);));
+        self.fwd_eval.push(quote!(self.#f.forward(#input, &mut ws.#out);));
+        self.bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);));
+        self.step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));
+        self.init.push(quote! {
+            self.#f.reset();
+            self.#f.eps = <#t as #p::Float>::from_f64(#eps);
+        });
+    }
+
+    /// Inverted dropout with probability `p`: the mask from the training forward's `rng`;
+    /// a copy in eval.
+    fn dropout(&mut self, m: &Model, prob: f64, at: &At) {
+        let p = p();
+        let t = &m.scalar;
+        let At { k, input, dx, out, dout, .. } = at;
+        let mk = mask(*k);
+        self.fwd.push(quote! {
+            #p::Dropout::forward_train(<#t as #p::Float>::from_f64(#prob), #input, &mut ws.#out, &mut ws.#mk, &mut rng);
+        });
+        self.fwd_eval.push(quote!(#p::flat_mut(&mut ws.#out).copy_from_slice(#p::flat(#input));));
+        self.bwd.push(quote!(#p::Dropout::backward(&ws.#mk, &ws.#dout, #dx);));
+    }
+
+    /// A BN with its declared options, over features or over the channels of images;
     /// `relu`: fused with the ReLU after it (over images), writing that ReLU's output.
-    fn batchnorm(&mut self, m: &Model, l: &Layer, eps: f64, momentum: Momentum, at: &At, relu: bool) {
+    fn batchnorm(&mut self, m: &Model, l: &Layer, at: &At, relu: bool) {
+        let Kind::BatchNorm { eps, momentum, affine, renorm } = l.kind else { unreachable!("a BN") };
         let p = p();
         let t = &m.scalar;
         let At { k, f, input, dx, out, dout } = at;
@@ -436,18 +509,38 @@ impl Steps {
             Momentum::Cumulative => quote!(#p::Momentum::Cumulative),
             Momentum::Exponential(v) => quote!(#p::Momentum::Exponential(<#t as #p::Float>::from_f64(#v))),
         };
-        self.init.push(quote! {
-            self.#f.reset();
+        let mut options = quote! {
             self.#f.eps = <#t as #p::Float>::from_f64(#eps);
             self.#f.momentum = #mom;
+        };
+        if !affine {
+            options.extend(quote!(self.#f.affine = false;));
+        }
+        if let Some((rmax, dmax)) = renorm {
+            options.extend(quote! {
+                self.#f.renorm = true;
+                self.#f.rmax = <#t as #p::Float>::from_f64(#rmax);
+                self.#f.dmax = <#t as #p::Float>::from_f64(#dmax);
+            });
+        }
+        self.init.push(quote! {
+            self.#f.reset();
+            #options
         });
-        let saved = format_ident!("momentum_{}", f);
+        // Algorithm 2: plain BN statistics, also of frozen and renormalizing layers.
+        let saved = format_ident!("saved_{}", f);
         self.save_mom.push(quote! {
-            let #saved = self.#f.momentum;
+            let #saved = (self.#f.momentum, self.#f.freeze, self.#f.renorm);
             self.#f.momentum = #p::Momentum::Cumulative;
+            self.#f.freeze = #p::Freeze::No;
+            self.#f.renorm = false;
             self.#f.reset_running_stats();
         });
-        self.restore_mom.push(quote!(self.#f.momentum = #saved;));
+        self.restore_mom.push(quote!((self.#f.momentum, self.#f.freeze, self.#f.renorm) = #saved;));
+        self.freeze.push(quote!(self.#f.freeze = freeze;));
+        if renorm.is_some() {
+            self.renorm.push(quote!(self.#f.rmax = rmax; self.#f.dmax = dmax;));
+        }
     }
 }
 
@@ -459,7 +552,31 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
     let Names { cfgs, grads, ws, folded, in_ty, out_ty, .. } = n;
     let Model { name, scalar: t, layers, .. } = m;
     let n_params = lit(m.params());
-    let Steps { fwd, fwd_eval, mut bwd, step, init, save_mom, restore_mom } = Steps::of(m);
+    let Steps { mut fwd, fwd_eval, mut bwd, step, init, save_mom, restore_mom, freeze, renorm } = Steps::of(m);
+    let dropout = layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
+    let dropout_state = if dropout {
+        // The masks of this forward from the state, which then moves on.
+        fwd.insert(
+            0,
+            quote! {
+                let mut rng = #p::Rng::seed(ws.dropout_state);
+                ws.dropout_state = rng.next_u64();
+            },
+        );
+        quote! {
+            fn dropout_state<B: #p::ArrayLength>(ws: &mut #ws<B>) -> ::core::option::Option<&mut u64> {
+                ::core::option::Option::Some(&mut ws.dropout_state)
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    let (freeze_arg, renorm_args) = if freeze.is_empty() {
+        (quote!(_), quote!(_: #t, _: #t))
+    } else {
+        (quote!(freeze), quote!(rmax: #t, dmax: #t))
+    };
+    let renorm_args = if renorm.is_empty() { quote!(_: #t, _: #t) } else { renorm_args };
     bwd.reverse();
     let last = buffers(layers).last().copied().unwrap_or(0);
     let (a_last, d_last) = (a(last), d(last));
@@ -475,7 +592,7 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
                 #(#init)*
             }
 
-            fn forward_train<'w, B: #p::TrainBatch>(
+            fn forward_train<'w, B: #p::ArrayLength>(
                 &mut self,
                 x: &#p::Batch<B, #in_ty, #t>,
                 ws: &'w mut #ws<B>,
@@ -499,7 +616,7 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
                 (&ws.#a_last, &mut ws.#d_last)
             }
 
-            fn backward<B: #p::TrainBatch>(&self, x: &#p::Batch<B, #in_ty, #t>, ws: &mut #ws<B>, grads: &mut #grads) {
+            fn backward<B: #p::ArrayLength>(&self, x: &#p::Batch<B, #in_ty, #t>, ws: &mut #ws<B>, grads: &mut #grads) {
                 #(#bwd)*
             }
 
@@ -507,7 +624,7 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
                 #(#step)*
             }
 
-            fn recompute_population_statistics<'a, B: #p::TrainBatch>(
+            fn recompute_population_statistics<'a, B: #p::ArrayLength>(
                 &mut self,
                 batches: impl ::core::iter::IntoIterator<Item = &'a #p::Batch<B, #in_ty, #t>>,
                 ws: &mut #ws<B>,
@@ -522,6 +639,16 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
             fn fold_into(&self, out: &mut #folded) {
                 #(#fold)*
             }
+
+            fn freeze_batchnorm(&mut self, #freeze_arg: #p::Freeze) {
+                #(#freeze)*
+            }
+
+            fn set_renorm_limits(&mut self, #renorm_args) {
+                #(#renorm)*
+            }
+
+            #dropout_state
         }
     }
 }

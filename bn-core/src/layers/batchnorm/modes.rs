@@ -11,6 +11,9 @@ use crate::kernels::{self, BnBackward, BnTrain};
 use crate::layers::activation::{Activation, ReLU};
 use crate::shape::Vector;
 
+/// Replacements for γ and β.
+type GammaBeta<'a, N, T> = (&'a Vector<N, T>, &'a Vector<N, T>);
+
 /// Which training entry point: over features (`S = 1`), over the channels of images, or
 /// over the channels of images followed by a fused ReLU.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,7 +63,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         y: &mut [T],
         cache: &mut BatchNormCache<N, T>,
         path: Path,
-        affine: Option<(&Vector<N, T>, &Vector<N, T>)>,
+        affine: Option<GammaBeta<'_, N, T>>,
     ) {
         let (gamma, beta) = affine.unwrap_or((&self.gamma, &self.beta));
         let args = BnTrain { eps: self.eps, x, gamma, beta, y, stats: cache.as_stats() };
