@@ -136,6 +136,14 @@ pub use typenum;
 /// - `batchnorm`, with options `eps = 1e-5` (> 0) and `momentum = 0.1` (in (0, 1]) or
 ///   `momentum = cumulative` (the paper's population statistics). After an image it
 ///   normalizes each channel over the batch and every pixel (BatchNorm2d, `m' = B·H·W`).
+///   `affine = false`: no γ/β (PyTorch's `affine=False`). `renorm` or `renorm(rmax = 3,
+///   dmax = 5)`: Batch Renormalization (see [`BatchNorm::forward_train`]), `rmax ≥ 1`,
+///   `dmax ≥ 0`, the declared limits in force until `set_renorm_limits`.
+/// - `layernorm`, with options `eps = 1e-5` and `affine = false`: [`LayerNorm`] over the
+///   values of one sample (`nn.LayerNorm([C, H, W])` after an image); kept in the folded
+///   model. A network without `batchnorm` trains at batch size 1.
+/// - `dropout(p)`, `0 ≤ p < 1`: inverted [`Dropout`] with masks from the trainer's seeded
+///   state ([`Trainer::seed`]); the identity in eval, absent from the folded model.
 /// - `maxpool(K)`, `maxpool(K, stride = S)`, `avgpool(K)`, `avgpool(K, stride = S)`: square
 ///   windows, no padding, floor semantics, default stride `K`. `flatten`: an image as its
 ///   `C·H·W` features (nothing is computed).
@@ -150,10 +158,12 @@ pub use typenum;
 ///   `Mlp::INPUT`, `OUTPUT`, `PARAMS`, `SUMMARY` (also its `Display`: a layer table);
 ///   `new(seed)` (stack), `new_boxed(seed)` (heap, no stack temporaries), `init`,
 ///   `init_with(Init, seed)`.
-/// - Training: `forward_train(&x, &mut ws)` at a batch size `B ≥ 2` fixed at compile time
-///   (a batch of 1 does not compile), `backward`, `step(&grads, &mut state, &opt)`,
+/// - Training: `forward_train(&x, &mut ws)` at a batch size fixed at compile time, `B ≥ 2`
+///   with a `batchnorm` (a batch of 1 does not compile), `B ≥ 1` without; `backward`,
+///   `step(&grads, &mut state, &opt)`,
 ///   `train_step(&x, &labels, &loss, &opt, &mut trainer) -> loss`,
-///   `recompute_population_statistics(batches, &mut ws)` (Algorithm 2).
+///   `recompute_population_statistics(batches, &mut ws)` (Algorithm 2),
+///   `freeze_batchnorm(`[`Freeze`]`)` (fine-tuning), `set_renorm_limits(rmax, dmax)`.
 /// - `MlpWorkspace<B>`: every layer's output `aK`, its gradient `dK`, each BN's batch
 ///   statistics `cK`, each conv's buffers `sK`, each max pool's argmax `iK` (a `flatten`
 ///   shares its input's buffers); `MlpGrads`: one field per parameter layer. [`Trainer`] bundles a

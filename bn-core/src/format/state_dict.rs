@@ -29,7 +29,9 @@ use crate::shape::{flat, flat_mut};
 /// | `dense` | `{i}.weight` `[out, in]`, and `{i}.bias` `[out]` only when the layer has a bias |
 /// | `conv2d` | `{i}.weight` `[out, in, kh, kw]`, and `{i}.bias` `[out]` only when the layer has a bias |
 /// | `batchnorm` | `{i}.weight` (γ), `{i}.bias` (β), `{i}.running_mean`, `{i}.running_var` `[n]`, `{i}.num_batches_tracked` (`I64`, shape `[]`); BatchNorm1d or, after an image, BatchNorm2d (`n` channels) |
-/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `flatten` | none (the index is used up) |
+/// | `batchnorm(affine = false)` | as `batchnorm` without `weight` and `bias`; a `renorm` BN saves its moving σ as `running_var = σ² − ε` |
+/// | `layernorm` | `{i}.weight` (γ), `{i}.bias` (β), shape `[n]`, or `[c, h, w]` after an image (`nn.LayerNorm([c, h, w])`); none with `affine = false` |
+/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `flatten`, `dropout` | none (the index is used up) |
 ///
 /// A layer named in the macro (`fc1: dense(100)`) uses its name instead of its index
 /// (`fc1.weight`), as a PyTorch module with that named child does (an `nn.Sequential` built
@@ -159,19 +161,23 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> LayerTensors<T>
 }
 
 /// PyTorch's `nn.BatchNorm1d`: `weight` (γ), `bias` (β), `running_mean`, `running_var`,
-/// `num_batches_tracked`.
+/// `num_batches_tracked`; without [`affine`](BatchNorm::affine), no `weight` and `bias`.
 impl<N: ArrayLength, T: Float> LayerTensors<T> for BatchNorm<N, T> {
     fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
-        f(name(layer, "weight"), TensorRef::Vector(&self.gamma));
-        f(name(layer, "bias"), TensorRef::Vector(&self.beta));
+        if self.affine {
+            f(name(layer, "weight"), TensorRef::Vector(&self.gamma));
+            f(name(layer, "bias"), TensorRef::Vector(&self.beta));
+        }
         f(name(layer, "running_mean"), TensorRef::Vector(&self.running_mean));
         f(name(layer, "running_var"), TensorRef::Vector(&self.running_var));
         f(name(layer, "num_batches_tracked"), TensorRef::Count(self.num_batches_tracked));
     }
 
     fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
-        f(name(layer, "weight"), TensorMut::Vector(&mut self.gamma));
-        f(name(layer, "bias"), TensorMut::Vector(&mut self.beta));
+        if self.affine {
+            f(name(layer, "weight"), TensorMut::Vector(&mut self.gamma));
+            f(name(layer, "bias"), TensorMut::Vector(&mut self.beta));
+        }
         f(name(layer, "running_mean"), TensorMut::Vector(&mut self.running_mean));
         f(name(layer, "running_var"), TensorMut::Vector(&mut self.running_var));
         f(name(layer, "num_batches_tracked"), TensorMut::Count(&mut self.num_batches_tracked));
