@@ -489,7 +489,7 @@ impl ::bn_core::__private::Network for Tiny {
         );
         self.dense3.init(init.unwrap_or(::bn_core::__private::Init::XavierNormal), rng);
     }
-    fn forward_train<'w, B: ::bn_core::__private::TrainBatch>(
+    fn forward_train<'w, B: ::bn_core::__private::ArrayLength>(
         &mut self,
         x: &::bn_core::__private::Batch<
             B,
@@ -545,7 +545,7 @@ impl ::bn_core::__private::Network for Tiny {
     ) {
         (&ws.a4, &mut ws.d4)
     }
-    fn backward<B: ::bn_core::__private::TrainBatch>(
+    fn backward<B: ::bn_core::__private::ArrayLength>(
         &self,
         x: &::bn_core::__private::Batch<
             B,
@@ -596,7 +596,7 @@ impl ::bn_core::__private::Network for Tiny {
             opt,
         );
     }
-    fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+    fn recompute_population_statistics<'a, B: ::bn_core::__private::ArrayLength>(
         &mut self,
         batches: impl ::core::iter::IntoIterator<
             Item = &'a ::bn_core::__private::Batch<
@@ -607,13 +607,19 @@ impl ::bn_core::__private::Network for Tiny {
         >,
         ws: &mut TinyWorkspace<B>,
     ) {
-        let momentum_batchnorm1 = self.batchnorm1.momentum;
+        let saved_batchnorm1 = (
+            self.batchnorm1.momentum,
+            self.batchnorm1.freeze,
+            self.batchnorm1.renorm,
+        );
         self.batchnorm1.momentum = ::bn_core::__private::Momentum::Cumulative;
+        self.batchnorm1.freeze = ::bn_core::__private::Freeze::No;
+        self.batchnorm1.renorm = false;
         self.batchnorm1.reset_running_stats();
         for x in batches {
             <Self as ::bn_core::__private::Network>::forward_train(self, x, ws);
         }
-        self.batchnorm1.momentum = momentum_batchnorm1;
+        (self.batchnorm1.momentum, self.batchnorm1.freeze, self.batchnorm1.renorm) = saved_batchnorm1;
     }
     fn fold_into(&self, out: &mut TinyFolded) {
         self.dense0
@@ -629,6 +635,10 @@ impl ::bn_core::__private::Network for Tiny {
                 &mut out.dense3,
             );
     }
+    fn freeze_batchnorm(&mut self, freeze: ::bn_core::__private::Freeze) {
+        self.batchnorm1.freeze = freeze;
+    }
+    fn set_renorm_limits(&mut self, _: f32, _: f32) {}
 }
 impl Tiny {
     /// Input width.
@@ -759,6 +769,21 @@ impl Tiny {
             batches,
             ws,
         )
+    }
+    /// Freezes (or unfreezes) every BN layer for fine-tuning: `Freeze::Statistics`
+    /// normalizes training batches with the population statistics (which stay as they
+    /// are) and backpropagates through that fixed affine map, as PyTorch's `bn.eval()`
+    /// in a training loop; `Freeze::All` also fixes γ and β. Each BN field's `freeze`
+    /// sets one layer. Does nothing without BN layers.
+    pub fn freeze_batchnorm(&mut self, freeze: ::bn_core::__private::Freeze) {
+        <Self as ::bn_core::__private::Network>::freeze_batchnorm(self, freeze)
+    }
+    /// Sets the current limits `rmax ≥ 1`, `dmax ≥ 0` of every Batch Renormalization
+    /// layer (`batchnorm(renorm(...))`; the declared limits hold until this is called).
+    /// Ioffe 2017 starts from 1 and 0 (plain BN) and relaxes them during training. Each
+    /// such field's `rmax` and `dmax` set one layer. Does nothing without such layers.
+    pub fn set_renorm_limits(&mut self, rmax: f32, dmax: f32) {
+        <Self as ::bn_core::__private::Network>::set_renorm_limits(self, rmax, dmax)
     }
     /// Forward of one sample (eval mode: the population statistics).
     pub fn eval<X: TinyInput + ?::core::marker::Sized>(

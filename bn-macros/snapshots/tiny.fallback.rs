@@ -148,7 +148,7 @@ impl ::bn_core::__private::Network for Tiny {
     ) {
         ::core::unreachable!()
     }
-    fn forward_train<'w, B: ::bn_core::__private::TrainBatch>(
+    fn forward_train<'w, B: ::bn_core::__private::ArrayLength>(
         &mut self,
         _: &::bn_core::__private::Batch<
             B,
@@ -190,7 +190,7 @@ impl ::bn_core::__private::Network for Tiny {
     ) {
         ::core::unreachable!()
     }
-    fn backward<B: ::bn_core::__private::TrainBatch>(
+    fn backward<B: ::bn_core::__private::ArrayLength>(
         &self,
         _: &::bn_core::__private::Batch<
             B,
@@ -210,7 +210,7 @@ impl ::bn_core::__private::Network for Tiny {
     ) {
         ::core::unreachable!()
     }
-    fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+    fn recompute_population_statistics<'a, B: ::bn_core::__private::ArrayLength>(
         &mut self,
         _: impl ::core::iter::IntoIterator<
             Item = &'a ::bn_core::__private::Batch<
@@ -224,6 +224,12 @@ impl ::bn_core::__private::Network for Tiny {
         ::core::unreachable!()
     }
     fn fold_into(&self, _: &mut TinyFolded) {
+        ::core::unreachable!()
+    }
+    fn freeze_batchnorm(&mut self, _: ::bn_core::__private::Freeze) {
+        ::core::unreachable!()
+    }
+    fn set_renorm_limits(&mut self, _: f32, _: f32) {
         ::core::unreachable!()
     }
 }
@@ -313,7 +319,7 @@ impl Tiny {
         f32,
     >
     where
-        X::Size: ::bn_core::__private::TrainBatch,
+        X::Size: ::bn_core::__private::NonEmptyBatch,
     {
         <Self as ::bn_core::__private::Network>::forward_train(self, x.as_batch(), ws)
     }
@@ -339,7 +345,7 @@ impl Tiny {
         grads: &mut TinyGrads,
     )
     where
-        X::Size: ::bn_core::__private::TrainBatch,
+        X::Size: ::bn_core::__private::NonEmptyBatch,
     {
         <Self as ::bn_core::__private::Network>::backward(self, x.as_batch(), ws, grads)
     }
@@ -363,7 +369,7 @@ impl Tiny {
     ) -> f32
     where
         X: TinyBatch + ?::core::marker::Sized,
-        X::Size: ::bn_core::__private::TrainBatch,
+        X::Size: ::bn_core::__private::NonEmptyBatch,
         L: ::bn_core::__private::Loss<
             X::Size,
             ::bn_core::__private::typenum::consts::U2,
@@ -382,7 +388,7 @@ impl Tiny {
     }
     /// Recomputes every BN's population statistics over `batches` with the parameters
     /// frozen (Algorithm 2, steps 8–11).
-    pub fn recompute_population_statistics<'a, B: ::bn_core::__private::TrainBatch>(
+    pub fn recompute_population_statistics<'a, B: ::bn_core::__private::NonEmptyBatch>(
         &mut self,
         batches: impl ::core::iter::IntoIterator<
             Item = &'a ::bn_core::__private::Batch<
@@ -398,6 +404,21 @@ impl Tiny {
             batches,
             ws,
         )
+    }
+    /// Freezes (or unfreezes) every BN layer for fine-tuning: `Freeze::Statistics`
+    /// normalizes training batches with the population statistics (which stay as they
+    /// are) and backpropagates through that fixed affine map, as PyTorch's `bn.eval()`
+    /// in a training loop; `Freeze::All` also fixes γ and β. Each BN field's `freeze`
+    /// sets one layer. Does nothing without BN layers.
+    pub fn freeze_batchnorm(&mut self, freeze: ::bn_core::__private::Freeze) {
+        <Self as ::bn_core::__private::Network>::freeze_batchnorm(self, freeze)
+    }
+    /// Sets the current limits `rmax ≥ 1`, `dmax ≥ 0` of every Batch Renormalization
+    /// layer (`batchnorm(renorm(...))`; the declared limits hold until this is called).
+    /// Ioffe 2017 starts from 1 and 0 (plain BN) and relaxes them during training. Each
+    /// such field's `rmax` and `dmax` set one layer. Does nothing without such layers.
+    pub fn set_renorm_limits(&mut self, rmax: f32, dmax: f32) {
+        <Self as ::bn_core::__private::Network>::set_renorm_limits(self, rmax, dmax)
     }
     /// Forward of one sample (eval mode: the population statistics).
     pub fn eval<X: TinyInput + ?::core::marker::Sized>(

@@ -67,9 +67,15 @@ fn parse_options(input: ParseStream, layer: &str, known: &[&str]) -> syn::Result
 }
 
 /// The options of a layer, each checked once: unknown keys (with did-you-mean) and
-/// duplicates are errors. Returns `None` when any option was in error.
-fn options(raw: &RawLayer, layer: &'static str, known: &'static [&'static str], errs: &mut Errors) -> Option<Vec<Opt>> {
-    let Some((_, args)) = &raw.args else { return Some(Vec::new()) };
+/// duplicates are errors. Returns the known options (so that their values are checked too)
+/// and whether all were valid; `None` when the options do not parse.
+fn options(
+    raw: &RawLayer,
+    layer: &'static str,
+    known: &'static [&'static str],
+    errs: &mut Errors,
+) -> Option<(Vec<Opt>, bool)> {
+    let Some((_, args)) = &raw.args else { return Some((Vec::new(), true)) };
     let opts = match (|input: ParseStream| parse_options(input, layer, known)).parse2(args.clone()) {
         Ok(o) => o,
         Err(e) => {
@@ -97,7 +103,7 @@ fn options(raw: &RawLayer, layer: &'static str, known: &'static [&'static str], 
             out.push(opt);
         }
     }
-    ok.then_some(out)
+    Some((out, ok))
 }
 
 /// `` `a`, `b` and `c` ``.
@@ -110,8 +116,8 @@ fn list(words: &[&str]) -> String {
 }
 
 pub(super) fn check_batchnorm(raw: &RawLayer, errs: &mut Errors) -> Option<Kind> {
-    let opts = options(raw, "batchnorm", &BN_OPTIONS, errs)?;
-    let (mut eps, mut momentum, mut affine, mut renorm, mut ok) = (None, None, true, None, true);
+    let (opts, mut ok) = options(raw, "batchnorm", &BN_OPTIONS, errs)?;
+    let (mut eps, mut momentum, mut affine, mut renorm) = (None, None, true, None);
     for Opt { key, value, args } in opts {
         let name = key.to_string();
         if name == "renorm" {
@@ -228,8 +234,8 @@ fn parse_pairs(input: ParseStream) -> syn::Result<Vec<(Ident, TokenStream)>> {
 }
 
 pub(super) fn check_layernorm(raw: &RawLayer, errs: &mut Errors) -> Option<Kind> {
-    let opts = options(raw, "layernorm", &LN_OPTIONS, errs)?;
-    let (mut eps, mut affine, mut ok) = (None, true, true);
+    let (opts, mut ok) = options(raw, "layernorm", &LN_OPTIONS, errs)?;
+    let (mut eps, mut affine) = (None, true);
     for Opt { key, value, .. } in opts {
         let name = key.to_string();
         let Some(value) = value.and_then(|v| single_value(&v, &format!("{name} ="), errs)) else {

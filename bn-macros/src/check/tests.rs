@@ -314,8 +314,8 @@ fn no_cascades() {
     let (messages, _) = errors(quote!(struct Net { input: (1, 28, 28), conv2d(8, kernel = 3), softmax, dense(10) }));
     assert_eq!(
         messages,
-        ["unknown layer `softmax`; the layers are `dense`, `batchnorm`, `sigmoid`, `relu`, `tanh`, `conv2d`, \
-             `maxpool`, `avgpool`, `flatten`"]
+        ["unknown layer `softmax`; the layers are `dense`, `batchnorm`, `layernorm`, `dropout`, `sigmoid`, `relu`, \
+             `tanh`, `conv2d`, `maxpool`, `avgpool`, `flatten`"]
     );
     // A broken layer keeps the kind of the values: a dense after it still needs `flatten`.
     let (messages, _) =
@@ -333,4 +333,48 @@ fn outline_of_an_image_network() {
     assert_eq!(outline.output, None);
     let (_, outline) = errors(quote!(struct Net { input: (3, 32, 32), dense(0), conv2d(8, kernel = 3), maxpool(2) }));
     assert_eq!(outline.output, None);
+}
+
+#[test]
+fn normalization_options_are_checked_at_their_tokens() {
+    let (messages, _) = errors(quote!(struct Net {
+        input: 4,
+        dense(4), batchnorm(renorm(rmax = 0.5, dmax = -1)),
+        dense(4), batchnorm(afine = false, renorm(r_max = 2)),
+        layernorm(affine = maybe, epsilon = 1e-3),
+        dropout(1.0), dropout, dropout(-0.1), dropout(p = 0.2),
+        dense(2),
+    }));
+    assert_eq!(
+        messages,
+        [
+            "`rmax` must be a finite number at least 1 (r is clipped to [1/rmax, rmax]), found `0.5`",
+            "`dmax` must be a finite number at least 0 (d is clipped to [−dmax, dmax]), found `-1`",
+            "unknown `batchnorm` option `afine`; did you mean `affine`?",
+            "unknown `renorm` option `r_max`; did you mean `rmax`?",
+            "unknown `layernorm` option `epsilon`; did you mean `eps`?",
+            "`affine` must be `true` or `false`, found `maybe`",
+            "the dropout probability must be in [0, 1), found `1.0`",
+            "`dropout` needs its drop probability, e.g. `dropout(0.5)`",
+            "the dropout probability must be in [0, 1), found `-0.1`",
+        ]
+    );
+    // The valid spellings.
+    let inv: crate::parse::Invocation = syn::parse2(quote!(struct Net {
+        input: 4, dense(4), batchnorm(renorm, affine = false), layernorm(eps = 1e-3, affine = false),
+        dropout(0.0), batchnorm(renorm(dmax = 0)), dropout(p = 0.5),
+    }))
+    .expect("parses");
+    let model = match crate::check::check(inv) {
+        Ok(m) => m,
+        Err((_, e)) => panic!("unexpected error: {e}"),
+    };
+    use crate::model::Kind;
+    assert!(matches!(model.layers[1].kind, Kind::BatchNorm { affine: false, renorm: Some((3.0, 5.0)), .. }));
+    assert!(matches!(model.layers[2].kind, Kind::LayerNorm { affine: false, eps } if eps == 1e-3));
+    assert!(matches!(model.layers[3].kind, Kind::Dropout { p } if p == 0.0));
+    assert!(matches!(model.layers[4].kind, Kind::BatchNorm { renorm: Some((3.0, 0.0)), affine: true, .. }));
+    assert!(matches!(model.layers[5].kind, Kind::Dropout { p } if p == 0.5));
+    // dense(4) without bias (a BN follows), the affine BN at layer 5: γ and β.
+    assert_eq!(model.params(), 4 * 4 + 2 * 4);
 }
