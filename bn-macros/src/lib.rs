@@ -1,45 +1,11 @@
 //! The `network!` procedural macro of [`bn-core`](https://docs.rs/bn-core). Use it through
-//! `bn_core::network!`; the documentation lives there.
-//!
-//! Pipeline (like serde_derive): `parse` keeps the user's tokens, `check` validates
-//! and collects every error, `expand` generates code from the validated `model`. On errors,
-//! `fallback` declares the network's items beside them (like thiserror's fallback), so
-//! that the user sees the macro's errors only.
-//!
-//! Shared by the stages: `tokens` (paths, width types, the generated items' names) and
-//! `plan` (which layers the folded model has).
+//! `bn_core::network!`; the documentation lives there. The pipeline is in `bn-macros-impl`
+//! (a normal library, so tests and the fuzzer can drive it); this crate only dispatches.
 
 use proc_macro::TokenStream;
-
-mod check;
-mod expand;
-mod fallback;
-mod model;
-mod parse;
-mod plan;
-#[cfg(test)]
-mod snapshot_tests;
-mod tokens;
 
 /// Declares a statically shaped network; see `bn_core::network!`.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    expand_network(input.into()).into()
-}
-
-/// The whole pipeline: parse, check, then the expansion, or on errors the errors and the
-/// fallback. When the invocation does not parse at all, only the error.
-fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    let invocation = match syn::parse2::<parse::Invocation>(input) {
-        Ok(inv) => inv,
-        Err(e) => return e.to_compile_error(),
-    };
-    match check::check(invocation) {
-        Ok(model) => expand::expand(&model),
-        Err((outline, errors)) => {
-            let mut out = errors.to_compile_error();
-            out.extend(fallback::fallback(&outline));
-            out
-        }
-    }
+    bn_macros_impl::expand_network(input.into()).into()
 }

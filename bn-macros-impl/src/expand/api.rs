@@ -257,16 +257,23 @@ const LOAD_DOC: &str = "A network loaded from a safetensors file (see `save_safe
 
 /// The doc of the folded type's `load_safetensors`.
 const FOLDED_LOAD_DOC: &str = "A folded model loaded from a safetensors file (see `save_safetensors` for the names), \
-     built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found.";
+     built on the heap. Each LayerNorm's ε is the declared one (it is not in a `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found.";
 
 /// The inherent methods that read and write safetensors files, for both types, wrapped in
 /// `__private::if_safetensors!` so that they exist only when bn-core has its `safetensors`
 /// feature. `save_docs` are the docs of the two `save_safetensors`.
-pub(crate) fn file_methods(n: &Names, save_docs: &[String; 2]) -> TokenStream {
+/// `folded_init`: statements that give the zeroed folded model `m` what a weights file does
+/// not carry (each kept LayerNorm's declared ε, and γ = 1, β = 0 without `affine`).
+pub(crate) fn file_methods(n: &Names, save_docs: &[String; 2], folded_init: &[TokenStream]) -> TokenStream {
     let p = p();
     let Names { cfgs, name, folded, .. } = n;
     let train = file_methods_of(name, &save_docs[0], quote!(<Self as #p::Network>::new_boxed(0)), LOAD_DOC);
-    let fold = file_methods_of(folded, &save_docs[1], quote!(#p::boxed_zeroed::<Self>()), FOLDED_LOAD_DOC);
+    let folded_body = quote!({
+        let mut m = #p::boxed_zeroed::<Self>();
+        #(#folded_init)*
+        m
+    });
+    let fold = file_methods_of(folded, &save_docs[1], folded_body, FOLDED_LOAD_DOC);
     quote! {
         #cfgs
         #p::if_safetensors! {

@@ -47,7 +47,7 @@ pub fn fallback(o: &Outline) -> TokenStream {
     let alloc_methods = api::alloc_methods(&n);
     let folded_methods = api::folded_methods(&n, &consts);
     let display = api::display(&n, &n.name, quote!(Self::SUMMARY));
-    let file_methods = api::file_methods(&n, &[NOT_GENERATED.to_string(), NOT_GENERATED.to_string()]);
+    let file_methods = api::file_methods(&n, &[NOT_GENERATED.to_string(), NOT_GENERATED.to_string()], &[]);
     let folded_summary = format!("{name}Folded: not generated, the `network!` invocation has errors\n");
     let folded_display = api::display(&n, &n.folded, quote!(#folded_summary));
     quote! {

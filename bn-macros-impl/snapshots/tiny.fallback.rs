@@ -9,7 +9,7 @@
 // }
 //
 // The input width is unknown (the input traits accept any width); the output width is 2.
-// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.
+// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros-impl`.
 
 ::core::compile_error! {
     "the input width must be at least 1, found 0"
@@ -534,12 +534,13 @@ impl ::core::fmt::Display for Tiny {
     TinyFolded { #[doc = "Not generated: the `network!` invocation has errors."] pub fn
     save_safetensors(& self) -> ::bn_core::__private::Vec < u8 > { < Self as
     ::bn_core::__private::StateDict > ::save_safetensors(self) } #[doc =
-    "A folded model loaded from a safetensors file (see `save_safetensors` for the names), built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
+    "A folded model loaded from a safetensors file (see `save_safetensors` for the names), built on the heap. Each LayerNorm's ε is the declared one (it is not in a `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
     pub fn load_safetensors(bytes : & [u8]) -> ::core::result::Result <
     ::bn_core::__private::Box < Self >, ::bn_core::__private::LoadError > { let mut model
-    : ::bn_core::__private::Box < Self > = ::bn_core::__private::boxed_zeroed:: < Self >
-    (); < Self as ::bn_core::__private::StateDict > ::load_safetensors_into(& mut *
-    model, bytes) ?; ::core::result::Result::Ok(model) } #[doc =
+    : ::bn_core::__private::Box < Self > = { let mut m =
+    ::bn_core::__private::boxed_zeroed:: < Self > (); m }; < Self as
+    ::bn_core::__private::StateDict > ::load_safetensors_into(& mut * model, bytes) ?;
+    ::core::result::Result::Ok(model) } #[doc =
     r" Overwrites the tensors with those of a safetensors file (see `save_safetensors`"]
     #[doc =
     r" for the names). Everything is checked before anything is written: on error,"]

@@ -46,7 +46,7 @@ pub fn expand(m: &Model) -> TokenStream {
     let folded_methods = api::folded_methods(&n, &consts);
     let display = api::display(&n, &n.name, quote!(Self::SUMMARY));
     let (state_dicts, save_docs) = io::state_dicts(m, &n, &plan);
-    let file_methods = api::file_methods(&n, &save_docs);
+    let file_methods = api::file_methods(&n, &save_docs, &infer::folded_init(&plan, &n.scalar));
     let fsummary_nl = format!("{fsummary}\n");
     let folded_display = api::display(&n, &n.folded, quote!(#fsummary_nl));
     quote! {

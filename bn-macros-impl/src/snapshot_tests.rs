@@ -30,7 +30,7 @@ fn expansion_snapshot() {
         }
     };
     let got = format!(
-        "// Expansion of:\n//\n// bn_core::network! {{\n//     /// A tiny network.\n//     pub struct Tiny {{\n//         input: 2,\n//         dense(3), batchnorm, relu,\n//         dense(2),\n//     }}\n// }}\n//\n// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.\n\n{}",
+        "// Expansion of:\n//\n// bn_core::network! {{\n//     /// A tiny network.\n//     pub struct Tiny {{\n//         input: 2,\n//         dense(3), batchnorm, relu,\n//         dense(2),\n//     }}\n// }}\n//\n// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros-impl`.\n\n{}",
         pretty(expand_tokens(input))
     );
     assert_snapshot("tiny.expanded.rs", &got);
@@ -57,7 +57,7 @@ fn fallback_snapshot() {
         }
     };
     let got = format!(
-        "// What `network!` emits for an invocation with errors:\n//\n// bn_core::network! {{\n//     pub struct Tiny {{\n//         input: 0,\n//         dense(3), batchnorm, relu,\n//         dense(2),\n//     }}\n// }}\n//\n// The input width is unknown (the input traits accept any width); the output width is 2.\n// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.\n\n{}",
+        "// What `network!` emits for an invocation with errors:\n//\n// bn_core::network! {{\n//     pub struct Tiny {{\n//         input: 0,\n//         dense(3), batchnorm, relu,\n//         dense(2),\n//     }}\n// }}\n//\n// The input width is unknown (the input traits accept any width); the output width is 2.\n// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros-impl`.\n\n{}",
         pretty(crate::expand_network(input))
     );
     assert_snapshot("tiny.fallback.rs", &got);

@@ -9,7 +9,7 @@
 //     }
 // }
 //
-// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros`.
+// Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p bn-macros-impl`.
 
 /// A tiny network.
 ///
@@ -953,12 +953,13 @@ impl ::bn_core::__private::StateDict for TinyFolded {
     "The weights as a safetensors file, with the tensor names, shapes and dtypes of the `state_dict` of the equivalent PyTorch module (`torch.nn` as `nn`):\n\n```python\nnn.Sequential(\n    nn.Linear(2, 3),\n    nn.ReLU(),\n    nn.Linear(3, 2),\n)\n```\n\nIt loads with `module.load_state_dict(safetensors.torch.load_file(path))`. The tensors:\n\n```text\n0.weight  [3, 2]  F32\n0.bias    [3]     F32\n2.weight  [2, 3]  F32\n2.bias    [2]     F32\n```"]
     pub fn save_safetensors(& self) -> ::bn_core::__private::Vec < u8 > { < Self as
     ::bn_core::__private::StateDict > ::save_safetensors(self) } #[doc =
-    "A folded model loaded from a safetensors file (see `save_safetensors` for the names), built on the heap.\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
+    "A folded model loaded from a safetensors file (see `save_safetensors` for the names), built on the heap. Each LayerNorm's ε is the declared one (it is not in a `state_dict`).\n\n# Errors\nA `LoadError` that names the tensor and says what was expected and found."]
     pub fn load_safetensors(bytes : & [u8]) -> ::core::result::Result <
     ::bn_core::__private::Box < Self >, ::bn_core::__private::LoadError > { let mut model
-    : ::bn_core::__private::Box < Self > = ::bn_core::__private::boxed_zeroed:: < Self >
-    (); < Self as ::bn_core::__private::StateDict > ::load_safetensors_into(& mut *
-    model, bytes) ?; ::core::result::Result::Ok(model) } #[doc =
+    : ::bn_core::__private::Box < Self > = { let mut m =
+    ::bn_core::__private::boxed_zeroed:: < Self > (); m }; < Self as
+    ::bn_core::__private::StateDict > ::load_safetensors_into(& mut * model, bytes) ?;
+    ::core::result::Result::Ok(model) } #[doc =
     r" Overwrites the tensors with those of a safetensors file (see `save_safetensors`"]
     #[doc =
     r" for the names). Everything is checked before anything is written: on error,"]

@@ -123,6 +123,25 @@ pub(crate) fn folded_fields(plan: &[Folded], t: &Ident) -> (Vec<TokenStream>, Ve
     (ffields, fold)
 }
 
+/// What a zeroed folded model `m` needs before its tensors are loaded from a weights file:
+/// each kept LayerNorm's declared ε (and γ = 1, β = 0, which a file without `affine` lacks).
+pub(crate) fn folded_init(plan: &[Folded], t: &Ident) -> Vec<TokenStream> {
+    let p = p();
+    plan.iter()
+        .filter_map(|fl| match fl {
+            Folded::Kept(l) => {
+                let Kind::LayerNorm { eps, .. } = l.kind else { return None };
+                let f = &l.field;
+                Some(quote! {
+                    m.#f.reset();
+                    m.#f.eps = <#t as #p::Float>::from_f64(#eps);
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// One step of a one-sample forward: `#call(src, dst #extra)`, after `#prelude` (which
 /// declares scratch buffers), writing a vector of `width` values.
 struct Step {
