@@ -263,7 +263,6 @@ fn pytorch_folded_model_loads_into_the_folded_type() {
 }
 
 #[test]
-#[ignore = "bn-macros bug: the folded type's load_safetensors starts from boxed_zeroed (expand/api.rs), so a kept LayerNorm's eps is 0, not the declared one: 2.3e-3 relative off PyTorch's folded outputs"]
 fn pytorch_folded_file_keeps_the_declared_layernorm_eps() {
     let theirs = NormCnnFolded::load_safetensors(&read(&fixture("norm_model_folded.safetensors"))).unwrap();
     let eps = (theirs.layernorm1.eps, theirs.layernorm9.eps, theirs.layernorm14.eps);
