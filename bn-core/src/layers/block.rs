@@ -114,9 +114,16 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
                 (cache.r[k], cache.d[k]) = (T::ONE, T::ZERO);
             }
         }
+        let frozen = bn.freeze != Freeze::No;
         let stats = cache.as_stats();
         for ((sb, yb), ab) in sums.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
-            bn2d::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
+            if frozen {
+                // The eval path's own arithmetic, so that frozen training is eval bit for bit.
+                bn.forward_eval_one_2d::<S, G::Output>(sb, act);
+                act.iter_mut().for_each(|v| *v = ReLU::f(*v));
+            } else {
+                bn2d::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
+            }
             MaxPool2d::<P>::forward_train_one(act, yb, ab);
         }
     }
