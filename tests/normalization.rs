@@ -761,7 +761,7 @@ fn dropout_is_the_identity_in_eval_and_seeded_in_training() {
         if let Some(s) = seed {
             trainer.seed(s);
         }
-        net.forward_train(&x, &mut trainer.workspace).clone()
+        *net.forward_train(&x, &mut trainer.workspace)
     };
     let a = forward(Some(11));
     let b = forward(Some(11));
@@ -785,8 +785,8 @@ fn dropout_is_the_identity_in_eval_and_seeded_in_training() {
 
     // Trainers start from state 0: two fresh trainers draw the same masks.
     let (mut t1, mut t2) = (Trainer::<DropoutOnly, U32>::new_boxed(), Trainer::<DropoutOnly, U32>::new_boxed());
-    let y1 = net.forward_train(&x, &mut t1.workspace).clone();
-    let y2 = net.forward_train(&x, &mut t2.workspace).clone();
+    let y1 = *net.forward_train(&x, &mut t1.workspace);
+    let y2 = *net.forward_train(&x, &mut t2.workspace);
     assert_eq!(y1, y2);
 }
 
@@ -831,7 +831,7 @@ fn renorm_with_limits_one_and_zero_is_batchnorm() {
         let lp = plain.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut tp);
         assert_eq!(lr.to_bits(), lp.to_bits(), "step {step}: loss");
         let (out_r, out_p) =
-            (Renorm::output_and_grad(&mut tr.workspace).0.clone(), Plain::output_and_grad(&mut tp.workspace).0.clone());
+            (*Renorm::output_and_grad(&mut tr.workspace).0, *Plain::output_and_grad(&mut tp.workspace).0);
         assert_eq!(bits(flat(&out_r)), bits(flat(&out_p)), "step {step}: outputs");
         let (gr, gp) = (&tr.grads, &tp.grads);
         assert_eq!(bits(flat(&gr.dense0.weight)), bits(flat(&gp.dense0.weight)), "step {step}");
