@@ -4,7 +4,6 @@ pub mod cnn;
 pub mod experiment;
 pub mod figure;
 pub mod mnist;
-pub mod progress;
 pub mod saturation;
 
 /// The README's code blocks, compiled and run as doctests.
