@@ -1,5 +1,6 @@
 //! Shared code of the workspace examples and integration tests.
 
+pub mod claims;
 pub mod cnn;
 pub mod experiment;
 pub mod figure;
