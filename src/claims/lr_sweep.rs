@@ -95,13 +95,16 @@ pub fn run(ctx: &Context<'_>) -> Report {
     let best = |bn: bool| {
         cells.iter().filter(|c| c.bn == bn && !c.diverged).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
     };
-    let largest_ok =
-        |bn: bool| cells.iter().filter(|c| c.bn == bn && !c.diverged).map(|c| c.lr).fold(f64::NAN, f64::max);
+    // Trained: neither diverged nor at chance (a network that has not started to learn).
+    let largest_ok = |bn: bool| {
+        let trained = |c: &&Cell| c.bn == bn && !c.diverged && c.test_accuracy > CHANCE;
+        cells.iter().filter(trained).map(|c| c.lr).fold(f64::NAN, f64::max)
+    };
     for (bn, name) in [(false, "without BN"), (true, "with BN")] {
         match best(bn) {
             Some(c) => {
                 text += &format!(
-                    "{name}: best {:.1} % at lr {}; largest rate that did not diverge: {}\n",
+                    "{name}: best {:.1} % at lr {}; largest rate that trained (not diverged, not at chance): {}\n",
                     100.0 * c.test_accuracy,
                     c.lr,
                     largest_ok(bn)
