@@ -7,13 +7,14 @@
 //! cargo run --release --example cnn -- --help
 //! ```
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bn_paper::cnn::{self, Config, Record, Report};
 use bn_paper::figure::write_curves_svg;
 use bn_paper::mnist;
-use bn_paper::progress::Progress;
 use clap::Parser;
 
 /// The command line.
@@ -108,7 +109,7 @@ fn save(dir: &Path, report: &Report) -> std::io::Result<Vec<String>> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = common::parse_args();
     let cfg = Config {
         steps: args.steps,
         // About 40 evaluation points whatever the step count.
@@ -162,8 +163,9 @@ fn main() -> ExitCode {
         cfg.seed
     );
     println!("{:>7}  {:>10}  {:>10}  {:>10}  {:>10}", "step", "acc no BN", "acc BN", "loss no BN", "loss BN");
-    let mut progress = Progress::new(cfg.steps, "training");
-    let report = cnn::run(&cfg, &train, &test, &mut progress, row);
+    let bar = common::bar(cfg.steps, "training");
+    let report = cnn::run(&cfg, &train, &test, |step| bar.set_position(step as u64), |r| bar.suspend(|| row(r)));
+    bar.finish();
 
     match write_curves_svg(&args.figure, &report.curves()) {
         Ok(()) => println!("\nfigure: {}", args.figure.display()),

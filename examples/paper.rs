@@ -4,12 +4,10 @@
 //! ```sh
 //! cargo run --release --example paper                      # embedded 5k digits, < 1 minute
 //! cargo run --release --example paper -- --data ../shared/data/mnist --steps 50000
+//! cargo run --release --example paper -- --help
 //! ```
-//!
-//! Options: `--data DIR` (full MNIST IDX files, gzipped or raw), `--steps N`,
-//! `--eval-every N`, `--lr X`, `--init-std X`, `--seed N`, `--unit K` (which sigmoid of the
-//! last hidden layer the figure follows), `--figure FILE` (default `figure1.svg`),
-//! `--save DIR` (write the trained models into DIR).
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,53 +15,66 @@ use std::process::ExitCode;
 use bn_paper::experiment::{self, Config, Record};
 use bn_paper::figure::write_figure_svg;
 use bn_paper::mnist;
-use bn_paper::progress::Progress;
+use clap::Parser;
 
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "paper",
+    about = "Ioffe & Szegedy 2015, Figure 1: the MNIST network with and without Batch Normalization, side by side.",
+    long_about = None,
+    after_help = "\
+Both networks (784 → 3 × [dense(100) → (batchnorm) → sigmoid] → dense(10)) start from the
+same Gaussian weights and train with plain SGD on the same mini-batches of 60. The test
+accuracy, training loss and the 15th/50th/85th percentiles of one sigmoid's input are
+printed as training goes and drawn into an SVG figure (Figure 1 (a)–(c)); then the BN
+network is folded, and the folded model must classify every test digit as the eval path
+does."
+)]
 struct Args {
-    config: Config,
+    /// Full MNIST: the IDX files (gzipped or raw) in DIR [default: the embedded 5k subset]
+    #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Training steps (mini-batches of 60) of each network
+    #[arg(long, value_name = "N", default_value_t = Config::default().steps, value_parser = positive_int)]
+    steps: usize,
+    /// Evaluate both networks on the test set every N steps [default: steps / 50]
+    #[arg(long, value_name = "N", value_parser = positive_int)]
+    eval_every: Option<usize>,
+    /// SGD learning rate, the same for both networks
+    #[arg(long, value_name = "X", default_value_t = Config::default().lr, value_parser = positive_float)]
+    lr: f32,
+    /// Standard deviation of the Gaussian initial weights
+    #[arg(long, value_name = "X", default_value_t = Config::default().init_std, value_parser = positive_f64)]
+    init_std: f64,
+    /// Seed of the initial weights and of the mini-batch order
+    #[arg(long, value_name = "N", default_value_t = Config::default().seed)]
+    seed: u64,
+    /// Which sigmoid of the last hidden layer the figure follows (0 to 99)
+    #[arg(long, value_name = "K", default_value_t = Config::default().unit, value_parser = below_100)]
+    unit: usize,
+    /// Where to write the figure (SVG)
+    #[arg(long, value_name = "FILE", default_value = "figure1.svg")]
     figure: PathBuf,
+    /// Save the BN network (model.safetensors) and its folded model (model_folded.bin)
+    #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
 }
 
-fn usage() -> &'static str {
-    "usage: paper [--data DIR] [--steps N] [--eval-every N] [--lr X] [--init-std X] [--seed N] [--unit K] [--figure FILE] [--save DIR]"
+fn positive_int(s: &str) -> Result<usize, String> {
+    s.parse().ok().filter(|&n| n > 0).ok_or_else(|| "expected a positive integer".to_string())
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args { config: Config::default(), data: None, figure: PathBuf::from("figure1.svg"), save: None };
-    let mut eval_every_set = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(usage().to_string());
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
-        let bad = |what: &str| format!("{flag}: expected {what}, found `{value}`");
-        let c = &mut args.config;
-        match flag.as_str() {
-            "--data" => args.data = Some(PathBuf::from(&value)),
-            "--figure" => args.figure = PathBuf::from(&value),
-            "--save" => args.save = Some(PathBuf::from(&value)),
-            "--steps" => c.steps = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("a positive integer"))?,
-            "--eval-every" => {
-                c.eval_every = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("a positive integer"))?;
-                eval_every_set = true;
-            }
-            "--lr" => c.lr = value.parse().ok().filter(|&x: &f32| x > 0.0).ok_or_else(|| bad("a positive number"))?,
-            "--init-std" => {
-                c.init_std = value.parse().ok().filter(|&x: &f64| x > 0.0).ok_or_else(|| bad("a positive number"))?
-            }
-            "--seed" => c.seed = value.parse().map_err(|_| bad("an integer"))?,
-            "--unit" => c.unit = value.parse().ok().filter(|&k| k < 100).ok_or_else(|| bad("an integer below 100"))?,
-            _ => return Err(format!("unknown option `{flag}`\n{}", usage())),
-        }
-    }
-    if !eval_every_set {
-        // About 50 evaluation points whatever the step count.
-        args.config.eval_every = (args.config.steps / 50).max(1);
-    }
-    Ok(args)
+fn positive_float(s: &str) -> Result<f32, String> {
+    s.parse().ok().filter(|&x: &f32| x > 0.0 && x.is_finite()).ok_or_else(|| "expected a positive number".to_string())
+}
+
+fn below_100(s: &str) -> Result<usize, String> {
+    s.parse().ok().filter(|&k| k < 100).ok_or_else(|| "expected an integer below 100".to_string())
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    s.parse().ok().filter(|&x: &f64| x > 0.0 && x.is_finite()).ok_or_else(|| "expected a positive number".to_string())
 }
 
 fn row(r: &Record) {
@@ -103,12 +114,15 @@ fn save(dir: &std::path::Path, report: &experiment::Report) -> std::io::Result<V
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
+    let args: Args = common::parse_args();
+    let cfg = &Config {
+        steps: args.steps,
+        // About 50 evaluation points whatever the step count.
+        eval_every: args.eval_every.unwrap_or((args.steps / 50).max(1)),
+        lr: args.lr,
+        init_std: args.init_std,
+        seed: args.seed,
+        unit: args.unit,
     };
     let loaded = match &args.data {
         Some(dir) => mnist::load_idx_dir(dir),
@@ -121,7 +135,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let cfg = &args.config;
     let source = args.data.as_ref().map_or("embedded 5k subset".to_string(), |d| d.display().to_string());
     println!("MNIST ({source}): {} training, {} test digits", train.len(), test.len());
     println!("{}", experiment::PaperBn::SUMMARY);
@@ -133,8 +146,9 @@ fn main() -> ExitCode {
         "{:>7}  {:>10}  {:>10}  {:>10}  {:>10}  {:>23}  {:>23}",
         "step", "acc no BN", "acc BN", "loss no BN", "loss BN", "no BN p15/p50/p85", "BN p15/p50/p85"
     );
-    let mut progress = Progress::new(cfg.steps, "training");
-    let report = experiment::run(cfg, &train, &test, &mut progress, row);
+    let bar = common::bar(cfg.steps, "training");
+    let report = experiment::run(cfg, &train, &test, |step| bar.set_position(step as u64), |r| bar.suspend(|| row(r)));
+    bar.finish();
 
     let fig = report.figure_data();
     match write_figure_svg(&args.figure, &fig) {

@@ -21,7 +21,6 @@ use bn_core::{Batch, Inference, Network, Rng, Sgd, SoftmaxCrossEntropy, Trainer}
 
 use crate::figure::CurveData;
 use crate::mnist::{Dataset, IMAGE_PIXELS};
-use crate::progress::Progress;
 
 bn_core::network! {
     /// The LeNet-style MNIST network with Batch Normalization after each convolution (per
@@ -238,13 +237,13 @@ where
 }
 
 /// Trains both networks side by side and evaluates them every `cfg.eval_every` steps;
-/// `on_record` sees each evaluation point as it is made. Then folds the BN network and
-/// compares and times its inference paths.
+/// `on_record` sees each evaluation point as it is made, `progress` the steps done. Then
+/// folds the BN network and compares and times its inference paths.
 pub fn run(
     cfg: &Config,
     train: &Dataset,
     test: &Dataset,
-    progress: &mut Progress,
+    mut progress: impl FnMut(usize),
     mut on_record: impl FnMut(&Record),
 ) -> Report {
     assert!(train.len() >= BATCH, "the training set needs at least {BATCH} digits");
@@ -306,9 +305,8 @@ pub fn run(
             record(step, &bn, &plain, (sum_bn, sum_plain, since));
             (sum_bn, sum_plain, since) = (0.0, 0.0, 0);
         }
-        progress.set(step);
+        progress(step);
     }
-    progress.finish();
     let train_seconds = start.elapsed().as_secs_f64();
 
     // Fold the BN network; compare and time its inference paths on every test digit, the

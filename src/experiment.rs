@@ -16,7 +16,6 @@ use bn_core::{Batch, Init, Network, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 
 use crate::figure::{percentiles, FigureData};
 use crate::mnist::{Dataset, IMAGE_PIXELS};
-use crate::progress::Progress;
 
 bn_core::network! {
     /// The paper's MNIST network with Batch Normalization before every sigmoid (the dense
@@ -161,12 +160,12 @@ where
 }
 
 /// Trains both networks side by side and evaluates them every `cfg.eval_every` steps;
-/// `on_record` sees each evaluation point as it is made.
+/// `on_record` sees each evaluation point as it is made, `progress` the steps done.
 pub fn run(
     cfg: &Config,
     train: &Dataset,
     test: &Dataset,
-    progress: &mut Progress,
+    mut progress: impl FnMut(usize),
     mut on_record: impl FnMut(&Record),
 ) -> Report {
     assert!(train.len() >= BATCH, "the training set needs at least {BATCH} digits");
@@ -227,9 +226,8 @@ pub fn run(
             record(step, &bn, &plain, (sum_bn, sum_plain, since));
             (sum_bn, sum_plain, since) = (0.0, 0.0, 0);
         }
-        progress.set(step);
+        progress(step);
     }
-    progress.finish();
     let train_seconds = start.elapsed().as_secs_f64();
 
     // Fold the BN network and compare its predictions with the eval path.

@@ -1,10 +1,10 @@
 //! Shared code of the workspace examples and integration tests.
 
+pub mod claims;
 pub mod cnn;
 pub mod experiment;
 pub mod figure;
 pub mod mnist;
-pub mod progress;
 pub mod saturation;
 
 /// The README's code blocks, compiled and run as doctests.

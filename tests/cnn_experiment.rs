@@ -5,7 +5,6 @@
 
 use bn_paper::cnn::{run, Config, LeNetBn, LeNetPlain};
 use bn_paper::mnist::{load_default, Dataset, IMAGE_PIXELS};
-use bn_paper::progress::Progress;
 
 /// Every `k`th digit of `data` (the embedded splits are in file order; a stride keeps
 /// every class).
@@ -36,7 +35,7 @@ fn bn_lenet_learns_and_folding_is_exact() {
     assert_eq!(test.class_counts(), [25; 10]);
     let cfg = Config { steps: 300, eval_every: 100, lr: 0.1, timed_forwards: 0, ..Config::default() };
     let mut seen = Vec::new();
-    let report = run(&cfg, &train, &test, &mut Progress::hidden(cfg.steps, "test"), |r| seen.push(r.step));
+    let report = run(&cfg, &train, &test, |_| {}, |r| seen.push(r.step));
     assert_eq!(seen, [0, 100, 200, 300]);
     let (first, last) = (&report.records[0], report.last().unwrap());
     // From chance (same weights: same accuracy) to most digits right after 300 steps

@@ -4,14 +4,13 @@
 
 use bn_paper::experiment::{run, Config};
 use bn_paper::mnist::load_default;
-use bn_paper::progress::Progress;
 
 #[test]
 fn bn_beats_plain_and_folding_is_exact() {
     let (train, test) = load_default().expect("embedded data");
     let cfg = Config { steps: 300, eval_every: 100, ..Config::default() };
     let mut seen = Vec::new();
-    let report = run(&cfg, &train, &test, &mut Progress::hidden(cfg.steps, "test"), |r| seen.push(r.step));
+    let report = run(&cfg, &train, &test, |_| {}, |r| seen.push(r.step));
     assert_eq!(seen, [0, 100, 200, 300]);
     let last = report.last().unwrap();
     // At 300 steps (4.5 epochs of the 4000 digits) the BN network is far ahead.

@@ -1,0 +1,352 @@
+//! The method's claims, measured (issue 14): one experiment per claim, each a table (CSV)
+//! and a figure (SVG).
+//!
+//! - [`lr_sweep`]: "allows much higher learning rates without the risk of divergence".
+//! - [`init_sweep`]: "less careful about initialization".
+//! - [`batch_size`]: "if the batch size is small, the effect will be significantly reduced";
+//!   Batch Renormalization and Layer Normalization as the remedies.
+//! - [`dropout`]: a regularizer that "in some cases eliminates the need for Dropout".
+//! - [`cnn`]: "MLP and CNN": the LeNet of [`crate::cnn`] with and without BN.
+//!
+//! Every run is seeded; where one run would be noise (batch size, dropout) a cell is run
+//! with three seeds and reported as mean, min and max. Where a learning rate must be
+//! chosen (batch size, dropout), each cell tries a small grid on one seed, keeps the rate
+//! with the best accuracy on a validation split carved out of the training digits (never
+//! the test set), and then runs the seeds at that rate.
+//!
+//! A run *diverged* when its training loss became non-finite (training stops there), or when
+//! its final test accuracy is at chance (at most [`CHANCE`]) with a final training loss above
+//! [`DIVERGED_LOSS`] (worse than a uniform guess: a network that has not yet started to
+//! learn, at chance with a loss just below ln 10, did not diverge).
+
+pub mod batch_size;
+pub mod cnn;
+pub mod dropout;
+pub mod init_sweep;
+pub mod lr_sweep;
+pub mod plot;
+
+use std::fmt::Write as _;
+
+use bn_core::generic_array::{ArrayLength, GenericArray};
+use bn_core::typenum::{U10, U100, U784};
+use bn_core::{Batch, Network, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+
+use crate::mnist::Dataset;
+
+/// Test accuracy at or below which a run counts as at chance (10 classes: 10 %, plus the
+/// margin of the largest class of a 1,000-digit test set).
+pub const CHANCE: f64 = 0.15;
+
+/// Final training loss above which a run at chance counts as diverged: clearly above
+/// ln 10 ≈ 2.30, the loss of a uniform guess (a network that has not started to learn sits
+/// just below it; one that blew up, above).
+pub const DIVERGED_LOSS: f64 = 2.5;
+
+/// The names of the experiments, in the order `all` runs them.
+pub const NAMES: [&str; 5] = ["lr_sweep", "init_sweep", "batch_size", "dropout", "cnn"];
+
+/// The data of a run of the suite.
+#[derive(Clone, Debug)]
+pub struct Data {
+    /// The training digits.
+    pub train: Dataset,
+    /// Every eighth training digit, held out to choose learning rates (the rest is
+    /// [`Data::fit`]).
+    pub validation: Dataset,
+    /// The training digits without the validation split.
+    pub fit: Dataset,
+    /// The test digits (reported, never used to choose anything).
+    pub test: Dataset,
+}
+
+impl Data {
+    /// Splits `train` into fit and validation (every eighth digit) and keeps `test`.
+    pub fn new(train: Dataset, test: Dataset) -> Self {
+        let (mut fit, mut validation) = (Dataset::default(), Dataset::default());
+        for (i, (image, label)) in train.iter().enumerate() {
+            let part = if i % 8 == 7 { &mut validation } else { &mut fit };
+            part.images.extend_from_slice(image);
+            part.labels.push(label);
+        }
+        Data { train, validation, fit, test }
+    }
+}
+
+/// What an experiment needs besides the data.
+pub struct Context<'a> {
+    /// The digits.
+    pub data: &'a Data,
+    /// Smaller grids and fewer steps (a smoke run, under a minute for the suite).
+    pub quick: bool,
+    /// The base seed; runs derive theirs from it.
+    pub seed: u64,
+    /// Called with (runs done, runs in the experiment) after each run.
+    pub progress: &'a dyn Fn(usize, usize),
+}
+
+/// What an experiment produced.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The experiment's name (its files are `NAME.csv` and `NAME.svg`).
+    pub name: &'static str,
+    /// The table as CSV, header first.
+    pub csv: String,
+    /// The table and its notes as printed.
+    pub text: String,
+    /// The figure.
+    pub figure: plot::Figure,
+}
+
+/// Runs the experiment called `name` (one of [`NAMES`]).
+pub fn run(name: &str, ctx: &Context<'_>) -> Option<Report> {
+    Some(match name {
+        "lr_sweep" => lr_sweep::run(ctx),
+        "init_sweep" => init_sweep::run(ctx),
+        "batch_size" => batch_size::run(ctx),
+        "dropout" => dropout::run(ctx),
+        "cnn" => cnn::run(ctx),
+        _ => return None,
+    })
+}
+
+/// The outcome of one training run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcome {
+    /// Steps done (fewer than asked when the loss became non-finite).
+    pub steps: usize,
+    /// Mean training loss over the last tenth of the steps (non-finite if it became so).
+    pub final_loss: f64,
+    /// Whether the training loss became non-finite.
+    pub non_finite: bool,
+}
+
+/// Trains `net` for `steps` mini-batches of `B` digits drawn without replacement from
+/// `data` (reshuffled each epoch, seeded), with softmax cross-entropy and `opt`;
+/// `before_step(net, step, steps)` runs before each step (e.g. a renorm schedule). Stops at
+/// the first non-finite loss.
+pub fn train<N, B>(
+    net: &mut N,
+    data: &Dataset,
+    steps: usize,
+    opt: &Sgd<f32>,
+    seed: u64,
+    mut before_step: impl FnMut(&mut N, usize, usize),
+) -> Outcome
+where
+    N: Network<Scalar = f32, Input = U784, Output = U10>,
+    B: ArrayLength,
+{
+    let batch = B::USIZE;
+    assert!(data.len() >= batch, "{} digits cannot fill a batch of {batch}", data.len());
+    let mut trainer = Trainer::<N, B>::new_boxed();
+    trainer.seed(seed ^ 0xd0d0);
+    let mut x = bn_core::boxed_zeroed::<Batch<B, U784>>();
+    let mut labels = GenericArray::<usize, B>::default();
+    let mut rng = Rng::seed(seed ^ 0x5eed);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut cursor = order.len();
+    let tail = (steps / 10).max(1);
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for step in 0..steps {
+        for b in 0..batch {
+            if cursor == order.len() {
+                rng.shuffle(&mut order);
+                cursor = 0;
+            }
+            let i = order[cursor];
+            cursor += 1;
+            x[b].copy_from_slice(data.image(i));
+            labels[b] = data.labels[i] as usize;
+        }
+        before_step(net, step, steps);
+        let loss = f64::from(net.train_step(&*x, &labels, &SoftmaxCrossEntropy, opt, &mut trainer));
+        if !loss.is_finite() {
+            return Outcome { steps: step + 1, final_loss: loss, non_finite: true };
+        }
+        if step + tail >= steps {
+            sum += loss;
+            count += 1;
+        }
+    }
+    Outcome { steps, final_loss: sum / count.max(1) as f64, non_finite: false }
+}
+
+/// The accuracy of `net`'s eval path (population statistics) on `data`.
+pub fn accuracy<N>(net: &N, data: &Dataset) -> f64
+where
+    N: Network<Scalar = f32, Input = U784, Output = U10>,
+{
+    const CHUNK: usize = 100;
+    let mut trainer = Trainer::<N, U100>::new_boxed();
+    let mut x = bn_core::boxed_zeroed::<Batch<U100, U784>>();
+    let mut correct = 0;
+    for start in (0..data.len()).step_by(CHUNK) {
+        let n = CHUNK.min(data.len() - start);
+        for (b, row) in x.iter_mut().enumerate().take(n) {
+            row.copy_from_slice(data.image(start + b));
+        }
+        let out = net.forward_eval(&*x, &mut trainer.workspace);
+        correct +=
+            out.iter().take(n).zip(&data.labels[start..]).filter(|(o, &l)| bn_core::argmax(o) == l as usize).count();
+    }
+    correct as f64 / data.len().max(1) as f64
+}
+
+/// Whether a run diverged: a non-finite loss, or a test accuracy at chance with a final
+/// training loss above [`DIVERGED_LOSS`].
+pub fn diverged(outcome: &Outcome, test_accuracy: f64) -> bool {
+    outcome.non_finite || (test_accuracy <= CHANCE && outcome.final_loss > DIVERGED_LOSS)
+}
+
+/// Mean, minimum and maximum of some values (NaN for none).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    /// The mean.
+    pub mean: f64,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`.
+    pub fn of(values: &[f64]) -> Self {
+        if values.is_empty() {
+            return Spread { mean: f64::NAN, min: f64::NAN, max: f64::NAN };
+        }
+        Spread {
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// `97.1 % (96.8–97.4)`.
+    pub fn percent(&self) -> String {
+        format!("{:5.1} % ({:.1}–{:.1})", 100.0 * self.mean, 100.0 * self.min, 100.0 * self.max)
+    }
+}
+
+/// A table printed with right-aligned columns of at least the header's width.
+pub(crate) fn format_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
+        let parts: Vec<String> =
+            cells.zip(&widths).map(|(c, &w)| format!("{}{c}", " ".repeat(w - c.chars().count()))).collect();
+        let _ = writeln!(out, "{}", parts.join("  "));
+    };
+    line(&mut header.iter().copied(), &mut out);
+    for row in rows {
+        line(&mut row.iter().map(String::as_str), &mut out);
+    }
+    out
+}
+
+/// Seeds derived from the base seed: run `k`'s seed.
+pub(crate) fn seed_of(base: u64, k: u64) -> u64 {
+    base.wrapping_add(k.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// A trained network measured: validation, test and training-set accuracy (eval path).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measured {
+    /// The training run.
+    pub outcome: Outcome,
+    /// Accuracy on the validation split (chooses the learning rate).
+    pub validation: f64,
+    /// Accuracy on the test set (reported).
+    pub test: f64,
+    /// Accuracy on the digits it was trained on.
+    pub train: f64,
+}
+
+/// Trains a fresh `N` (initialized with N(0, `init_std`²) weights from `seed`) on `fit`
+/// and measures it.
+pub(crate) fn train_and_measure<N, B>(
+    data: &Data,
+    fit: &Dataset,
+    steps: usize,
+    lr: f64,
+    init_std: f64,
+    seed: u64,
+    before_step: impl FnMut(&mut N, usize, usize),
+) -> Measured
+where
+    N: Network<Scalar = f32, Input = U784, Output = U10>,
+    B: ArrayLength,
+{
+    let mut net = bn_core::boxed_zeroed::<N>();
+    net.init_with(Some(bn_core::Init::Gaussian { std: init_std }), &mut Rng::seed(seed));
+    let outcome = train::<N, B>(&mut net, fit, steps, &Sgd::new(lr as f32), seed, before_step);
+    Measured {
+        outcome,
+        validation: accuracy(&*net, &data.validation),
+        test: accuracy(&*net, &data.test),
+        train: accuracy(&*net, fit),
+    }
+}
+
+/// A cell whose learning rate was chosen on the validation split: the rate, and the
+/// seeds' runs at it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tuned {
+    /// The chosen learning rate.
+    pub lr: f64,
+    /// Whether it is the grid's smallest or largest (the best rate may lie outside).
+    pub at_edge: bool,
+    /// Validation accuracy of every rate of the grid (first seed).
+    pub grid: Vec<(f64, f64)>,
+    /// One run per seed at the chosen rate.
+    pub runs: Vec<Measured>,
+}
+
+impl Tuned {
+    /// The spread of the test accuracy over the seeds.
+    pub fn test(&self) -> Spread {
+        Spread::of(&self.runs.iter().map(|m| m.test).collect::<Vec<_>>())
+    }
+
+    /// The spread of the training-set accuracy over the seeds.
+    pub fn train(&self) -> Spread {
+        Spread::of(&self.runs.iter().map(|m| m.train).collect::<Vec<_>>())
+    }
+}
+
+/// Runs `one(lr, seed)` for every rate of `grid` with the first of `seeds`, keeps the rate
+/// with the best validation accuracy (a diverged run counts as 0), and runs the other
+/// seeds at it. `tick` is called after each run.
+pub(crate) fn tune(
+    grid: &[f64],
+    seeds: &[u64],
+    mut one: impl FnMut(f64, u64) -> Measured,
+    mut tick: impl FnMut(),
+) -> Tuned {
+    let mut first = Vec::new();
+    for &lr in grid {
+        let m = one(lr, seeds[0]);
+        tick();
+        first.push((lr, m));
+    }
+    let score = |m: &Measured| if diverged(&m.outcome, m.test) { 0.0 } else { m.validation };
+    let best = (0..first.len()).max_by(|&a, &b| score(&first[a].1).total_cmp(&score(&first[b].1))).expect("a grid");
+    let (lr, m0) = first[best];
+    let mut runs = vec![m0];
+    for &seed in &seeds[1..] {
+        runs.push(one(lr, seed));
+        tick();
+    }
+    Tuned {
+        lr,
+        at_edge: grid.len() > 1 && (best == 0 || best == grid.len() - 1),
+        grid: first.iter().map(|(lr, m)| (*lr, m.validation)).collect(),
+        runs,
+    }
+}
