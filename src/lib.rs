@@ -1,6 +1,7 @@
 //! Shared code of the workspace examples and integration tests.
 
 pub mod cnn;
+pub mod divergence;
 pub mod experiment;
 pub mod figure;
 pub mod mnist;
