@@ -7,13 +7,14 @@
 # New inputs go to fuzz/corpus/<target>/ (not checked in), crashes to
 # fuzz/artifacts/<target>/. Needs `cargo +nightly` and `cargo fuzz` (cargo install cargo-fuzz).
 set -euo pipefail
-cd "$(dirname "$0")"
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$self")"
 targets=(load_safetensors plain_from_bytes mnist_idx mnist_csv)
 target=${1:?usage: fuzz/run.sh <target>|all [seconds] [libFuzzer flags…]}
 seconds=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 if [ "$target" = all ]; then
-    for t in "${targets[@]}"; do "$0" "$t" "$seconds" "$@"; done
+    for t in "${targets[@]}"; do "$self" "$t" "$seconds" "$@"; done
     exit
 fi
 dict=()
