@@ -12,6 +12,10 @@
 //! drawn in layer order and biases draw nothing, so both networks start with the same
 //! weights. At every evaluation point the test accuracy of both (eval path, population
 //! statistics) and their mean training loss since the previous point are recorded.
+//!
+//! A network whose loss or parameters stop being finite stops training at that step (a
+//! [`Divergence`]); from then on its accuracy and loss are NaN, not results, and the other
+//! network continues.
 
 use std::time::Instant;
 
@@ -19,6 +23,7 @@ use bn_core::generic_array::{ArrayLength, GenericArray};
 use bn_core::typenum::{U10, U100, U60, U784};
 use bn_core::{Batch, Inference, Network, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 
+use crate::divergence::Divergence;
 use crate::figure::CurveData;
 use crate::mnist::{Dataset, IMAGE_PIXELS};
 
@@ -104,6 +109,11 @@ pub struct Record {
     pub loss_plain: f64,
     /// The same with BN.
     pub loss_bn: f64,
+    /// Where the network without BN diverged, if it did by this step (its accuracy and
+    /// loss are then NaN).
+    pub diverged_plain: Option<Divergence>,
+    /// The same with BN.
+    pub diverged_bn: Option<Divergence>,
 }
 
 /// Inference time per sample, in nanoseconds: the mean over passes over the whole test set
@@ -271,17 +281,32 @@ pub fn run(
     let mut cursor = order.len();
     let (mut sum_bn, mut sum_plain, mut since) = (0.0f64, 0.0f64, 0usize);
     let (mut secs_bn, mut secs_plain) = (0.0f64, 0.0f64);
+    let (mut diverged_bn, mut diverged_plain) = (None, None);
     let mut records = Vec::new();
     let start = Instant::now();
-    let mut record = |step: usize, bn: &LeNetBn, plain: &LeNetPlain, sums: (f64, f64, usize)| {
-        let acc_bn = evaluate(bn, test, &mut ev_bn.workspace, &mut xe);
-        let acc_plain = evaluate(plain, test, &mut ev_plain.workspace, &mut xe);
+    let mut record = |step: usize,
+                      bn: &LeNetBn,
+                      plain: &LeNetPlain,
+                      sums: (f64, f64, usize),
+                      diverged: (Option<Divergence>, Option<Divergence>)| {
+        let acc_bn = if diverged.0.is_some() { f64::NAN } else { evaluate(bn, test, &mut ev_bn.workspace, &mut xe) };
+        let acc_plain =
+            if diverged.1.is_some() { f64::NAN } else { evaluate(plain, test, &mut ev_plain.workspace, &mut xe) };
         let n = sums.2.max(1) as f64;
-        let r = Record { step, acc_plain, acc_bn, loss_plain: sums.1 / n, loss_bn: sums.0 / n };
+        let mean = |sum: f64, diverged: Option<Divergence>| if diverged.is_some() { f64::NAN } else { sum / n };
+        let r = Record {
+            step,
+            acc_plain,
+            acc_bn,
+            loss_plain: mean(sums.1, diverged.1),
+            loss_bn: mean(sums.0, diverged.0),
+            diverged_plain: diverged.1,
+            diverged_bn: diverged.0,
+        };
         on_record(&r);
         records.push(r);
     };
-    record(0, &bn, &plain, (f64::NAN, f64::NAN, 1));
+    record(0, &bn, &plain, (f64::NAN, f64::NAN, 1), (None, None));
     for step in 1..=cfg.steps {
         for b in 0..BATCH {
             if cursor == order.len() {
@@ -294,15 +319,24 @@ pub fn run(
             labels[b] = train.labels[i] as usize;
         }
         let opt = &sgd(step);
+        // A diverged network trains no more; the other continues.
         let t0 = Instant::now();
-        sum_bn += f64::from(bn.train_step(&*x, &labels, &SoftmaxCrossEntropy, opt, &mut tr_bn));
+        if diverged_bn.is_none() {
+            let loss = bn.train_step(&*x, &labels, &SoftmaxCrossEntropy, opt, &mut tr_bn);
+            diverged_bn = Divergence::check(step, loss, &*bn);
+            sum_bn += f64::from(loss);
+        }
         let t1 = Instant::now();
-        sum_plain += f64::from(plain.train_step(&*x, &labels, &SoftmaxCrossEntropy, opt, &mut tr_plain));
+        if diverged_plain.is_none() {
+            let loss = plain.train_step(&*x, &labels, &SoftmaxCrossEntropy, opt, &mut tr_plain);
+            diverged_plain = Divergence::check(step, loss, &*plain);
+            sum_plain += f64::from(loss);
+        }
         secs_bn += (t1 - t0).as_secs_f64();
         secs_plain += t1.elapsed().as_secs_f64();
         since += 1;
         if step % cfg.eval_every == 0 || step == cfg.steps {
-            record(step, &bn, &plain, (sum_bn, sum_plain, since));
+            record(step, &bn, &plain, (sum_bn, sum_plain, since), (diverged_bn, diverged_plain));
             (sum_bn, sum_plain, since) = (0.0, 0.0, 0);
         }
         progress(step);

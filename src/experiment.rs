@@ -7,6 +7,10 @@
 //! evaluation point the test accuracy of both (eval path, population statistics) and the
 //! 15th/50th/85th percentiles of the input to one sigmoid of the last hidden layer over the
 //! test set are recorded: the data of Figure 1 (a)–(c).
+//!
+//! A network whose loss or parameters stop being finite stops training at that step (a
+//! [`Divergence`]); from then on its accuracy, loss and percentiles are NaN, not results,
+//! and the other network continues.
 
 use std::time::Instant;
 
@@ -14,6 +18,7 @@ use bn_core::generic_array::GenericArray;
 use bn_core::typenum::{U10, U100, U500, U60, U784};
 use bn_core::{Batch, Init, Network, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 
+use crate::divergence::Divergence;
 use crate::figure::{percentiles, FigureData};
 use crate::mnist::{Dataset, IMAGE_PIXELS};
 
@@ -87,6 +92,11 @@ pub struct Record {
     pub pct_plain: [f32; 3],
     /// The same with BN.
     pub pct_bn: [f32; 3],
+    /// Where the network without BN diverged, if it did by this step (its accuracy, loss
+    /// and percentiles are then NaN).
+    pub diverged_plain: Option<Divergence>,
+    /// The same with BN.
+    pub diverged_bn: Option<Divergence>,
 }
 
 /// The result of a run.
@@ -189,25 +199,40 @@ pub fn run(
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut cursor = order.len();
     let (mut sum_bn, mut sum_plain, mut since) = (0.0f64, 0.0f64, 0usize);
+    let (mut diverged_bn, mut diverged_plain) = (None, None);
     let mut records = Vec::new();
     let start = Instant::now();
-    let mut record = |step: usize, bn: &PaperBn, plain: &PaperPlain, sums: (f64, f64, usize)| {
-        let (acc_bn, mut in_bn) = evaluate(bn, test, &mut ev_bn.workspace, &mut xe, |ws| &ws.a8, cfg.unit);
-        let (acc_plain, mut in_plain) = evaluate(plain, test, &mut ev_plain.workspace, &mut xe, |ws| &ws.a5, cfg.unit);
+    let mut record = |step: usize,
+                      bn: &PaperBn,
+                      plain: &PaperPlain,
+                      sums: (f64, f64, usize),
+                      diverged: (Option<Divergence>, Option<Divergence>)| {
+        let nan = (f64::NAN, Vec::new());
+        let (acc_bn, mut in_bn) = match diverged.0 {
+            None => evaluate(bn, test, &mut ev_bn.workspace, &mut xe, |ws| &ws.a8, cfg.unit),
+            Some(_) => nan.clone(),
+        };
+        let (acc_plain, mut in_plain) = match diverged.1 {
+            None => evaluate(plain, test, &mut ev_plain.workspace, &mut xe, |ws| &ws.a5, cfg.unit),
+            Some(_) => nan,
+        };
         let n = sums.2.max(1) as f64;
+        let mean = |sum: f64, diverged: Option<Divergence>| if diverged.is_some() { f64::NAN } else { sum / n };
         let r = Record {
             step,
             acc_plain,
             acc_bn,
-            loss_plain: sums.1 / n,
-            loss_bn: sums.0 / n,
+            loss_plain: mean(sums.1, diverged.1),
+            loss_bn: mean(sums.0, diverged.0),
             pct_plain: percentiles(&mut in_plain),
             pct_bn: percentiles(&mut in_bn),
+            diverged_plain: diverged.1,
+            diverged_bn: diverged.0,
         };
         on_record(&r);
         records.push(r);
     };
-    record(0, &bn, &plain, (f64::NAN, f64::NAN, 1));
+    record(0, &bn, &plain, (f64::NAN, f64::NAN, 1), (None, None));
     for step in 1..=cfg.steps {
         for b in 0..BATCH {
             if cursor == order.len() {
@@ -219,11 +244,20 @@ pub fn run(
             x[b].copy_from_slice(train.image(i));
             labels[b] = train.labels[i] as usize;
         }
-        sum_bn += f64::from(bn.train_step(&*x, &labels, &SoftmaxCrossEntropy, &opt, &mut tr_bn));
-        sum_plain += f64::from(plain.train_step(&*x, &labels, &SoftmaxCrossEntropy, &opt, &mut tr_plain));
+        // A diverged network trains no more; the other continues.
+        if diverged_bn.is_none() {
+            let loss = bn.train_step(&*x, &labels, &SoftmaxCrossEntropy, &opt, &mut tr_bn);
+            diverged_bn = Divergence::check(step, loss, &*bn);
+            sum_bn += f64::from(loss);
+        }
+        if diverged_plain.is_none() {
+            let loss = plain.train_step(&*x, &labels, &SoftmaxCrossEntropy, &opt, &mut tr_plain);
+            diverged_plain = Divergence::check(step, loss, &*plain);
+            sum_plain += f64::from(loss);
+        }
         since += 1;
         if step % cfg.eval_every == 0 || step == cfg.steps {
-            record(step, &bn, &plain, (sum_bn, sum_plain, since));
+            record(step, &bn, &plain, (sum_bn, sum_plain, since), (diverged_bn, diverged_plain));
             (sum_bn, sum_plain, since) = (0.0, 0.0, 0);
         }
         progress(step);

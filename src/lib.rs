@@ -2,6 +2,7 @@
 
 pub mod claims;
 pub mod cnn;
+pub mod divergence;
 pub mod experiment;
 pub mod figure;
 pub mod mnist;

@@ -6,6 +6,8 @@
 //! - [`load_idx_dir`] reads the full set (60000 training and 10000 test digits) from the four
 //!   IDX files of the original distribution, gzipped or raw.
 //! - [`load_csv`] reads a file in the format of the embedded one.
+//! - [`parse_idx`] and [`parse_csv_bytes`] read the same formats from bytes in memory (the
+//!   file loaders' parsers, also what the fuzz targets drive).
 //!
 //! Pixels are scaled to `[0, 1]` (divided by 255). No loader panics on bad input: every
 //! problem is a [`DataError`] naming the file.
@@ -321,8 +323,33 @@ pub fn load_idx_dir(dir: &Path) -> Result<(Dataset, Dataset), DataError> {
 fn load_idx_pair(dir: &Path, images_name: &str, labels_name: &str) -> Result<Dataset, DataError> {
     let images_file = find(dir, images_name)?;
     let labels_file = find(dir, labels_name)?;
-    let (image_count, pixels) = read_idx(&images_file, IDX_IMAGES_MAGIC)?;
-    let (label_count, labels) = read_idx(&labels_file, IDX_LABELS_MAGIC)?;
+    let images = read_idx(&images_file, IDX_IMAGES_MAGIC)?;
+    let labels = read_idx(&labels_file, IDX_LABELS_MAGIC)?;
+    pair(images, images_file, labels, labels_file)
+}
+
+/// Digits from the bytes of an IDX image file and of an IDX label file, as
+/// [`load_idx_dir`] reads each pair of files, without touching the file system.
+///
+/// `images_name` and `labels_name` name the data in errors and say how it is stored, as a
+/// file name does for [`load_idx_dir`]: gzipped if the name ends with `.gz`, raw otherwise.
+/// No input makes it panic, and it allocates no more than the (decompressed) bytes hold.
+///
+/// # Errors
+/// A [`DataError`] naming `images_name` or `labels_name`, as the file loader's.
+pub fn parse_idx(images: &[u8], images_name: &Path, labels: &[u8], labels_name: &Path) -> Result<Dataset, DataError> {
+    let images_data = read_idx_from(Source::Bytes(images), images_name, IDX_IMAGES_MAGIC)?;
+    let labels_data = read_idx_from(Source::Bytes(labels), labels_name, IDX_LABELS_MAGIC)?;
+    pair(images_data, images_name.to_owned(), labels_data, labels_name.to_owned())
+}
+
+/// One image file's and one label file's contents as digits.
+fn pair(
+    (image_count, pixels): (usize, Vec<u8>),
+    images_file: PathBuf,
+    (label_count, labels): (usize, Vec<u8>),
+    labels_file: PathBuf,
+) -> Result<Dataset, DataError> {
     if image_count != label_count {
         return Err(DataError::CountMismatch { images: images_file, image_count, labels: labels_file, label_count });
     }
@@ -396,6 +423,17 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// Streams the (decompressed) bytes and keeps no more than the header announces, so a
 /// corrupt header cannot make it allocate more than the file holds.
 fn read_idx(file: &Path, magic: u32) -> Result<(usize, Vec<u8>), DataError> {
+    read_idx_from(Source::File, file, magic)
+}
+
+/// Where [`read_idx_from`] reads: the file itself, or bytes in memory named like a file.
+enum Source<'a> {
+    File,
+    Bytes(&'a [u8]),
+}
+
+/// [`read_idx`] over `source`; `file` names it (and a `.gz` suffix means gzipped).
+fn read_idx_from(source: Source<'_>, file: &Path, magic: u32) -> Result<(usize, Vec<u8>), DataError> {
     let gz = is_gz(file);
     let err = |source: io::Error| {
         if gz {
@@ -408,12 +446,18 @@ fn read_idx(file: &Path, magic: u32) -> Result<(usize, Vec<u8>), DataError> {
     let truncated =
         |part, expected: u64, found: u64| DataError::Truncated { file: file.to_owned(), part, expected, found };
 
-    let mut reader: Box<dyn Read> = if gz {
-        let raw = std::fs::read(file).map_err(io_err)?;
-        check_gzip(&raw, file)?;
-        Box::new(MultiGzDecoder::new(io::Cursor::new(raw)))
-    } else {
-        Box::new(BufReader::new(File::open(file).map_err(io_err)?))
+    let mut reader: Box<dyn Read + '_> = match (source, gz) {
+        (Source::File, true) => {
+            let raw = std::fs::read(file).map_err(io_err)?;
+            check_gzip(&raw, file)?;
+            Box::new(MultiGzDecoder::new(io::Cursor::new(raw)))
+        }
+        (Source::File, false) => Box::new(BufReader::new(File::open(file).map_err(io_err)?)),
+        (Source::Bytes(bytes), true) => {
+            check_gzip(bytes, file)?;
+            Box::new(MultiGzDecoder::new(bytes))
+        }
+        (Source::Bytes(bytes), false) => Box::new(bytes),
     };
 
     let mut head = [0u8; 4];
@@ -462,6 +506,20 @@ fn read_idx(file: &Path, magic: u32) -> Result<(usize, Vec<u8>), DataError> {
 pub fn load_csv(file: &Path) -> Result<Dataset, DataError> {
     let bytes = read_maybe_gz(file)?;
     parse_csv(&bytes, file)
+}
+
+/// Digits from the bytes of a CSV file, as [`load_csv`] reads the file, without touching
+/// the file system: `name` names the data in errors and says how it is stored (gzipped if
+/// it ends with `.gz`, plain text otherwise). No input makes it panic.
+///
+/// # Errors
+/// A [`DataError`] naming `name`, as the file loader's.
+pub fn parse_csv_bytes(bytes: &[u8], name: &Path) -> Result<Dataset, DataError> {
+    if is_gz(name) {
+        parse_csv_gz(bytes, name)
+    } else {
+        parse_csv(bytes, name)
+    }
 }
 
 fn parse_csv_gz(bytes: &[u8], name: &Path) -> Result<Dataset, DataError> {
@@ -871,6 +929,31 @@ mod tests {
             let _ = load_csv(&dir.write("r.csv", &bytes));
             let _ = load_csv(&dir.write("r.csv.gz", &bytes));
         }
+    }
+
+    #[test]
+    fn bytes_entry_points_equal_the_file_loaders() {
+        let dir = valid_dir("bytes");
+        let (train, _) = load_idx_dir(&dir.0).unwrap();
+        let (img, lab) = (Path::new("train-images-idx3-ubyte.gz"), Path::new("train-labels-idx1-ubyte.gz"));
+        assert_eq!(parse_idx(&gz(&images(3)), img, &gz(&labels(3)), lab).unwrap(), train);
+        let raw = parse_idx(&images(3), Path::new("i"), &labels(3), Path::new("l")).unwrap();
+        assert_eq!(raw, train);
+        // Errors name the data as the file loader names the file.
+        let err = parse_idx(&images(3), Path::new("i"), &labels(2), Path::new("l")).unwrap_err().to_string();
+        assert_contains(&err, &["i holds 3 images but l holds 2 labels"]);
+        let err = parse_idx(&images(3), img, &labels(3), lab).unwrap_err().to_string();
+        assert_contains(&err, &["train-images-idx3-ubyte.gz: not a gzip file"]);
+        let err = parse_idx(&images(3)[..10], Path::new("i"), &labels(3), Path::new("l")).unwrap_err().to_string();
+        assert_contains(&err, &["i: truncated: expected 16 bytes (header), found 10"]);
+
+        let text = format!("{}\n{}\n", csv_line("255", "3"), csv_line("0", "9"));
+        let csv = TempDir::new("bytescsv");
+        let from_file = load_csv(&csv.write("a.csv", text.as_bytes())).unwrap();
+        assert_eq!(parse_csv_bytes(text.as_bytes(), Path::new("a.csv")).unwrap(), from_file);
+        assert_eq!(parse_csv_bytes(&gz(text.as_bytes()), Path::new("a.csv.gz")).unwrap(), from_file);
+        let err = parse_csv_bytes(b"1,2", Path::new("x.csv")).unwrap_err().to_string();
+        assert_contains(&err, &["x.csv: line 1, column 3: expected 785"]);
     }
 
     #[test]

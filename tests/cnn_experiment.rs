@@ -52,3 +52,24 @@ fn bn_lenet_learns_and_folding_is_exact() {
     assert_eq!(report.eval_acc, last.acc_bn);
     assert!(report.timing.folded_one > 0.0 && report.timing.eval_batch > 0.0);
 }
+
+/// A learning rate far too high: a diverging network is reported with its step and trains
+/// no more, while the other network of the pair goes on until it diverges too.
+#[test]
+fn a_diverging_network_is_reported_with_its_step() {
+    let (train, test) = load_default().expect("embedded data");
+    let (train, test) = (every(&train, 8), every(&test, 10));
+    let cfg = Config { steps: 12, eval_every: 3, lr: 1e30, timed_forwards: 0, ..Config::default() };
+    let report = run(&cfg, &train, &test, |_| {}, |_| {});
+    let last = report.last().unwrap();
+    let d = last.diverged_plain.expect("lr 1e30 diverges");
+    assert!((1..=cfg.steps).contains(&d.step), "{d:?}");
+    assert!(d.to_string().starts_with(&format!("diverged at step {} (", d.step)), "{d}");
+    for r in report.records.iter().filter(|r| r.step >= d.step) {
+        assert_eq!(r.diverged_plain.map(|e| (e.step, e.loss.to_bits())), Some((d.step, d.loss.to_bits())));
+        assert!(r.acc_plain.is_nan() && r.loss_plain.is_nan(), "{r:?}");
+    }
+    if let Some(b) = last.diverged_bn {
+        assert!(b.to_string().starts_with("diverged at step "), "{b}");
+    }
+}

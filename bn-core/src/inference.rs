@@ -32,7 +32,9 @@ pub trait Inference {
         }
     }
 
-    /// The index of the largest output (the predicted class).
+    /// The index of the largest output (the predicted class), by [`argmax`]: the first of
+    /// equal largest outputs, or the first NaN output (a NaN input makes every output NaN,
+    /// so such a sample is class 0). Never panics.
     fn classify(&self, x: &Vector<Self::Input, Self::Scalar>) -> usize {
         let mut y = Vector::<Self::Output, Self::Scalar>::zeroed();
         self.forward_one(x, &mut y);
@@ -42,12 +44,24 @@ pub trait Inference {
 
 /// The index of the largest value (the first one on ties): the predicted class.
 ///
+/// Non-finite values follow PyTorch's and NumPy's `argmax`: `+∞` is larger and `−∞`
+/// smaller than every finite value, and a NaN counts as the largest of all, so the result
+/// is the index of the first NaN if there is one. An empty slice gives 0. The same on
+/// every SIMD level (this is scalar code).
+///
 /// ```
 /// assert_eq!(bn_core::argmax(&[0.1f32, 0.7, 0.2]), 1);
+/// assert_eq!(bn_core::argmax(&[0.1f32, f32::INFINITY, f32::NAN, f32::NAN]), 2);
+/// assert_eq!(bn_core::argmax(&[f32::NAN; 3]), 0);
 /// ```
 pub fn argmax<T: Float>(x: &[T]) -> usize {
     let mut best = 0;
     for (k, &v) in x.iter().enumerate() {
+        // NaN is the only value not equal to itself.
+        #[allow(clippy::eq_op)]
+        if v != v {
+            return k;
+        }
         if v > x[best] {
             best = k;
         }
@@ -103,5 +117,20 @@ mod tests {
     fn argmax_takes_first_on_ties() {
         assert_eq!(argmax(&[1.0f32, 3.0, 3.0]), 1);
         assert_eq!(argmax::<f32>(&[]), 0);
+    }
+
+    /// As `torch.argmax` and `numpy.argmax`: the first NaN wins wherever it is, ±∞ are
+    /// ordinary extremes.
+    #[test]
+    fn argmax_of_non_finite_values() {
+        let (nan, inf) = (f64::NAN, f64::INFINITY);
+        assert_eq!(argmax(&[nan, 1.0, 2.0]), 0);
+        assert_eq!(argmax(&[1.0, nan, 2.0]), 1);
+        assert_eq!(argmax(&[1.0, 2.0, nan]), 2);
+        assert_eq!(argmax(&[inf, nan, nan]), 1);
+        assert_eq!(argmax(&[1.0, inf, inf]), 1);
+        assert_eq!(argmax(&[-inf, -inf, -1e300]), 2);
+        assert_eq!(argmax(&[-inf, -inf]), 0);
+        assert_eq!(argmax(&[-0.0f32, 0.0]), 0);
     }
 }

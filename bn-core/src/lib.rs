@@ -50,6 +50,7 @@
 //! shapes, zeroed construction, the seeded [`Rng`] and the [`Inference`] trait.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 #[cfg(any(feature = "alloc", test))]
 extern crate alloc;

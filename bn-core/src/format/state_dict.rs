@@ -105,6 +105,34 @@ pub trait StateDict {
     /// order, as [`visit`](Self::visit).
     fn visit_mut(&mut self, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, Self::Scalar>));
 
+    /// Whether every float of every tensor is finite (no NaN, no ±∞): a diverged training
+    /// run (a step that blew up the parameters or the population statistics) is `false`.
+    /// One pass over the tensors that [`visit`](Self::visit) lends, no allocation; the batch
+    /// counts (`num_batches_tracked`) are integers and always finite.
+    ///
+    /// ```
+    /// bn_core::network! { pub struct Net { input: 3, dense(4), batchnorm, relu, dense(2) } }
+    /// use bn_core::StateDict;
+    /// let mut net = Net::new(1);
+    /// assert!(net.is_finite());
+    /// net.batchnorm1.running_var[2] = f32::NAN;
+    /// assert!(!net.is_finite());
+    /// ```
+    fn is_finite(&self) -> bool {
+        let mut finite = true;
+        self.visit(&mut |_, t| {
+            finite &= match t {
+                TensorRef::Vector(d)
+                | TensorRef::Diagonal(d)
+                | TensorRef::Matrix { data: d, .. }
+                | TensorRef::Tensor3 { data: d, .. }
+                | TensorRef::Tensor4 { data: d, .. } => d.iter().all(|x| x.is_finite()),
+                TensorRef::Count(_) => true,
+            };
+        });
+        finite
+    }
+
     /// The model as a safetensors file (floats in [`Scalar`](Self::Scalar), little-endian,
     /// as PyTorch's `safetensors.torch.save_file` writes them).
     #[cfg(feature = "safetensors")]
@@ -326,4 +354,65 @@ pub fn visit_channel_affine_mut<N: ArrayLength, T: Float>(
 ) {
     f(name(layer, "weight"), TensorMut::Tensor4 { data: &mut affine.scale, dims: [N::USIZE, 1, 1, 1] });
     f(name(layer, "bias"), TensorMut::Vector(&mut affine.shift));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Zeroable;
+    use typenum::{U2, U3};
+
+    /// A dense layer (a `Matrix` and a `Vector`), a BN (vectors and a `Count`), a diagonal
+    /// affine layer (`Diagonal`) and a per-channel one (`Tensor4`).
+    struct Model {
+        d: Dense<U3, U2, f32, true>,
+        b: BatchNorm<U2, f32>,
+        a: Affine<U2, f32>,
+        c: Affine<U2, f32>,
+    }
+    impl StateDict for Model {
+        type Scalar = f32;
+        fn visit(&self, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, f32>)) {
+            self.d.visit_layer("0", f);
+            self.b.visit_layer("1", f);
+            self.a.visit_layer("2", f);
+            visit_channel_affine(&self.c, "3", f);
+        }
+        fn visit_mut(&mut self, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, f32>)) {
+            self.d.visit_layer_mut("0", f);
+            self.b.visit_layer_mut("1", f);
+            self.a.visit_layer_mut("2", f);
+            visit_channel_affine_mut(&mut self.c, "3", f);
+        }
+    }
+
+    #[test]
+    fn is_finite_sees_every_float_tensor() {
+        let fresh = || Model { d: Dense::zeroed(), b: BatchNorm::new(), a: Affine::identity(), c: Affine::identity() };
+        let mut m = fresh();
+        m.b.num_batches_tracked = u64::MAX;
+        assert!(m.is_finite());
+        let edits: [fn(&mut Model, f32); 8] = [
+            |m, v| m.d.weight[1][2] = v,
+            |m, v| m.d.bias[0] = v,
+            |m, v| m.b.gamma[1] = v,
+            |m, v| m.b.beta[0] = v,
+            |m, v| m.b.running_mean[1] = v,
+            |m, v| m.b.running_var[0] = v,
+            |m, v| m.a.scale[1] = v,
+            |m, v| m.c.shift[1] = v,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            for v in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut m = fresh();
+                edit(&mut m, v);
+                assert!(!m.is_finite(), "edit {i} to {v}");
+                edit(&mut m, f32::MAX);
+                assert!(m.is_finite(), "edit {i} back to a finite value");
+            }
+        }
+        let mut m = fresh();
+        m.c.scale[0] = f32::NAN; // the per-channel affine layer's `Tensor4`
+        assert!(!m.is_finite());
+    }
 }

@@ -34,6 +34,22 @@ impl SimdLevel {
     }
 }
 
+/// The environment variable that caps the detected level (with `std`): `avx512`, `avx2` or
+/// `portable`.
+#[cfg_attr(not(all(x86_simd, feature = "std")), allow(dead_code))]
+pub(crate) const ENV: &str = "BN_SIMD";
+
+/// The level a value of [`ENV`] names; `None` for any other value (which caps nothing).
+#[cfg_attr(not(all(x86_simd, feature = "std")), allow(dead_code))]
+pub(crate) fn ceiling(value: &str) -> Option<SimdLevel> {
+    match value {
+        "avx512" => Some(SimdLevel::Avx512),
+        "avx2" => Some(SimdLevel::Avx2),
+        "portable" => Some(SimdLevel::Portable),
+        _ => None,
+    }
+}
+
 #[cfg(x86_simd)]
 mod cached {
     use super::SimdLevel;
@@ -58,12 +74,17 @@ mod cached {
 
     #[cfg(feature = "std")]
     fn detect() -> SimdLevel {
-        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl") {
+        let cpu = if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl") {
             SimdLevel::Avx512
         } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             SimdLevel::Avx2
         } else {
             SimdLevel::Portable
+        };
+        // `var_os` allocates only when the variable is set (a copy of its value).
+        match std::env::var_os(super::ENV).as_deref().and_then(std::ffi::OsStr::to_str).and_then(super::ceiling) {
+            Some(ceiling) => cpu.min(ceiling),
+            None => cpu,
         }
     }
 
@@ -126,15 +147,19 @@ mod cached {
     }
 }
 
-/// The instruction set the `f32` kernels use: the best one the CPU has (detected once),
-/// unless lowered by [`set_simd_level`]. Always [`SimdLevel::Portable`] with the crate
+/// The instruction set the `f32` kernels use: the best one the CPU has (detected once,
+/// capped by `BN_SIMD`, see [`detected_simd_level`]), unless lowered by [`set_simd_level`]. Always [`SimdLevel::Portable`] with the crate
 /// feature `portable` or off `x86_64`.
 #[inline]
 pub fn simd_level() -> SimdLevel {
     cached::current()
 }
 
-/// The best instruction set this CPU supports (ignoring [`set_simd_level`]).
+/// The best instruction set this CPU supports (ignoring [`set_simd_level`]), capped by the
+/// environment variable `BN_SIMD` when it is set to `avx2` or `portable` (with `std`; read
+/// once, at the first kernel call, which then allocates a copy of its value once): so
+/// `BN_SIMD=avx2 cargo test` runs a whole test suite as on a CPU without AVX-512, and
+/// `BN_SIMD=portable` without SIMD. Other values cap nothing.
 pub fn detected_simd_level() -> SimdLevel {
     cached::detected()
 }

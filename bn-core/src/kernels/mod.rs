@@ -10,7 +10,9 @@
 //!
 //! [`simd_level`] detects once (with `std`: `is_x86_feature_detected!`, cached in an atomic;
 //! without `std`: the compile-time `target_feature`s) whether the CPU has AVX-512F with
-//! AVX-512VL, AVX2 with FMA, or neither, and every `f32` kernel runs the matching code. `f64` always takes the
+//! AVX-512VL, AVX2 with FMA, or neither (with `std`, capped by the environment variable
+//! `BN_SIMD=avx2|portable`, for running a test suite on the lower levels), and every `f32`
+//! kernel runs the matching code. `f64` always takes the
 //! portable path, and so does `f32` with the crate feature `portable` (no SIMD code is
 //! compiled at all) or on a target other than `x86_64`.
 //!

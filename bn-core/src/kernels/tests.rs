@@ -282,6 +282,16 @@ fn batchnorm_kernels_equal_the_portable_code_bit_for_bit() {
 fn the_level_can_only_be_lowered() {
     let best = detected_simd_level();
     assert!(simd_level() <= best);
+    // `BN_SIMD` caps the detected level; a value it does not know is a mistake in the
+    // command that runs the tests (it would silently test the best level). Empty is unset.
+    #[cfg(feature = "std")]
+    if let Some(value) = std::env::var_os(level::ENV).filter(|v| !v.is_empty()) {
+        let value = value.to_string_lossy();
+        let Some(ceiling) = level::ceiling(&value) else {
+            panic!("BN_SIMD={value:?}: expected avx512, avx2 or portable");
+        };
+        assert!(best <= ceiling, "BN_SIMD={value}, detected {best:?}");
+    }
     assert_eq!(SimdLevel::Avx512.lanes(), 16);
     assert_eq!(SimdLevel::Portable.name(), "portable");
 }

@@ -11,12 +11,18 @@ pub struct Avx2;
 /// `MASKS[8 - n..16 - n]` enables the first `n` lanes.
 static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
+/// The mask of the first `n` lanes (`VMASKMOVPS`'s sign bits).
+///
+/// # Safety
+/// The CPU supports AVX2; `n ≤ 8` (the load reads `MASKS[8 - n..16 - n]`).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn mask8(n: usize) -> __m256i {
     _mm256_loadu_si256(MASKS.as_ptr().add(8 - n).cast())
 }
 
+// Each method's contract is the trait method's `# Safety` (`vector.rs`): the CPU has AVX2
+// and FMA (every method is compiled for them), and pointers are valid as the method says.
 impl Simd for Avx2 {
     type V = __m256;
     #[inline]
@@ -119,6 +125,7 @@ impl Simd for Avx2 {
     }
 }
 
+// As above: the contracts are `Dot`'s.
 impl Dot for Avx2 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]

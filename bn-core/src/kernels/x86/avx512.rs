@@ -37,6 +37,8 @@ macro_rules! logistic {
 #[derive(Clone, Copy)]
 pub struct Avx512;
 
+// Each method's contract is the trait method's `# Safety` (`vector.rs`): the CPU has
+// AVX-512F (every method is compiled for it), and pointers are valid as the method says.
 impl Simd for Avx512 {
     type V = __m512;
     #[inline]

@@ -25,8 +25,20 @@ use super::vector::{store8, Dot};
 use crate::kernels::conv::Direct;
 
 /// Partial loads and stores of the first `n < 8` lanes (nothing else is touched).
+///
+/// # Safety
+/// Each implementor's methods are compiled for its instruction set (below), which the CPU
+/// must support.
 trait Edge {
+    /// The first `n` lanes from `p`, the others 0.
+    ///
+    /// # Safety
+    /// The CPU supports the implementor's instruction set; `n ≤ 8`; `p` valid for `n` reads.
     unsafe fn load_n(p: *const f32, n: usize) -> __m256;
+    /// Stores the first `n` lanes of `v` to `p`.
+    ///
+    /// # Safety
+    /// The CPU supports the implementor's instruction set; `n ≤ 8`; `p` valid for `n` writes.
     unsafe fn store_n(p: *mut f32, v: __m256, n: usize);
 }
 
@@ -38,6 +50,7 @@ struct ViaMask;
 /// `MASKS[8 - n..16 - n]` enables the first `n ≤ 8` lanes.
 static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
+// The contracts are `Edge`'s: AVX2 and FMA, `n ≤ 8`, `p` valid for `n` elements.
 impl Edge for ViaPieces {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -51,6 +64,7 @@ impl Edge for ViaPieces {
     }
 }
 
+// The contracts are `Edge`'s: AVX-512F and AVX-512VL, `n ≤ 8`, `p` valid for `n` elements.
 impl Edge for ViaMask {
     #[inline]
     #[target_feature(enable = "avx512f,avx512vl")]
@@ -65,6 +79,11 @@ impl Edge for ViaMask {
 }
 
 /// Vector `t` of `K` at `p`: the last one `last` lanes when `PARTIAL`.
+///
+/// # Safety
+/// The CPU supports `E`'s instruction set (the callers are compiled for it); `t < K`,
+/// `last ≤ 8`; `p` valid for reads of `8·t + 8` elements, or `8·t + last` for the last
+/// vector when `PARTIAL`.
 #[inline(always)]
 unsafe fn load<E: Edge, const K: usize, const PARTIAL: bool>(p: *const f32, t: usize, last: usize) -> __m256 {
     if PARTIAL && t + 1 == K {
@@ -77,6 +96,12 @@ unsafe fn load<E: Edge, const K: usize, const PARTIAL: bool>(p: *const f32, t: u
 /// One tile of the sum: output channels `o0 .. o0 + R` (channels past `co` repeat the last
 /// and are not stored), output rows `i0 .. i0 + M` (rows past `oh` likewise), columns
 /// `j0 .. j0 + 8·K` (`last` lanes in the last vector when `PARTIAL`).
+///
+/// # Safety
+/// The CPU supports `E`'s instruction set (and FMA); the pointers as for [`sum_avx512`];
+/// `o0 < co`, `i0 < oh`, and the columns `j0 .. j0 + 8·(K − 1) + (last if PARTIAL else 8)`
+/// within the output row (`≤ ow`), so every load stays in the padded image and every store
+/// in `y`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn sum_tile<E: Edge, const R: usize, const M: usize, const K: usize, const PARTIAL: bool>(
@@ -105,6 +130,9 @@ unsafe fn sum_tile<E: Edge, const R: usize, const M: usize, const K: usize, cons
 }
 
 /// The sums of one tile (see [`sum_tile`]), in registers: `acc[r][m][t]`.
+///
+/// # Safety
+/// As [`sum_tile`] (it reads `w`, `x` and `bias` only).
 #[inline(always)]
 unsafe fn accumulate<E: Edge, const R: usize, const M: usize, const K: usize, const PARTIAL: bool>(
     d: &Direct,
@@ -155,6 +183,9 @@ unsafe fn accumulate<E: Edge, const R: usize, const M: usize, const K: usize, co
 
 /// Every tile of one column strip (`K` vectors from column `j0`), `R` channels × `M` rows
 /// at a time.
+///
+/// # Safety
+/// As [`sum_tile`], for the columns `j0 .. j0 + 8·K` of every output row.
 #[inline(always)]
 unsafe fn sum_strip<E: Edge, const R: usize, const M: usize, const K: usize, const PARTIAL: bool>(
     d: &Direct,
@@ -243,6 +274,10 @@ pub unsafe fn sum_avx512(d: &Direct, w: *const f32, x: *const f32, bias: *const 
 /// ReLU no value is NaN or `−0`, so `VMAXPS` in any order gives the pool of the ReLU's
 /// output bit for bit. (16 lanes: twice the FMAs per load and broadcast of 8-lane tiles of
 /// the same registers, which a tile of two rows needs.)
+///
+/// # Safety
+/// AVX-512F and AVX-512VL (the callers are compiled for them); the pointers as for
+/// [`sum_relu_pool_avx512`]; `o0 < co`, `i0 + M ≤ 2·⌊oh/2⌋`, `j0 < 2·⌊ow/2⌋`.
 #[inline(always)]
 unsafe fn pool_tile<const R: usize, const M: usize, const K: usize>(
     d: &Direct,
@@ -317,6 +352,9 @@ unsafe fn pool_tile<const R: usize, const M: usize, const K: usize>(
 }
 
 /// Every [`pool_tile`] of one column strip (`K` vectors of 16 from column `j0`).
+///
+/// # Safety
+/// As [`pool_tile`], for every tile of the strip.
 #[inline(always)]
 unsafe fn pool_strip<const R: usize, const M: usize, const K: usize>(
     d: &Direct,
@@ -392,6 +430,12 @@ pub unsafe fn sum_avx2(d: &Direct, w: *const f32, x: *const f32, bias: *const f3
 /// One tile of the weight gradient for one sample: `dw[o0 + r][p0 + q] += Σ_{i,j}
 /// dy[o0 + r][i][j]·x[row p0 + q at i, j]` (channels past `co` and positions past the patch
 /// repeat the last and are not added).
+///
+/// # Safety
+/// The CPU supports `E`'s instruction set (and FMA); `d.fits()`, `o0 < co`; `dy` valid for
+/// `co·oh·ow` reads; each `xr[q]` points into the padded image so that its `oh` rows of `ow`
+/// values (stride `wp`) are readable; `dw` valid for `co·patch` reads and writes
+/// (exclusive), `p0 < patch`.
 #[inline(always)]
 unsafe fn gradient_tile<E: Edge, const R: usize, const Q: usize, const A: usize>(
     d: &Direct,
@@ -448,6 +492,9 @@ unsafe fn gradient_tile<E: Edge, const R: usize, const Q: usize, const A: usize>
 }
 
 /// Every tile of the weight gradient, `R × Q` at a time (`A = R·Q`, a multiple of 8).
+///
+/// # Safety
+/// As [`weight_gradient_avx512`], with the CPU supporting `E`'s instruction set and FMA.
 #[inline(always)]
 unsafe fn gradient_tiles<E: Edge, const R: usize, const Q: usize, const A: usize>(
     d: &Direct,

@@ -27,6 +27,11 @@ const BN_BWD_GROUP_AVX2: usize = 1;
 
 /// `y[i] = f(x[i])` for `i < n`, `L` lanes of `S` at a time; `x` and `y` may be the same
 /// pointer (each element is read before it is written, and no other).
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set (the callers are compiled for it); `x` valid for
+/// `n` reads and `y` for `n` writes, equal or not overlapping; `f` is safe to call on any
+/// vector.
 #[inline(always)]
 unsafe fn map<S: Simd, const L: usize>(x: *const f32, y: *mut f32, n: usize, f: impl Fn(S::V) -> S::V) {
     let mut i = 0;
@@ -100,6 +105,9 @@ pub struct BnBwd {
 }
 
 /// Loads `w ≤ L` lanes.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set; `w ≤ L`; `p` valid for `w` reads.
 #[inline(always)]
 unsafe fn ld<S: Simd, const L: usize>(p: *const f32, w: usize) -> S::V {
     if w == L {
@@ -110,6 +118,9 @@ unsafe fn ld<S: Simd, const L: usize>(p: *const f32, w: usize) -> S::V {
 }
 
 /// Stores `w ≤ L` lanes.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set; `w ≤ L`; `p` valid for `w` writes.
 #[inline(always)]
 unsafe fn st<S: Simd, const L: usize>(p: *mut f32, v: S::V, w: usize) {
     if w == L {
@@ -120,6 +131,10 @@ unsafe fn st<S: Simd, const L: usize>(p: *mut f32, v: S::V, w: usize) {
 }
 
 /// Features `k0 .. k0 + (G−1)·L + last`: shifted two-pass statistics, then normalize.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set; `1 ≤ last ≤ L`, `k0 + (G−1)·L + last ≤ a.n`;
+/// every pointer of `a` valid for its extent (see [`BnFwd`]), the outputs exclusive.
 #[inline(always)]
 unsafe fn bn_fwd_group<S: Simd, const L: usize, const G: usize>(a: BnFwd, k0: usize, last: usize) {
     let w = |g: usize| if g + 1 == G { last } else { L };
@@ -169,6 +184,10 @@ unsafe fn bn_fwd_group<S: Simd, const L: usize, const G: usize>(a: BnFwd, k0: us
 }
 
 /// Features `k0 .. k0 + (G−1)·L + last` of the backward.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set; `1 ≤ last ≤ L`, `k0 + (G−1)·L + last ≤ a.n`;
+/// every pointer of `a` valid for its extent (see [`BnBwd`]), the outputs exclusive.
 #[inline(always)]
 unsafe fn bn_bwd_group<S: Simd, const L: usize, const G: usize>(a: BnBwd, k0: usize, last: usize) {
     let w = |g: usize| if g + 1 == G { last } else { L };
@@ -273,15 +292,20 @@ pub unsafe fn bn_bwd_avx2<B: ArrayLength, N: ArrayLength>(mut a: BnBwd) {
 
 // ---- whole functions compiled for an instruction set ----
 
+/// Runs `f` in a function compiled for AVX-512, so that what inlines into it uses the
+/// instruction set.
+///
 /// # Safety
-/// AVX-512F and AVX-512VL.
+/// The CPU supports AVX-512F and AVX-512VL.
 #[target_feature(enable = "avx512f,avx512vl")]
 pub unsafe fn run_avx512<R, F: FnOnce() -> R>(f: F) -> R {
     f()
 }
 
+/// Runs `f` in a function compiled for AVX2 and FMA (see [`run_avx512`]).
+///
 /// # Safety
-/// AVX2 and FMA.
+/// The CPU supports AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn run_avx2<R, F: FnOnce() -> R>(f: F) -> R {
     f()

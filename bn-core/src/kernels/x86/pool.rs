@@ -14,6 +14,9 @@ use super::vector::store8;
 static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /// The mask of the first `n ≤ 8` lanes.
+///
+/// # Safety
+/// AVX2; `n ≤ 8` (the load reads `MASKS[8 - n..16 - n]`).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn first(n: usize) -> __m256i {
@@ -43,6 +46,9 @@ unsafe fn split(p: *const f32, n: usize) -> (__m256, __m256) {
 /// The 64-bit pairs of `v` in order 0, 2, 1, 3. (Helpers are functions, not closures: a
 /// closure does not inherit its function's target features, and its intrinsics would not
 /// inline.)
+///
+/// # Safety
+/// AVX2 (no memory access).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn in_order(v: __m256) -> __m256 {
@@ -50,6 +56,9 @@ unsafe fn in_order(v: __m256) -> __m256 {
 }
 
 /// `g` where `at == o`, zero elsewhere.
+///
+/// # Safety
+/// AVX2 (no memory access).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pick(g: __m256, at: __m256, o: __m256) -> __m256 {
@@ -57,6 +66,9 @@ unsafe fn pick(g: __m256, at: __m256, o: __m256) -> __m256 {
 }
 
 /// `[e0 o0 e1 o1 …]` stored at `p .. p + 2n` (`n ≤ 8`).
+///
+/// # Safety
+/// AVX2; `n ≤ 8`; `p` valid for `2n` writes (nothing past `p + 2n` is written).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn merge(e: __m256, o: __m256, p: *mut f32, n: usize) {
@@ -72,6 +84,9 @@ unsafe fn merge(e: __m256, o: __m256, p: *mut f32, n: usize) {
 }
 
 /// `best` replaced by `v` where `v > best` or `v` is NaN; and `at` by `code` there.
+///
+/// # Safety
+/// AVX2 (no memory access).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn take(v: __m256, best: __m256, at: __m256, code: __m256) -> (__m256, __m256) {
@@ -131,6 +146,11 @@ pub unsafe fn max_pool2_relu_avx2(x: *const f32, y: *mut f32, c: usize, h: usize
 }
 
 /// Both of the above; `argmax` is written only with `INDEX`.
+///
+/// # Safety
+/// AVX2 and FMA (it is inlined into the callers, which enable them); `x` valid for
+/// `c·h·w` reads, `y` for `c·⌊h/2⌋·⌊w/2⌋` writes, and with `INDEX` `argmax` too (without,
+/// it is never touched: any pointer, null included); `c·h·w ≤ 2²⁴` with `INDEX`.
 #[inline(always)]
 unsafe fn max_pool2<const INDEX: bool>(x: *const f32, y: *mut f32, argmax: *mut f32, c: usize, h: usize, w: usize) {
     let (oh, ow) = (h / 2, w / 2);

@@ -44,6 +44,12 @@ const BC_VECS_AVX2: usize = 3;
 /// null or has `n` elements. Each group of `L` accumulators is reduced by one
 /// transpose-and-add tree, so every output is summed in the same order whatever the
 /// tile shape.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set (the callers are compiled for it); `m, n ≥ 1`,
+/// `nv ≤ NA`, `n0 + nv ≤ n` (rows past `m` and columns past `n` are clamped to the last
+/// when loading and never stored); `a` valid for `m·k` reads, `b` for `n·k`, `c` for `m·n`
+/// writes (exclusive), `bias` null or valid for `n` reads.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn nt_tile<S: Dot, const L: usize, const MR: usize, const NR: usize, const NA: usize, const A: usize>(
@@ -119,6 +125,10 @@ unsafe fn nt_tile<S: Dot, const L: usize, const MR: usize, const NR: usize, cons
 /// `C = A·Bᵀ (+ bias)`: `MR × 4` (or `MR2 × 4`) tiles for a batch, `1 × ONE` for one
 /// sample (`A = 4·MR`, `A2 = 4·MR2` and `ONE` multiples of `L`). `a`: `m·k` elements,
 /// `b`: `n·k`, `c`: `m·n` (exclusive), `bias`: null or `n`.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set (the callers are compiled for it); `m, n ≥ 1`;
+/// the pointers valid for the extents above.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn nt<
@@ -165,6 +175,9 @@ unsafe fn nt<
 }
 
 /// [`nt`] for a batch, in `MR × 4` tiles (`A = 4·MR`).
+///
+/// # Safety
+/// As [`nt`].
 #[inline(always)]
 unsafe fn nt_rows<S: Dot, const L: usize, const MR: usize, const A: usize>(
     dims: (usize, usize, usize),
@@ -366,6 +379,11 @@ struct Bcast {
 
 /// Rows `r0..r0 + RT` (rows past `rows` repeat the last one and are not stored) and
 /// columns `k0..k0 + KT·L` of `C`; with `PARTIAL`, the last vector has `last` lanes.
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set; `rows ≥ 1`, `r0 < rows`; the columns
+/// `k0 .. k0 + (KT − 1)·L + (last if PARTIAL else L)` within `k`; the pointers as for
+/// [`bcast`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn bc_tile<S: Simd, const L: usize, const RT: usize, const KT: usize, const PARTIAL: bool>(
@@ -416,6 +434,10 @@ unsafe fn bc_tile<S: Simd, const L: usize, const RT: usize, const KT: usize, con
 /// All of `C`, in column strips of up to `KT ≤ 4` vectors (each strip of `Q` stays in L1
 /// while every row tile uses it). `p`: the `D` matrix (all indices `r·rs + s·ss` valid),
 /// `q`: `steps·k` elements, `c`: `rows·k` (exclusive).
+///
+/// # Safety
+/// The CPU supports `S`'s instruction set (the callers are compiled for it); `rows ≥ 1`;
+/// the pointers valid for the extents above, and `bias` null or valid for `k` reads.
 #[inline(always)]
 unsafe fn bcast<S: Simd, const L: usize, const RT: usize, const KT: usize>(
     s: Bcast,

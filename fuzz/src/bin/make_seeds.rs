@@ -1,0 +1,98 @@
+//! Writes the checked-in seeds, `fuzz/seeds/<target>/`, from the project's real files:
+//! the PyTorch fixtures (`tests/fixtures/pytorch/`) and the embedded MNIST subset
+//! (`data/mnist_5k.csv.gz`). Deterministic; small (about 60 KB in all).
+//!
+//! ```sh
+//! cargo +nightly run --manifest-path fuzz/Cargo.toml --bin make_seeds
+//! ```
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use bn_core::PlainData;
+use bn_fuzz::{Interop, InteropCnn, InteropCnnFolded, InteropFolded};
+use bn_paper::mnist::{self, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IMAGE_PIXELS};
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let fixtures = root.join("tests/fixtures/pytorch");
+    let seeds = root.join("fuzz/seeds");
+    let read = |name: &str| std::fs::read(fixtures.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    // load_safetensors: PyTorch's files, and bn-core's own of fresh networks.
+    let dir = clean(&seeds.join("load_safetensors"));
+    for name in
+        ["model.safetensors", "model_folded.safetensors", "cnn_model.safetensors", "cnn_model_folded.safetensors"]
+    {
+        write(&dir, &format!("pytorch_{name}"), &read(name));
+    }
+    write(&dir, "bn_interop.safetensors", &Interop::new(3).save_safetensors());
+    write(&dir, "bn_interop_cnn_folded.safetensors", &InteropCnn::new_boxed(3).fold_boxed().save_safetensors());
+
+    // plain_from_bytes: the folded models' bytes, alone and followed by inputs.
+    let dir = clean(&seeds.join("plain_from_bytes"));
+    let folded = InteropFolded::load_safetensors(&read("model_folded.safetensors")).expect("fixture");
+    let cnn_folded = InteropCnnFolded::load_safetensors(&read("cnn_model_folded.safetensors")).expect("fixture");
+    let inputs = read("inputs.bin");
+    let cnn_inputs = read("cnn_inputs.bin");
+    write(&dir, "interop_folded.bin", &folded.to_bytes());
+    write(&dir, "interop_folded_inputs.bin", &[folded.to_bytes(), inputs[..5 * 6 * 4].to_vec()].concat());
+    write(&dir, "cnn_folded.bin", &cnn_folded.to_bytes());
+    write(&dir, "cnn_folded_input.bin", &[cnn_folded.to_bytes(), cnn_inputs[..2 * 17 * 14 * 4].to_vec()].concat());
+
+    // The embedded MNIST subset: its first lines, as CSV and as IDX files.
+    let mut text = Vec::new();
+    let gz = std::fs::read(root.join("data/mnist_5k.csv.gz")).expect("data/mnist_5k.csv.gz");
+    MultiGzDecoder::new(&gz[..]).read_to_end(&mut text).expect("gzip");
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').take(3).collect();
+
+    let dir = clean(&seeds.join("mnist_csv"));
+    let csv = lines.join(&b'\n');
+    write(&dir, "three_lines.csv", &[&[0u8][..], &csv].concat());
+    write(&dir, "three_lines.csv.gz", &[&[1u8][..], &gzip(&csv)].concat());
+    write(&dir, "one_line_crlf.csv", &[&[0u8][..], lines[0], b"\r\n\r\n"].concat());
+
+    let dir = clean(&seeds.join("mnist_idx"));
+    let digits = mnist::parse_csv_bytes(&csv, Path::new("seed.csv")).expect("the embedded data");
+    let n = digits.len() as u32;
+    let pixels: Vec<u8> = digits.images.iter().map(|&p| (p * 255.0).round() as u8).collect();
+    assert_eq!(pixels.len(), digits.len() * IMAGE_PIXELS);
+    let images = idx(IDX_IMAGES_MAGIC, &[n, 28, 28], &pixels);
+    let labels = idx(IDX_LABELS_MAGIC, &[n], &digits.labels);
+    let pair = |flags: u8, labels: &[u8], images: &[u8]| {
+        let len = u16::try_from(labels.len()).expect("a short label file").to_le_bytes();
+        [&[flags, len[0], len[1]][..], labels, images].concat()
+    };
+    write(&dir, "raw.idx", &pair(0, &labels, &images));
+    write(&dir, "gzipped.idx", &pair(3, &gzip(&labels), &gzip(&images)));
+    write(&dir, "empty.idx", &pair(0, &idx(IDX_LABELS_MAGIC, &[0], &[]), &idx(IDX_IMAGES_MAGIC, &[0, 28, 28], &[])));
+}
+
+fn clean(dir: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("create the seed directory");
+    dir.to_owned()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("write a seed");
+    println!("{}: {} bytes", dir.join(name).display(), bytes.len());
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::best());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = magic.to_be_bytes().to_vec();
+    for d in dims {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend_from_slice(data);
+    v
+}

@@ -1,0 +1,182 @@
+//! The fuzz targets' bodies (each `fuzz_targets/<name>.rs` calls the function of its name),
+//! and the networks they load into: `Interop` and `InteropCnn`, the networks of the PyTorch
+//! fixtures (`tests/pytorch_interop.rs`, `tests/pytorch_cnn.rs`), so that the seeds, those
+//! fixtures, load and the mutations reach every check of the loader.
+//!
+//! Every target asserts more than "no panic": what it loaded round-trips, a failed load
+//! leaves the model unchanged, and the loaded models compute without panicking, the batched
+//! forward equal to the one-sample forward bit for bit.
+
+use std::fmt::Debug;
+use std::path::Path;
+
+use bn_core::typenum::U5;
+use bn_core::{argmax, boxed_zeroed, Batch, Inference, LoadError, Network, PlainData, StateDict, Vector, Zeroable};
+use bn_paper::mnist::{self, Dataset};
+
+bn_core::network! {
+    /// `tests/pytorch_interop.rs`'s network: every layer kind and fold case over features.
+    pub struct Interop {
+        input: 6,
+        dense(8), batchnorm, relu,
+        dense(8, bias), tanh,
+        batchnorm(eps = 1e-3),
+        head: dense(4), tanh,
+        batchnorm(momentum = cumulative), sigmoid,
+        dense(3, no_bias),
+    }
+}
+
+bn_core::network! {
+    /// `tests/pytorch_cnn.rs`'s network: every image layer kind (conv2d, batchnorm over
+    /// channels, maxpool, avgpool, flatten) and every place of the fold plan.
+    pub struct InteropCnn {
+        input: (2, 17, 14),
+        conv2d(4, kernel = 3, padding = 1), batchnorm,
+        maxpool(3, stride = 2), relu,
+        batchnorm(eps = 1e-3, momentum = 0.3),
+        conv2d(4 => 6, kernel = 2, stride = (2, 1)), tanh,
+        batchnorm(momentum = cumulative),
+        c2: conv2d(8, kernel = (3, 2), padding = (1, 0), bias),
+        batchnorm(eps = 1e-4, momentum = 0.05), sigmoid,
+        batchnorm,
+        avgpool(2, stride = 1),
+        conv2d(8 => 6, kernel = 2, padding = 1, no_bias), relu,
+        maxpool(2),
+        batchnorm(eps = 1e-2, momentum = cumulative),
+        flatten,
+        dense(12), tanh,
+        batchnorm(eps = 1e-2), sigmoid,
+        head: dense(3),
+    }
+}
+
+/// `data` as a safetensors file, loaded into both networks and both folded types.
+pub fn load_safetensors(data: &[u8]) {
+    load_network::<Interop>(data);
+    load_network::<InteropCnn>(data);
+    load_state_dict(data, || boxed_zeroed::<InteropFolded>(), |m| forward_all(m, &[]));
+    load_state_dict(data, || boxed_zeroed::<InteropCnnFolded>(), |m| forward_all(m, &[]));
+}
+
+/// Loads into a training network; a loaded network evaluates, classifies and folds.
+fn load_network<N: Network<Scalar = f32> + StateDict<Scalar = f32>>(data: &[u8])
+where
+    N::Folded: StateDict<Scalar = f32>,
+{
+    load_state_dict(
+        data,
+        || N::new_boxed(1),
+        |net| {
+            forward_all(net, &[]);
+            let folded = net.fold_boxed();
+            forward_all(&*folded, &[]);
+            // Folding a finite network whose population variances are positive gives a finite
+            // model; anything else may give non-finite values, never a panic.
+            let _ = folded.is_finite();
+        },
+    );
+}
+
+/// Loads `data` into a fresh model from `make`: on success the model saves to a file that
+/// loads back to the same bytes, and `then` runs on it; on failure the error displays and
+/// the model is unchanged.
+fn load_state_dict<M: StateDict + ?Sized>(data: &[u8], make: impl Fn() -> Box<M>, then: impl FnOnce(&M)) {
+    let mut model = make();
+    let before = model.save_safetensors();
+    match model.load_safetensors_into(data) {
+        Ok(()) => {
+            let saved = model.save_safetensors();
+            let mut again = make();
+            again.load_safetensors_into(&saved).expect("a saved model loads");
+            assert_eq!(again.save_safetensors(), saved, "save → load → save changed the bytes");
+            then(&model);
+        }
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            assert_eq!(model.save_safetensors(), before, "a failed load changed the model: {e}");
+        }
+    }
+}
+
+/// Runs the model on a batch of 5 inputs made of `bytes` (as `f32`s, cycled; zeros when
+/// empty): no panic, the batched forward equals the one-sample forward bit for bit (NaN
+/// for NaN), and `classify` is the `argmax` of the output.
+fn forward_all<M: Inference<Scalar = f32> + ?Sized>(model: &M, bytes: &[u8]) {
+    let mut x = boxed_zeroed::<Batch<U5, M::Input, f32>>();
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    if !values.is_empty() {
+        for (k, v) in x.iter_mut().flatten().enumerate() {
+            *v = values[k % values.len()];
+        }
+    }
+    let mut y = boxed_zeroed::<Batch<U5, M::Output, f32>>();
+    model.forward_batch(&x, &mut y);
+    for (xb, yb) in x.iter().zip(y.iter()) {
+        let mut one = Vector::<M::Output, f32>::zeroed();
+        model.forward_one(xb, &mut one);
+        for (a, b) in one.iter().zip(yb.iter()) {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "one sample {a:?}, batched {b:?}");
+        }
+        assert_eq!(model.classify(xb), argmax(&one));
+    }
+}
+
+/// `data` as the bytes of both folded types: a model exactly as long as the data loads and
+/// writes back the same bytes, anything else is `WrongSize`. Data longer than a model is a
+/// model and then the inputs it runs on.
+pub fn plain_from_bytes(data: &[u8]) {
+    plain::<InteropFolded>(data);
+    plain::<InteropCnnFolded>(data);
+}
+
+fn plain<M: PlainData<Scalar = f32> + Inference<Scalar = f32> + Debug>(data: &[u8]) {
+    match M::from_bytes(data) {
+        Ok(m) => assert_eq!(m.to_bytes(), data),
+        Err(e) => assert_eq!(e, LoadError::WrongSize { expected: M::BYTE_LEN, found: data.len() }),
+    }
+    let Some((model_bytes, inputs)) = data.split_at_checked(M::BYTE_LEN) else {
+        return;
+    };
+    let model = M::from_bytes_boxed(model_bytes).expect("the model's size");
+    assert_eq!(model.to_bytes(), model_bytes, "bytes → model → bytes changed them");
+    let mut into = M::zeroed();
+    into.from_bytes_into(model_bytes).expect("the model's size");
+    assert_eq!(into.to_bytes(), model_bytes);
+    forward_all(&*model, inputs);
+}
+
+/// `data` as an IDX image file and an IDX label file: byte 0 says which are gzipped (bit 0:
+/// the images, bit 1: the labels), bytes 1–2 the length of the label file (little-endian,
+/// cut to what follows), then the label file, then the image file.
+pub fn mnist_idx(data: &[u8]) {
+    let Some((&[flags, lo, hi], rest)) = data.split_first_chunk::<3>() else {
+        return;
+    };
+    let (labels, images) = rest.split_at(usize::from(u16::from_le_bytes([lo, hi])).min(rest.len()));
+    let name = |gz: bool, base: &'static str| Path::new(if gz { base } else { base.trim_end_matches(".gz") });
+    let images_name = name(flags & 1 != 0, "images-idx3-ubyte.gz");
+    let labels_name = name(flags & 2 != 0, "labels-idx1-ubyte.gz");
+    check_dataset(mnist::parse_idx(images, images_name, labels, labels_name));
+}
+
+/// `data` as a CSV file: byte 0 says whether it is gzipped (bit 0), the rest is the file.
+pub fn mnist_csv(data: &[u8]) {
+    let Some((&flags, text)) = data.split_first() else {
+        return;
+    };
+    let name = Path::new(if flags & 1 != 0 { "digits.csv.gz" } else { "digits.csv" });
+    check_dataset(mnist::parse_csv_bytes(text, name));
+}
+
+/// A loaded set is consistent; an error displays.
+fn check_dataset(result: Result<Dataset, mnist::DataError>) {
+    match result {
+        Ok(d) => {
+            assert_eq!(d.images.len(), d.len() * mnist::IMAGE_PIXELS);
+            assert!(d.labels.iter().all(|&l| usize::from(l) < mnist::CLASSES));
+            assert!(d.images.iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
