@@ -9,7 +9,7 @@
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$self")"
-targets=(load_safetensors plain_from_bytes mnist_idx mnist_csv)
+targets=(load_safetensors plain_from_bytes mnist_idx mnist_csv network_macro)
 target=${1:?usage: fuzz/run.sh <target>|all [seconds] [libFuzzer flags…]}
 seconds=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
@@ -19,6 +19,7 @@ if [ "$target" = all ]; then
 fi
 dict=()
 if [ "$target" = load_safetensors ]; then dict=(-dict=dict/safetensors.dict); fi
+if [ "$target" = network_macro ]; then dict=(-dict=dict/network_macro.dict); fi
 mkdir -p "corpus/$target"
 exec cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" "$@"

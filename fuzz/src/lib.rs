@@ -180,3 +180,14 @@ fn check_dataset(result: Result<Dataset, mnist::DataError>) {
         Err(e) => assert!(!e.to_string().is_empty()),
     }
 }
+
+/// The `network!` front end (bn-macros-impl's `expand_network`) on any text that lexes as
+/// Rust tokens: it must give tokens back (an expansion, or errors with the fallback), never
+/// panic, and what it gives back lexes again. Seeds: the bodies of the trybuild cases.
+pub fn network_macro(data: &[u8]) {
+    use std::str::FromStr;
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(tokens) = proc_macro2::TokenStream::from_str(text) else { return };
+    let out = bn_macros_impl::expand_network(tokens);
+    assert!(proc_macro2::TokenStream::from_str(&out.to_string()).is_ok(), "the output does not lex");
+}
