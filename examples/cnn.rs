@@ -183,10 +183,16 @@ fn main() -> ExitCode {
     println!("{:>7}  {:>10}  {:>10}  {:>10}  {:>10}", "step", "acc no BN", "acc BN", "loss no BN", "loss BN");
     let bar = common::bar(cfg.steps, "training");
     let mut prev = 0;
-    let report = cnn::run(&cfg, &train, &test, |step| bar.set_position(step as u64), |r| {
-        bar.suspend(|| row(r, prev));
-        prev = r.step;
-    });
+    let report = cnn::run(
+        &cfg,
+        &train,
+        &test,
+        |step| bar.set_position(step as u64),
+        |r| {
+            bar.suspend(|| row(r, prev));
+            prev = r.step;
+        },
+    );
     bar.finish();
 
     match write_curves_svg(&args.figure, &report.curves()) {

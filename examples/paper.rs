@@ -166,10 +166,16 @@ fn main() -> ExitCode {
     );
     let bar = common::bar(cfg.steps, "training");
     let mut prev = 0;
-    let report = experiment::run(cfg, &train, &test, |step| bar.set_position(step as u64), |r| {
-        bar.suspend(|| row(r, prev));
-        prev = r.step;
-    });
+    let report = experiment::run(
+        cfg,
+        &train,
+        &test,
+        |step| bar.set_position(step as u64),
+        |r| {
+            bar.suspend(|| row(r, prev));
+            prev = r.step;
+        },
+    );
     bar.finish();
 
     let fig = report.figure_data();
