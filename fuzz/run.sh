@@ -21,5 +21,6 @@ dict=()
 if [ "$target" = load_safetensors ]; then dict=(-dict=dict/safetensors.dict); fi
 if [ "$target" = network_macro ]; then dict=(-dict=dict/network_macro.dict); fi
 mkdir -p "corpus/$target"
-exec cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+# FUZZ_BUILD_FLAGS: extra cargo-fuzz flags (e.g. --dev, -s none).
+exec cargo +nightly fuzz run ${FUZZ_BUILD_FLAGS:-} "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" "$@"

@@ -1,5 +1,5 @@
 //! `expand_network` returns tokens (an expansion, or errors with the fallback) for any
-//! input and never panics: every `network!` invocation of the trybuild cases (tests/ui), each
+//! input and never panics: every third `network!` invocation of the trybuild cases (tests/ui), each
 //! cut after every token and with every single token removed, and a few hostile inputs. A
 //! cheap, deterministic complement of the coverage-guided fuzz target (fuzz/, `network_macro`).
 
@@ -54,8 +54,11 @@ fn every_ui_invocation_cut_and_with_a_token_removed_expands_without_panicking() 
     let mut bodies = Vec::new();
     invocations(&ui, &mut bodies);
     assert!(bodies.len() >= 100, "found {} invocations under {}", bodies.len(), ui.display());
+    let tried = bodies.len().div_ceil(3);
     let mut runs = 0;
-    for body in &bodies {
+    // Every third invocation (the cases overlap heavily; this keeps the test a few seconds
+    // in a debug build; the fuzz target covers the rest).
+    for body in bodies.iter().step_by(3) {
         let tokens: Vec<TokenTree> = TokenStream::from_str(body).expect("lexes").into_iter().collect();
         // The top-level tokens are `… struct Name { layers }`: vary the layers too.
         let mut variants: Vec<Vec<TokenTree>> = Vec::new();
@@ -86,7 +89,7 @@ fn every_ui_invocation_cut_and_with_a_token_removed_expands_without_panicking() 
             runs += 1;
         }
     }
-    println!("{} invocations, {runs} variants expanded without a panic", bodies.len());
+    println!("{tried} of {} invocations, {runs} variants expanded without a panic", bodies.len());
 }
 
 #[test]
