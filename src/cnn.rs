@@ -27,28 +27,11 @@ use crate::divergence::Divergence;
 use crate::figure::CurveData;
 use crate::mnist::{Dataset, IMAGE_PIXELS};
 
-bn_core::network! {
-    /// The LeNet-style MNIST network with Batch Normalization after each convolution (per
-    /// channel); the convolutions have no bias.
-    pub struct LeNetBn {
-        input: (1, 28, 28),
-        conv2d(8, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
-        conv2d(8 => 16, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
-        flatten,
-        dense(10),
-    }
-}
-
-bn_core::network! {
-    /// The same network without Batch Normalization (the convolutions have a bias).
-    pub struct LeNetPlain {
-        input: (1, 28, 28),
-        conv2d(8, kernel = 3, padding = 1), relu, maxpool(2),
-        conv2d(8 => 16, kernel = 3, padding = 1), relu, maxpool(2),
-        flatten,
-        dense(10),
-    }
-}
+// The networks moved to `crate::networks`; these paths stay.
+pub use crate::networks::{
+    LeNetBn, LeNetBnBatch, LeNetBnFolded, LeNetBnGrads, LeNetBnInput, LeNetBnWorkspace, LeNetPlain, LeNetPlainBatch,
+    LeNetPlainFolded, LeNetPlainGrads, LeNetPlainInput, LeNetPlainWorkspace,
+};
 
 /// The mini-batch size, 60 (as in the paper's MNIST experiment).
 pub type TrainBatchSize = U60;

@@ -22,28 +22,11 @@ use crate::divergence::Divergence;
 use crate::figure::{percentiles, FigureData};
 use crate::mnist::{Dataset, IMAGE_PIXELS};
 
-bn_core::network! {
-    /// The paper's MNIST network with Batch Normalization before every sigmoid (the dense
-    /// layers before BN have no bias: β takes its role).
-    pub struct PaperBn {
-        input: 784,
-        dense(100), batchnorm, sigmoid,
-        dense(100), batchnorm, sigmoid,
-        dense(100), batchnorm, sigmoid,
-        dense(10),
-    }
-}
-
-bn_core::network! {
-    /// The paper's MNIST network without Batch Normalization.
-    pub struct PaperPlain {
-        input: 784,
-        dense(100), sigmoid,
-        dense(100), sigmoid,
-        dense(100), sigmoid,
-        dense(10),
-    }
-}
+// The networks moved to `crate::networks`; these paths stay.
+pub use crate::networks::{
+    PaperBn, PaperBnBatch, PaperBnFolded, PaperBnGrads, PaperBnInput, PaperBnWorkspace, PaperPlain, PaperPlainBatch,
+    PaperPlainFolded, PaperPlainGrads, PaperPlainInput, PaperPlainWorkspace,
+};
 
 /// The mini-batch size of the paper, 60.
 pub type TrainBatchSize = U60;

@@ -6,6 +6,7 @@ pub mod divergence;
 pub mod experiment;
 pub mod figure;
 pub mod mnist;
+pub mod networks;
 pub mod saturation;
 
 /// The README's code blocks, compiled and run as doctests.

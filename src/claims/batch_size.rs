@@ -19,27 +19,12 @@ use super::plot::{Figure, Line, Panel};
 use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
 use crate::experiment::{PaperBn, PaperPlain};
 
-bn_core::network! {
-    /// The paper's network with Batch Renormalization before every sigmoid.
-    pub struct PaperRenorm {
-        input: 784,
-        dense(100), batchnorm(renorm(rmax = 3, dmax = 5)), sigmoid,
-        dense(100), batchnorm(renorm(rmax = 3, dmax = 5)), sigmoid,
-        dense(100), batchnorm(renorm(rmax = 3, dmax = 5)), sigmoid,
-        dense(10),
-    }
-}
-
-bn_core::network! {
-    /// The paper's network with Layer Normalization before every sigmoid.
-    pub struct PaperLayerNorm {
-        input: 784,
-        dense(100), layernorm, sigmoid,
-        dense(100), layernorm, sigmoid,
-        dense(100), layernorm, sigmoid,
-        dense(10),
-    }
-}
+// The networks moved to `crate::networks`; these paths stay.
+pub use crate::networks::{
+    PaperLayerNorm, PaperLayerNormBatch, PaperLayerNormFolded, PaperLayerNormGrads, PaperLayerNormInput,
+    PaperLayerNormWorkspace, PaperRenorm, PaperRenormBatch, PaperRenormFolded, PaperRenormGrads, PaperRenormInput,
+    PaperRenormWorkspace,
+};
 
 /// The normalizations compared.
 pub const NORMS: [&str; 4] = ["none", "batchnorm", "renorm", "layernorm"];

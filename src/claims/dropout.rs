@@ -15,27 +15,12 @@ use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measu
 use crate::experiment::{PaperBn, PaperPlain};
 use crate::mnist::Dataset;
 
-bn_core::network! {
-    /// The paper's network with dropout after every hidden sigmoid.
-    pub struct PaperDropout {
-        input: 784,
-        dense(100), sigmoid, dropout(0.3),
-        dense(100), sigmoid, dropout(0.3),
-        dense(100), sigmoid, dropout(0.3),
-        dense(10),
-    }
-}
-
-bn_core::network! {
-    /// The paper's BN network with dropout after every hidden sigmoid.
-    pub struct PaperBnDropout {
-        input: 784,
-        dense(100), batchnorm, sigmoid, dropout(0.3),
-        dense(100), batchnorm, sigmoid, dropout(0.3),
-        dense(100), batchnorm, sigmoid, dropout(0.3),
-        dense(10),
-    }
-}
+// The networks moved to `crate::networks`; these paths stay.
+pub use crate::networks::{
+    PaperBnDropout, PaperBnDropoutBatch, PaperBnDropoutFolded, PaperBnDropoutGrads, PaperBnDropoutInput,
+    PaperBnDropoutWorkspace, PaperDropout, PaperDropoutBatch, PaperDropoutFolded, PaperDropoutGrads, PaperDropoutInput,
+    PaperDropoutWorkspace,
+};
 
 /// The models compared.
 pub const MODELS: [&str; 4] = ["plain", "dropout", "batchnorm", "batchnorm+dropout"];
