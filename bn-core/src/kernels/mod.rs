@@ -77,13 +77,13 @@ use generic_array::ArrayLength;
 
 use crate::float::Float;
 
+pub(crate) mod channels;
 mod conv;
 mod dispatch;
 mod level;
 mod operands;
 mod pool;
 mod portable;
-mod spatial;
 #[cfg(test)]
 mod tests;
 #[cfg(not(x86_simd))]
@@ -94,12 +94,12 @@ mod without_simd;
 mod x86;
 
 pub(crate) use conv::{col2im_add, embed, flip, im2col, Direct, Window};
+pub(crate) use dispatch::vectorized;
 use level::Supported;
 pub use level::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 pub(crate) use operands::{BnBackward, BnStats, BnTrain};
 pub(crate) use pool::PoolWindow;
 pub use portable::{axpy, dot, zero};
-pub(crate) use spatial::{BackwardSums, Channels, Coefficients};
 
 /// `Some(bias as f32s)` or `Some(None)` when `T` is `f32`; `None` otherwise.
 #[inline(always)]
@@ -291,143 +291,6 @@ pub(crate) fn bn_backward<T: Float, B: ArrayLength, N: ArrayLength>(mut a: BnBac
     )
 }
 
-/// Batch Normalization's training forward over the channels of a `B × N × S` batch of
-/// images, without the population statistics (see [`bn_forward_train`]); the same bits on
-/// every level.
-#[inline(always)]
-pub(crate) fn bn_forward_train_2d<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnTrain<'_, T>) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_forward_train::<T, B, N, S>(a),
-    )
-}
-
-/// Batch Normalization's backward over the channels of a `B × N × S` batch of images.
-#[inline(always)]
-pub(crate) fn bn_backward_2d<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnBackward<'_, T>) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_backward::<T, B, N, S>(a),
-    )
-}
-
-/// [`bn_forward_train_2d`] with `f` applied to every output in the same pass.
-#[inline(always)]
-pub(crate) fn bn_forward_train_2d_then<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(
-    a: BnTrain<'_, T>,
-    f: impl Fn(T) -> T,
-) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_forward_train_then::<T, B, N, S>(a, f),
-    )
-}
-
-/// The backward of [`bn_forward_train_2d_then`] for an `f` whose derivative needs only its
-/// input (see `spatial::bn_backward_then`).
-#[inline(always)]
-pub(crate) fn bn_backward_2d_then<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(
-    a: BnBackward<'_, T>,
-    beta: &[T],
-    df: impl Fn(T) -> T,
-) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_backward_then::<T, B, N, S>(a, beta, df),
-    )
-}
-
-/// BN over channels a sample at a time (for layers fused across a whole block): the pieces
-/// of [`bn_forward_train_2d_then`] and [`bn_backward_2d_then`], the same arithmetic in the
-/// same order, so a loop over the samples gives the same bits.
-pub(crate) mod bn2d {
-    use super::{spatial, vectorized, BackwardSums, BnStats, Channels, Coefficients};
-    use crate::float::Float;
-
-    /// Sample `i` into the running statistics.
-    #[inline(always)]
-    pub(crate) fn statistics_sample<T: Float>(n: usize, s: usize, i: usize, sample: &[T], c: &mut BnStats<'_, T>) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::statistics_sample(n, s, i, sample, c),
-        )
-    }
-
-    /// Mean, variance and `1/√(var + ε)` of `m` values per channel.
-    #[inline(always)]
-    pub(crate) fn statistics_finish<T: Float>(n: usize, m: usize, eps: T, c: &mut BnStats<'_, T>) {
-        spatial::statistics_finish(n, m, c);
-        spatial::inverse_deviations(n, eps, c);
-    }
-
-    /// One sample's `f(BN(x))`.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub(crate) fn normalize_sample<T: Float>(
-        n: usize,
-        s: usize,
-        x: &[T],
-        y: &mut [T],
-        gamma: &[T],
-        beta: &[T],
-        c: &BnStats<'_, T>,
-        f: impl Fn(T) -> T,
-    ) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::normalize_sample(n, s, x, y, gamma, beta, c, f),
-        )
-    }
-
-    /// One sample's terms of the backward's sums.
-    #[inline(always)]
-    pub(crate) fn backward_sums_sample<T: Float>(
-        n: usize,
-        s: usize,
-        x: &[T],
-        dy: &[T],
-        c: &Channels<'_, T>,
-        sums: &mut BackwardSums<'_, T>,
-        df: impl Fn(T) -> T,
-    ) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::backward_sums_sample(n, s, x, dy, c, sums, df),
-        )
-    }
-
-    /// `dγ` and the factors of the input gradient from the sums.
-    #[inline(always)]
-    pub(crate) fn backward_coefficients<T: Float>(
-        n: usize,
-        m: usize,
-        c: &Channels<'_, T>,
-        sums: &mut BackwardSums<'_, T>,
-        out: &mut Coefficients<'_, T>,
-    ) {
-        spatial::backward_coefficients(n, m, c, sums, out)
-    }
-
-    /// One sample's input gradient.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub(crate) fn backward_sample<T: Float>(
-        n: usize,
-        s: usize,
-        x: &[T],
-        dy: &[T],
-        dx: &mut [T],
-        c: &Channels<'_, T>,
-        coef: &[&[T]; 3],
-        df: impl Fn(T) -> T,
-    ) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::backward_sample(n, s, x, dy, dx, c, coef, df),
-        )
-    }
-}
-
 /// Max pooling of one image: 2×2 windows of stride 2 by the SIMD kernel, others by the
 /// portable one (see the `pool` kernels).
 #[inline(always)]
@@ -494,17 +357,4 @@ pub(crate) fn avg_pool_backward<T: Float>(g: &PoolWindow, dy: &[T], dx: &mut [T]
         #[inline(always)]
         || pool::avg_pool_backward(g, dy, dx),
     )
-}
-
-/// Runs `f`, for `f32` compiled for the current [`simd_level`], so that the compiler
-/// vectorizes its (inlined) element-wise loops with the widest vectors available. The result
-/// is the same on every level: vectorizing element-wise arithmetic does not change a single
-/// rounding (Rust never contracts `a·b + c` into an FMA, and reductions stay sequential).
-#[inline(always)]
-pub(crate) fn vectorized<T: Float, R, F: FnOnce() -> R>(f: F) -> R {
-    if T::as_f32(&[]).is_some() {
-        dispatch::vectorized(Supported::current(), f)
-    } else {
-        f()
-    }
 }

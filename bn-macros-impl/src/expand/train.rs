@@ -99,7 +99,8 @@ fn argmax(k: usize) -> Ident {
 }
 
 /// Whether layer `i` is a BN over images right before a ReLU: the two run fused (bn-core's
-/// `forward_train_2d_relu`, `backward_2d_relu`), and the BN's output is never stored.
+/// `forward_train_channels` and `backward_channels` with `Fused::ReLU`), and the BN's
+/// output is never stored.
 fn fused_with_relu(layers: &[Layer], i: usize) -> bool {
     matches!(layers[i].kind, Kind::BatchNorm { .. })
         && matches!(layers[i].input, Shape::Image { .. })
@@ -487,21 +488,18 @@ impl Steps {
                 self.fwd_eval.push(quote!(self.#f.forward_eval(#input, &mut ws.#out);));
                 self.bwd.push(quote!(self.#f.backward(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);));
             }
-            (Some(px), false) => {
-                self.fwd.push(quote!(self.#f.forward_train_2d::<#px, _, _>(#input, &mut ws.#out, &mut ws.#ck);));
-                self.fwd_eval.push(quote!(self.#f.forward_eval_2d::<#px, _, _>(#input, &mut ws.#out);));
-                self.bwd
-                    .push(quote!(self.#f.backward_2d::<#px, _, _>(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);));
-            }
-            (Some(px), true) => {
-                self.fwd.push(quote!(self.#f.forward_train_2d_relu::<#px, _, _>(#input, &mut ws.#out, &mut ws.#ck);));
-                self.fwd_eval.push(quote! {
-                    self.#f.forward_eval_2d::<#px, _, _>(#input, &mut ws.#out);
-                    <#p::ReLU as #p::Activation>::apply(#p::flat_mut(&mut ws.#out));
-                });
-                self.bwd.push(
-                    quote!(self.#f.backward_2d_relu::<#px, _, _>(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f);),
-                );
+            (Some(px), relu) => {
+                let fused = if relu { quote!(#p::Fused::ReLU) } else { quote!(#p::Fused::Nothing) };
+                self.fwd.push(quote!(
+                    self.#f.forward_train_channels::<#px, _, _>(#input, &mut ws.#out, &mut ws.#ck, #fused);
+                ));
+                self.fwd_eval.push(quote!(self.#f.forward_eval_channels::<#px, _, _>(#input, &mut ws.#out);));
+                if relu {
+                    self.fwd_eval.push(quote!(<#p::ReLU as #p::Activation>::apply(#p::flat_mut(&mut ws.#out));));
+                }
+                self.bwd.push(quote!(
+                    self.#f.backward_channels::<#px, _, _>(#input, &ws.#ck, &ws.#dout, #dx, &mut grads.#f, #fused);
+                ));
             }
         }
         self.step.push(quote!(#p::Parameters::step(&mut self.#f, &grads.#f, &mut state.#f, opt);));

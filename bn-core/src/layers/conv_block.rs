@@ -23,12 +23,14 @@ use generic_array::{ArrayLength, GenericArray};
 use typenum::Unsigned;
 
 use super::activation::{Activation, ReLU};
-use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze};
+use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads};
 use super::conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch};
 use super::pool::{MaxPool2d, Pool2dGeometry};
 use crate::float::Float;
-use crate::kernels::{bn2d, zero, BackwardSums, Channels, Coefficients};
+use crate::kernels::channels::{self, BackwardSums, Channels, Coefficients};
+use crate::kernels::zero;
 use crate::shape::{Batch, Vector};
+use crate::train::Freeze;
 
 /// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time (see
 /// the module docs): `P` is the pool's geometry, `S` the pixels of a channel (`OH·OW` of the
@@ -70,7 +72,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
 
     /// The training forward of a batch: `sums` gets the convolution's output (kept for the
     /// backward), `cache` the batch statistics (and `bn` its population statistics, as
-    /// [`BatchNorm::forward_train_2d`] does), `y` the pooled output and `argmax` where each
+    /// [`BatchNorm::forward_train_channels`] does), `y` the pooled output and `argmax` where each
     /// output came from; `act` is one sample's scratch.
     #[allow(clippy::too_many_arguments)]
     #[inline]
@@ -98,31 +100,26 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
             let mut stats = cache.as_stats();
             for (b, (xb, sb)) in x.iter().zip(sums.iter_mut()).enumerate() {
                 conv.forward_one(xb, sb, buffers);
-                bn2d::statistics_sample(n, s, b, sb, &mut stats);
+                channels::statistics_sample(n, s, b, sb, &mut stats);
             }
-            bn2d::statistics_finish(n, B::USIZE * s, bn.eps, &mut stats);
+            channels::statistics_finish(n, B::USIZE * s, bn.eps, &mut stats);
             bn.track(B::USIZE * s, &cache.mean, &cache.var);
         } else {
             // Frozen: the population statistics, as shift and inverse deviation.
             for (xb, sb) in x.iter().zip(sums.iter_mut()) {
                 conv.forward_one(xb, sb, buffers);
             }
-            for k in 0..n {
-                let inv_std = T::ONE / (bn.running_var[k] + bn.eps).sqrt();
-                (cache.mean[k], cache.var[k], cache.inv_std[k]) = (bn.running_mean[k], bn.running_var[k], inv_std);
-                (cache.shift[k], cache.delta[k]) = (bn.running_mean[k], T::ZERO);
-                (cache.r[k], cache.d[k]) = (T::ONE, T::ZERO);
-            }
+            bn.fill_frozen_cache(cache);
         }
         let frozen = bn.freeze != Freeze::No;
         let stats = cache.as_stats();
         for ((sb, yb), ab) in sums.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
             if frozen {
                 // The eval path's own arithmetic, so that frozen training is eval bit for bit.
-                bn.forward_eval_one_2d::<S, G::Output>(sb, act);
+                bn.forward_eval_one_channels::<S, G::Output>(sb, act);
                 act.iter_mut().for_each(|v| *v = ReLU::f(*v));
             } else {
-                bn2d::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
+                channels::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
             }
             MaxPool2d::<P>::forward_train_one(act, yb, ab);
         }
@@ -170,13 +167,13 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
         let mut acc = BackwardSums { dgamma: &mut bn_grads.gamma, dbeta: &mut bn_grads.beta, s_xc: &mut s_xc };
         for ((sb, ab), dyb) in sums.iter().zip(argmax.iter()).zip(dy.iter()) {
             MaxPool2d::<P>::backward_one(ab, dyb, g);
-            bn2d::backward_sums_sample(n, s, sb, g, &ch, &mut acc, df);
+            channels::backward_sums_sample(n, s, sb, g, &ch, &mut acc, df);
         }
         let mut factors =
             [GenericArray::<T, N>::default(), GenericArray::<T, N>::default(), GenericArray::<T, N>::default()];
         let [f0, f1, f2] = &mut factors;
         let mut coef = Coefficients { gamma_inv: f0, dvar2_m: f1, dmu_m: f2 };
-        bn2d::backward_coefficients(n, B::USIZE * s, &ch, &mut acc, &mut coef);
+        channels::backward_coefficients(n, B::USIZE * s, &ch, &mut acc, &mut coef);
         if bn.freeze != Freeze::No {
             // Frozen: no gradient through the statistics, `dx = g·γ/σ`.
             zero(coef.dvar2_m);
@@ -186,7 +183,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
         conv.backward_begin(conv_grads, scratch, dx.is_some());
         for (b, (((xb, sb), ab), dyb)) in x.iter().zip(sums.iter()).zip(argmax.iter()).zip(dy.iter()).enumerate() {
             MaxPool2d::<P>::backward_one(ab, dyb, g);
-            bn2d::backward_sample(n, s, sb, g, dz, &ch, &coef, df);
+            channels::backward_sample(n, s, sb, g, dz, &ch, &coef, df);
             conv.backward_one(xb, dz, dx.as_deref_mut().map(|dx| &mut dx[b]), conv_grads, scratch);
         }
     }
@@ -195,6 +192,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::batchnorm::Fused;
     use crate::layers::testing::random_batch;
     use crate::rng::{Init, Rng};
     use crate::shape::flat;
@@ -229,12 +227,12 @@ mod tests {
         let (mut a1, mut a3, mut c1) = (Batch::<U4, U108, T>::default(), Batch::default(), BatchNormCache::default());
         let (mut y1, mut i1) = (Batch::<U4, U27, T>::default(), Batch::default());
         conv.forward(&x, &mut a1, &mut scratch.forward);
-        bn.forward_train_2d_relu::<U36, _, _>(&a1, &mut a3, &mut c1);
+        bn.forward_train_channels::<U36, _, _>(&a1, &mut a3, &mut c1, Fused::ReLU);
         MaxPool2d::<P>::forward_train(&a3, &mut y1, &mut i1);
         let (mut d3, mut d1, mut dx1) = (Batch::<U4, U108, T>::default(), Batch::default(), Batch::default());
         let (mut gc1, mut gb1) = (Conv2d::<G, T, BIAS>::default(), BatchNormGrads::default());
         MaxPool2d::<P>::backward(&i1, &dy, &mut d3);
-        bn.backward_2d_relu::<U36, _, _>(&a1, &c1, &d3, &mut d1, &mut gb1);
+        bn.backward_channels::<U36, _, _>(&a1, &c1, &d3, &mut d1, &mut gb1, Fused::ReLU);
         conv.backward(&x, &d1, Some(&mut dx1), &mut gc1, &mut scratch);
 
         // The block.
