@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Ident;
 
-use super::layout::{a, argmax, buffers, c, conv_block, d, fused_with_relu, mask, s, skips_input_gradient};
+use super::layout::{a, argmax, buffers, c, conv_block, d, dx, fused_with_relu, mask, s, skips_input_gradient};
 use crate::model::{Kind, Layer, Model, Pool};
 use crate::tokens::{conv_geometry, p, width_ty, Names};
 
@@ -73,7 +73,7 @@ pub(crate) fn param_fields(m: &Model) -> (Vec<TokenStream>, Vec<TokenStream>, Ve
 }
 
 /// The workspace's fields (`a{k}` = output of layer k, `d{k}` = ∂ℓ/∂a{k}, `c{k}` = BN
-/// statistics, `s{k}` = a conv's column buffers; `d0` = ∂ℓ/∂x unless the first computing
+/// statistics, `s{k}` = a conv's column buffers; `dx` = ∂ℓ/∂x unless the first computing
 /// layer is dense or conv), and the assertions that their types are `Zeroable`.
 pub(crate) fn workspace_fields(m: &Model, n: &Names) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let p = p();
@@ -83,8 +83,8 @@ pub(crate) fn workspace_fields(m: &Model, n: &Names) -> (Vec<TokenStream>, Vec<T
     let mut ws_fields = Vec::new();
     let mut ws_checks = Vec::new();
     for (i, l) in layers.iter().enumerate() {
-        let k = i + 1;
-        if bufs[i] == k {
+        let k = i;
+        if bufs[i] == Some(k) {
             let wo = width_ty(l.output().len());
             let (ak, dk) = (a(k), d(k));
             // The ReLU of a `conv2d, batchnorm, relu, maxpool` block: layers `k − 2 ..= k + 1`.
@@ -169,11 +169,11 @@ pub(crate) fn workspace_fields(m: &Model, n: &Names) -> (Vec<TokenStream>, Vec<T
         });
     }
     // The first layer that computes something reads the network's input.
-    let first = (0..layers.len()).find(|&i| bufs[i] == i + 1);
+    let first = (0..layers.len()).find(|&i| bufs[i] == Some(i));
     if first.is_some_and(|i| !skips_input_gradient(&layers[i])) {
-        let d0 = d(0);
+        let dx = dx();
         ws_fields.push(
-            quote!(#[doc = "`∂ℓ/∂x`, the gradient with respect to the input."] pub #d0: #p::Batch<B, #in_ty, #t>,),
+            quote!(#[doc = "`∂ℓ/∂x`, the gradient with respect to the input."] pub #dx: #p::Batch<B, #in_ty, #t>,),
         );
     }
     (ws_fields, ws_checks)

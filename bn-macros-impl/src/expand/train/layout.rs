@@ -1,18 +1,28 @@
 //! Where each layer's buffers live in the workspace, and which layers run fused.
+//!
+//! The buffers of layer `k` (0-based, the index in its default field name: `dense0`,
+//! `batchnorm1`, …) are numbered `k` too: its output `a{k}`, the gradient `d{k}` with
+//! respect to it, its statistics `c{k}`, a conv's buffers `s{k}`, a dropout's mask `m{k}`, a
+//! max pool's argmax `i{k}`; `dx` is the gradient with respect to the network's input.
 
 use quote::format_ident;
 use syn::Ident;
 
 use crate::model::{Act, Kind, Layer, Pool, Shape};
 
-/// The workspace field `a{k}`: the output of layer `k` (1-based).
+/// The workspace field `a{k}`: the output of layer `k`.
 pub(super) fn a(k: usize) -> Ident {
     format_ident!("a{}", k)
 }
 
-/// The workspace field `d{k}`: the gradient with respect to `a{k}` (`d0`: to the input).
+/// The workspace field `d{k}`: the gradient with respect to `a{k}`.
 pub(super) fn d(k: usize) -> Ident {
     format_ident!("d{}", k)
+}
+
+/// The workspace field `dx`: the gradient with respect to the network's input.
+pub(super) fn dx() -> Ident {
+    format_ident!("dx")
 }
 
 /// The workspace field `c{k}`: the batch statistics of layer `k`, a BN.
@@ -55,19 +65,20 @@ pub(super) fn conv_block(layers: &[Layer], i: usize) -> bool {
         && matches!(kind(i + 3), Some(Kind::Pool { pool: Pool::Max, .. }))
 }
 
-/// Where each layer's output lives in the workspace: `a{k}` for layer `k` (1-based), or `0`
-/// for the input itself. `flatten` computes nothing: its output is its input's buffer (unless
-/// every layer is a `flatten`: then the last one copies, so that the output has a buffer). A
-/// BN fused with the ReLU after it writes the ReLU's buffer.
-pub(super) fn buffers(layers: &[Layer]) -> Vec<usize> {
+/// Where each layer's output lives in the workspace: `Some(k)` for `a{k}`, usually the
+/// layer's own index, or `None` for the network's input itself. `flatten` computes nothing:
+/// its output is its input's buffer (unless every layer is a `flatten`: then the last one
+/// copies, so that the output has a buffer). A BN fused with the ReLU after it writes the
+/// ReLU's buffer.
+pub(super) fn buffers(layers: &[Layer]) -> Vec<Option<usize>> {
     let mut out = Vec::with_capacity(layers.len());
-    let mut cur = 0;
+    let mut cur = None;
     for (i, l) in layers.iter().enumerate() {
-        let alias = matches!(l.kind, Kind::Flatten) && !(i + 1 == layers.len() && cur == 0);
+        let alias = matches!(l.kind, Kind::Flatten) && !(i + 1 == layers.len() && cur.is_none());
         if fused_with_relu(layers, i) {
-            cur = i + 2;
+            cur = Some(i + 1);
         } else if !alias {
-            cur = i + 1;
+            cur = Some(i);
         }
         out.push(cur);
     }

@@ -42,7 +42,8 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
     };
     let renorm_args = if renorm.is_empty() { quote!(_: #t, _: #t) } else { renorm_args };
     bwd.reverse();
-    let last = buffers(layers).last().copied().unwrap_or(0);
+    // The last layer always has a buffer (`buffers`), and a network at least one layer.
+    let last = buffers(layers).last().copied().flatten().unwrap_or(0);
     let (a_last, d_last) = (a(last), d(last));
     quote! {
         #cfgs

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use super::layout::{a, argmax, buffers, c, conv_block, d, fused_with_relu, mask, s};
+use super::layout::{a, argmax, buffers, c, conv_block, d, dx, fused_with_relu, mask, s};
 use crate::model::{Act, Kind, Layer, Model, Momentum, Pool};
 use crate::tokens::{p, pixels_ty, pool_geometry};
 
@@ -32,12 +32,13 @@ pub(super) struct Steps {
     pub(super) renorm: Vec<TokenStream>,
 }
 
-/// One layer's place in the workspace: its index `k` (1-based), field, input and output
-/// buffers, and the gradient buffers of both.
+/// One layer's place in the workspace: its index `k` (0-based, as in its buffers' names),
+/// field, input and output buffers, and the gradient buffers of both.
 struct At<'a> {
     k: usize,
     f: &'a Ident,
-    /// The input (`x` or `&ws.a{j}`) and where `∂ℓ/∂input` goes (`&mut ws.d{j}`).
+    /// The input (`x` or `&ws.a{j}`) and where `∂ℓ/∂input` goes (`&mut ws.dx` or
+    /// `&mut ws.d{j}`).
     input: TokenStream,
     dx: TokenStream,
     /// The output buffer and its gradient.
@@ -51,20 +52,26 @@ impl Steps {
         let mut steps = Steps::default();
         let bufs = buffers(&m.layers);
         for (i, l) in m.layers.iter().enumerate() {
-            let prev = if i == 0 { 0 } else { bufs[i - 1] };
-            let (input, dx) = if prev == 0 {
-                let d0 = d(0);
-                (quote!(x), quote!(&mut ws.#d0))
-            } else {
-                let (ap, dp) = (a(prev), d(prev));
-                (quote!(&ws.#ap), quote!(&mut ws.#dp))
+            let prev = if i == 0 { None } else { bufs[i - 1] };
+            // Only a `flatten` of the network's input has no buffer: nothing to compute.
+            let Some(cur) = bufs[i] else { continue };
+            let (input, dx) = match prev {
+                None => {
+                    let dx = dx();
+                    (quote!(x), quote!(&mut ws.#dx))
+                }
+                Some(j) => {
+                    let (aj, dj) = (a(j), d(j));
+                    (quote!(&ws.#aj), quote!(&mut ws.#dj))
+                }
             };
-            let at = At { k: i + 1, f: &l.field, input, dx, out: a(bufs[i]), dout: d(bufs[i]) };
+            let first = prev.is_none();
+            let at = At { k: i, f: &l.field, input, dx, out: a(cur), dout: d(cur) };
             let (fwd_len, bwd_len) = (steps.fwd.len(), steps.bwd.len());
             match l.kind {
-                Kind::Dense { .. } | Kind::Conv2d { .. } => steps.linear(m, i, prev == 0, &at),
+                Kind::Dense { .. } | Kind::Conv2d { .. } => steps.linear(m, i, first, &at),
                 Kind::BatchNorm { .. } => steps.batchnorm(m, l, &at, fused_with_relu(&m.layers, i)),
-                Kind::LayerNorm { eps, .. } => steps.layernorm(m, eps, &at, prev == 0),
+                Kind::LayerNorm { eps, .. } => steps.layernorm(m, eps, &at, first),
                 Kind::Dropout { p } => steps.dropout(m, p, &at),
                 // Computed by the BN before it.
                 Kind::Activation(Act::ReLU) if i > 0 && fused_with_relu(&m.layers, i - 1) => {}
@@ -78,7 +85,7 @@ impl Steps {
             if conv_block(&m.layers, i) {
                 steps.fwd.truncate(fwd_len);
                 steps.bwd.truncate(bwd_len);
-                steps.conv_block(m, i, prev, &at);
+                steps.conv_block(m, i, first, &at);
             } else if (1..=3).any(|back| i >= back && conv_block(&m.layers, i - back)) {
                 steps.fwd.truncate(fwd_len);
                 steps.bwd.truncate(bwd_len);
@@ -88,20 +95,21 @@ impl Steps {
     }
 
     /// The training statements of the block `conv2d, batchnorm, relu, maxpool` at layers
-    /// `i..i + 4`: the conv's output `a{i+1}` is kept for the backward; the BN's and ReLU's
-    /// outputs are never stored (one sample at a time through `a{i+3}[0]` and `d{i+3}[0]`,
-    /// the ReLU's buffers); the pool writes `a{i+4}` and `i{i+4}`.
-    fn conv_block(&mut self, m: &Model, i: usize, prev: usize, at: &At) {
+    /// `i..i + 4`: the conv's output `a{i}` is kept for the backward; the BN's and ReLU's
+    /// outputs are never stored (one sample at a time through `a{i+2}[0]` and `d{i+2}[0]`,
+    /// the ReLU's buffers); the pool writes `a{i+3}` and `i{i+3}`; `first`: the block's
+    /// input is the network's (no input gradient).
+    fn conv_block(&mut self, m: &Model, i: usize, first: bool, at: &At) {
         let p = p();
         let (conv, bn, pool) = (&m.layers[i], &m.layers[i + 1], &m.layers[i + 3]);
         let (fc, fb) = (&conv.field, &bn.field);
         let (g, px) = (pool_geometry(pool), pixels_ty(bn.input).expect("a BN over images (checked)"));
         let ty = quote!(#p::ConvBlock::<#g, #px>);
-        let (sums, ck, sk) = (a(i + 1), c(i + 2), s(i + 1));
-        let (act, dact) = (a(i + 3), d(i + 3));
-        let (out, dout, ik) = (a(i + 4), d(i + 4), argmax(i + 4));
+        let (sums, ck, sk) = (a(i), c(i + 1), s(i));
+        let (act, dact) = (a(i + 2), d(i + 2));
+        let (out, dout, ik) = (a(i + 3), d(i + 3), argmax(i + 3));
         let input = &at.input;
-        let dx = if prev == 0 {
+        let dx = if first {
             quote!(::core::option::Option::None)
         } else {
             let dx = &at.dx;
