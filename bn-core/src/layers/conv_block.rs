@@ -1,21 +1,7 @@
 //! [`ConvBlock`]: the usual block of a convolutional network, `conv2d, batchnorm, relu,
 //! maxpool`, trained a sample at a time between the two points where Batch Normalization
-//! needs the whole batch (Ioffe & Szegedy 2015, §3.2: the statistics of a channel are over
-//! the batch and every pixel, `m' = B·H·W`).
-//!
-//! Layer by layer, each of the four layers reads and writes whole-batch buffers (for a
-//! LeNet at batch 60, 1.5 MB each: more than the L2 cache), so every pass goes to L3. Here:
-//!
-//! - forward: for each sample, the convolution, and its terms of the channel statistics
-//!   while its output is in cache; then for each sample the normalization, ReLU and max
-//!   pooling, through one sample's scratch (the BN's and ReLU's outputs are never stored);
-//! - backward: for each sample, the pool's backward into scratch and its terms of the BN
-//!   backward's sums; then for each sample the pool's backward again, the BN's input
-//!   gradient into scratch, and the convolution's backward from it.
-//!
-//! Every value is computed by the same kernels in the same order as the four layers one
-//! after the other, so the results are the same bits (tested); only the memory traffic
-//! differs. `network!` trains every such block of its networks this way.
+//! needs the whole batch, with the same bits as the four layers one after the other and
+//! less memory traffic (how, and why it pays: `docs/kernels.md` in the repository).
 
 use core::marker::PhantomData;
 
@@ -32,29 +18,48 @@ use crate::kernels::zero;
 use crate::shape::{Batch, Vector};
 use crate::train::Freeze;
 
-/// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time (see
-/// the module docs): `P` is the pool's geometry, `S` the pixels of a channel (`OH·OW` of the
-/// convolution).
+/// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time:
+///
+/// ```text
+/// y = maxpool(max(BN(conv(x)), 0))      BN per channel over all m' = B·OH·OW values
+/// ```
+///
+/// (Ioffe & Szegedy 2015, §3.2, for the BN over channels). `P` is the pool's geometry, `S`
+/// the pixels of a channel (`OH·OW` of the convolution). Each sample's convolution runs
+/// while its terms of the channel statistics are taken, then each sample is normalized,
+/// rectified and pooled through one sample's scratch: the BN's and ReLU's outputs are never
+/// stored, and every value is bit for bit what [`Conv2d`], [`BatchNorm`] (with
+/// [`Fused::ReLU`](crate::Fused::ReLU)) and [`MaxPool2d`] compute one after the other.
 ///
 /// ```
-/// use bn_core::typenum::{U0, U1, U2, U32, U4, U8, U9};
+/// use bn_core::typenum::{U0, U2, U32, U4, U8, U9};
 /// use bn_core::{
-///     Batch, BatchNorm, BatchNormCache, Conv2d, Conv2dBuffers, Conv2dShape, ConvBlock, Init,
-///     Pool2dShape, Rng,
+///     generic_array::arr, Batch, BatchNorm, BatchNormCache, Conv2d, Conv2dBuffers, Conv2dShape, ConvBlock,
+///     Pool2dShape,
 /// };
 /// // 1×3×3 → conv 2×2 → 2×2×2 → BN, ReLU → max pool 2 → 2×1×1, a batch of 2.
 /// type G = Conv2dShape<U9, U8, U2, U4, U4, U0, U32, 1, 3, 3, 2, 2, 1, 1, 0, 0>;
 /// type P = Pool2dShape<U8, U2, 2, 2, 2, 2, 2>;
-/// let conv = Conv2d::<G, f64, false>::new(Init::HeNormal, &mut Rng::seed(1));
+/// let mut conv = Conv2d::<G, f64, false>::default();
+/// // Channel 0 takes each window's top-left pixel, channel 1 minus its bottom-right one.
+/// conv.weight = arr![arr![1.0, 0.0, 0.0, 0.0], arr![0.0, 0.0, 0.0, -1.0]];
 /// let mut bn = BatchNorm::<U2, f64>::new();
-/// let x: Batch<U2, U9, f64> = Default::default();
+/// let x: Batch<U2, U9, f64> = arr![
+///     arr![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+///     arr![10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0]
+/// ];
 /// let (mut sums, mut cache, mut y, mut argmax) =
 ///     (Batch::default(), BatchNormCache::default(), Batch::<U2, U2, f64>::default(), Batch::default());
 /// let (mut act, mut buffers) = (Default::default(), Conv2dBuffers::default());
 /// ConvBlock::<P, U4>::forward_train(&conv, &mut bn, &x, &mut sums, &mut cache, &mut y, &mut argmax, &mut act, &mut buffers);
-/// // A constant input: every channel normalizes to β = 0, and the ReLU and the pool keep 0.
-/// assert_eq!(y, Batch::default());
-/// # let _: U1;
+/// // Channel 0 holds 1, 2, 4, 5 and 10, 11, 13, 14; channel 1 their mirror, −5, −6, −8, −9
+/// // and −14, −15, −17, −18: both have a variance of 22.75 over the batch.
+/// assert_eq!((cache.mean[0], cache.mean[1]), (7.5, -11.5));
+/// let top = 6.5 / (22.75 + 1e-5f64).sqrt(); // the largest normalized value of each channel
+/// // Sample 0 is below the mean on channel 0 (the ReLU gives 0), above it on channel 1.
+/// for (got, want) in y.iter().flatten().zip([0.0, top, top, 0.0]) {
+///     assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+/// }
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConvBlock<P, S>(PhantomData<fn() -> (P, S)>);

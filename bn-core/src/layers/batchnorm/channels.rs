@@ -160,8 +160,8 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         )
     }
 
-    /// Eval forward of a batch of images (any batch size): [`forward_eval_one_channels`]
-    /// (Self::forward_eval_one_channels) for each.
+    /// Eval forward of a batch of images (any batch size):
+    /// [`forward_eval_one_channels`](Self::forward_eval_one_channels) for each.
     #[inline]
     pub fn forward_eval_channels<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
         &self,
