@@ -3,11 +3,11 @@
 //! Kernels take slices and sizes (as type-level constants) and know no layer: the layers
 //! call them, never the reverse. Every kernel is generic over [`Float`]; `f32` runs the
 //! SIMD code of the level detected at run time ([`simd_level`]: AVX-512, AVX2, or the
-//! portable loops; with `std`, the environment variable `BN_SIMD=avx2|portable` caps it),
-//! every other scalar (`f64`), and `f32` with the crate feature `portable`, the portable
-//! loops. For one level the results are deterministic, and the batched and one-sample
-//! forwards agree bit for bit; the matrix products differ between levels in the last bits,
-//! the Batch Normalization kernels do not. Public here: the small vector helpers [`dot`],
+//! portable loops; with `std`, the environment variable `BN_SIMD=avx2|portable` caps it);
+//! `f64`, and `f32` with the crate feature `portable`, run the portable loops. For one level
+//! the results are deterministic, and the batched and one-sample eval forwards agree bit for
+//! bit; the matrix products differ between levels in the last bits, the Batch
+//! Normalization kernels do not. Public here: the small vector helpers [`dot`],
 //! [`axpy`], [`zero`] and the instruction-set controls ([`simd_level`], [`set_simd_level`],
 //! [`detected_simd_level`]).
 //!
