@@ -192,11 +192,11 @@ pub fn run(
                       diverged: (Option<Divergence>, Option<Divergence>)| {
         let nan = (f64::NAN, Vec::new());
         let (acc_bn, mut in_bn) = match diverged.0 {
-            None => evaluate(bn, test, &mut ev_bn.workspace, &mut xe, |ws| &ws.a8, cfg.unit),
+            None => evaluate(bn, test, &mut ev_bn.workspace, &mut xe, |ws| &ws.a7, cfg.unit),
             Some(_) => nan.clone(),
         };
         let (acc_plain, mut in_plain) = match diverged.1 {
-            None => evaluate(plain, test, &mut ev_plain.workspace, &mut xe, |ws| &ws.a5, cfg.unit),
+            None => evaluate(plain, test, &mut ev_plain.workspace, &mut xe, |ws| &ws.a4, cfg.unit),
             Some(_) => nan,
         };
         let n = sums.2.max(1) as f64;

@@ -159,7 +159,7 @@ fn generated_backward_matches_finite_differences() {
             bn_core::softmax_cross_entropy(out, &labels, &mut Batch::default())
         };
         let numeric = (f(&xp) - f(&xm)) / (2.0 * h);
-        let a = bn_core::flat(&trainer.workspace.d0)[k];
+        let a = bn_core::flat(&trainer.workspace.dx)[k];
         assert!((a - numeric).abs() <= 1e-6 * (1.0 + a.abs()), "dx[{k}]: analytic {a:e}, numeric {numeric:e}");
     }
 }
@@ -268,7 +268,7 @@ fn constants_summary_and_heap_construction() {
     assert_eq!(out, y);
     let mut h = Vector::<bn_core::typenum::U16>::default();
     net.dense0.forward_one(&x[1], &mut h);
-    assert_eq!(trainer.workspace.a1[1], h);
+    assert_eq!(trainer.workspace.a0[1], h);
 }
 
 #[test]

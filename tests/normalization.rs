@@ -261,13 +261,13 @@ fn flat_stack_gradients_match_finite_differences() {
     let labels: GenericArray<usize, U6> = GenericArray::from([0, 1, 2, 1, 0, 2]);
 
     let (grads, trainer) = analytic(&net, &x, &labels);
-    let c = &trainer.workspace.c6;
+    let c = &trainer.workspace.c5;
     for k in 0..7 {
         assert_eq!(c.r[k], 1.0 / 1.5, "r[{k}] is clipped at 1/r_max");
         assert_eq!(c.d[k], -0.5, "d[{k}] is clipped at −d_max");
     }
     // The dropout layer dropped some values and kept others.
-    let mask = flat(&trainer.workspace.m4);
+    let mask = flat(&trainer.workspace.m3);
     assert!(mask.contains(&0.0) && mask.iter().any(|&m| m != 0.0), "{mask:?}");
     let numeric = numeric(&net, &x, &labels);
     let checked = assert_gradients_match(&mut net.clone(), &grads, &numeric);
@@ -289,7 +289,7 @@ fn renorm_gradients_hold_r_and_d_fixed_when_not_clipped() {
     let x = random_batch::<U6, _>(5);
     let labels: GenericArray<usize, U6> = GenericArray::from([0, 1, 2, 1, 0, 2]);
     let (mut grads, trainer) = analytic(&net, &x, &labels);
-    let (r, d) = (trainer.workspace.c6.r, trainer.workspace.c6.d);
+    let (r, d) = (trainer.workspace.c5.r, trainer.workspace.c5.d);
     for k in 0..7 {
         assert!((r[k] - 1.0).abs() > 1e-3 && r[k] < 100.0 && r[k] > 0.01, "r[{k}] = {} is not clipped", r[k]);
         assert!(d[k].abs() > 1e-3 && d[k].abs() < 100.0, "d[{k}] = {} is not clipped", d[k]);
@@ -333,7 +333,7 @@ fn image_stack_gradients_match_finite_differences() {
     let x = random_batch::<U4, _>(9);
     let labels: GenericArray<usize, U4> = GenericArray::from([3, 1, 0, 2]);
     let (grads, trainer) = analytic(&net, &x, &labels);
-    let mask = flat(&trainer.workspace.m5);
+    let mask = flat(&trainer.workspace.m4);
     assert!(mask.contains(&0.0) && mask.iter().any(|&m| m != 0.0), "{mask:?}");
     let numeric = numeric(&net, &x, &labels);
     let checked = assert_gradients_match(&mut net.clone(), &grads, &numeric);
@@ -525,7 +525,7 @@ fn one_layer_frozen_through_its_field() {
     let (ws, was) = (&trainer.workspace, &before.batchnorm3);
     for b in 0..8 {
         for k in 0..5 {
-            let (input, output) = (ws.a3[b][k], ws.a4[b][k]);
+            let (input, output) = (ws.a2[b][k], ws.a3[b][k]);
             let want =
                 was.gamma[k] * (input - was.running_mean[k]) / (was.running_var[k] + was.eps).sqrt() + was.beta[k];
             assert!((output - want).abs() <= 1e-5 * (1.0 + want.abs()), "[{b}][{k}]: {output} vs {want}");

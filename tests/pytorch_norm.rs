@@ -407,7 +407,7 @@ macro_rules! renorm_run {
             let labels: bn_core::GenericArray<usize, $b> = bn_core::GenericArray::from_iter(run.labels(step));
             let out = flat(net.forward_train(&x, &mut trainer.workspace).iter());
             errs.outputs = errs.outputs.max(max_rel(&out, &run.at("outputs", step)));
-            let cache = &trainer.workspace.c2; // layer 2 (1-based): batchnorm1
+            let cache = &trainer.workspace.c1; // batchnorm1
             let rd = [cache.r.as_slice(), cache.d.as_slice()].concat();
             let want_rd = [run.at("r", step), run.at("d", step)].concat();
             errs.r_d = errs.r_d.max(max_rel(&rd, &want_rd));

@@ -77,13 +77,13 @@ pub use format::{LoadError, PlainData, PlainScalar, StateDict, TensorMut, Tensor
 pub use inference::{accuracy, argmax, Inference};
 pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
-    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Freeze, LayerNorm, LayerNormCache, LayerNormGrads,
-    MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU, Sigmoid, Tanh,
+    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Fused, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d,
+    Momentum, Pool2dGeometry, Pool2dShape, ReLU, Sigmoid, Tanh,
 };
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};
 pub use train::{
-    mse, softmax_cross_entropy, Loss, MeanSquaredError, Network, Optimizer, OutputAndGrad, Parameters, Sgd,
+    mse, softmax_cross_entropy, Freeze, Loss, MeanSquaredError, Network, Optimizer, OutputAndGrad, Parameters, Sgd,
     SoftmaxCrossEntropy, Trainer,
 };
 #[cfg(feature = "alloc")]

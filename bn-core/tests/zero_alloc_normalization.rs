@@ -88,8 +88,8 @@ fn the_normalization_family_does_not_allocate() {
         losses
     });
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(trainer.workspace.c6.r.iter().any(|&r| r != 1.0), "renorm corrected the batch statistics");
-    assert!(flat(&trainer.workspace.m4).contains(&0.0), "dropout dropped values");
+    assert!(trainer.workspace.c5.r.iter().any(|&r| r != 1.0), "renorm corrected the batch statistics");
+    assert!(flat(&trainer.workspace.m3).contains(&0.0), "dropout dropped values");
     assert_no_alloc("Flat: renorm limits and freezing", || {
         net.set_renorm_limits(2.0, 1.0);
         net.freeze_batchnorm(Freeze::Statistics);

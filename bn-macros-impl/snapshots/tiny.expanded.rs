@@ -73,10 +73,22 @@ pub struct TinyGrads {
         true,
     >,
 }
-///Training workspace of [`Tiny`] at batch size `B`: every layer's output `aK`, the gradient `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap). Usually held by a [`Trainer`](::bn_core::Trainer).
+///Training workspace of [`Tiny`] at batch size `B`: every layer's output `aK`, the gradient `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap), `K` the layer's index as in its field name (`dense0`, `batchnorm1`, …). Usually held by a [`Trainer`](::bn_core::Trainer).
 #[repr(C, align(64))]
 pub struct TinyWorkspace<B: ::bn_core::__private::ArrayLength> {
-    ///Output of layer 1 (`dense0`).
+    ///Output of layer 0 (`dense0`).
+    pub a0: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///`∂ℓ/∂a0`, the gradient with respect to the output of layer 0.
+    pub d0: ::bn_core::__private::Batch<
+        B,
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Output of layer 1 (`batchnorm1`).
     pub a1: ::bn_core::__private::Batch<
         B,
         ::bn_core::__private::typenum::consts::U3,
@@ -88,7 +100,12 @@ pub struct TinyWorkspace<B: ::bn_core::__private::ArrayLength> {
         ::bn_core::__private::typenum::consts::U3,
         f32,
     >,
-    ///Output of layer 2 (`batchnorm1`).
+    ///Batch statistics of layer 1 (`batchnorm1`).
+    pub c1: ::bn_core::__private::BatchNormCache<
+        ::bn_core::__private::typenum::consts::U3,
+        f32,
+    >,
+    ///Output of layer 2 (`relu2`).
     pub a2: ::bn_core::__private::Batch<
         B,
         ::bn_core::__private::typenum::consts::U3,
@@ -100,31 +117,14 @@ pub struct TinyWorkspace<B: ::bn_core::__private::ArrayLength> {
         ::bn_core::__private::typenum::consts::U3,
         f32,
     >,
-    ///Batch statistics of layer 2 (`batchnorm1`).
-    pub c2: ::bn_core::__private::BatchNormCache<
-        ::bn_core::__private::typenum::consts::U3,
-        f32,
-    >,
-    ///Output of layer 3 (`relu2`).
+    ///Output of layer 3 (`dense3`).
     pub a3: ::bn_core::__private::Batch<
-        B,
-        ::bn_core::__private::typenum::consts::U3,
-        f32,
-    >,
-    ///`∂ℓ/∂a3`, the gradient with respect to the output of layer 3.
-    pub d3: ::bn_core::__private::Batch<
-        B,
-        ::bn_core::__private::typenum::consts::U3,
-        f32,
-    >,
-    ///Output of layer 4 (`dense3`).
-    pub a4: ::bn_core::__private::Batch<
         B,
         ::bn_core::__private::typenum::consts::U2,
         f32,
     >,
-    ///`∂ℓ/∂a4`, the gradient with respect to the output of layer 4.
-    pub d4: ::bn_core::__private::Batch<
+    ///`∂ℓ/∂a3`, the gradient with respect to the output of layer 3.
+    pub d3: ::bn_core::__private::Batch<
         B,
         ::bn_core::__private::typenum::consts::U2,
         f32,
@@ -502,14 +502,14 @@ impl ::bn_core::__private::Network for Tiny {
         ::bn_core::__private::typenum::consts::U2,
         f32,
     > {
-        self.dense0.forward_train(x, &mut ws.a1);
-        self.batchnorm1.forward_train(&ws.a1, &mut ws.a2, &mut ws.c2);
+        self.dense0.forward_train(x, &mut ws.a0);
+        self.batchnorm1.forward_train(&ws.a0, &mut ws.a1, &mut ws.c1);
         <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward(
-            &ws.a2,
-            &mut ws.a3,
+            &ws.a1,
+            &mut ws.a2,
         );
-        self.dense3.forward_train(&ws.a3, &mut ws.a4);
-        &ws.a4
+        self.dense3.forward_train(&ws.a2, &mut ws.a3);
+        &ws.a3
     }
     fn forward_eval<'w, B: ::bn_core::__private::ArrayLength>(
         &self,
@@ -524,14 +524,14 @@ impl ::bn_core::__private::Network for Tiny {
         ::bn_core::__private::typenum::consts::U2,
         f32,
     > {
-        self.dense0.forward(x, &mut ws.a1);
-        self.batchnorm1.forward_eval(&ws.a1, &mut ws.a2);
+        self.dense0.forward(x, &mut ws.a0);
+        self.batchnorm1.forward_eval(&ws.a0, &mut ws.a1);
         <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::forward(
-            &ws.a2,
-            &mut ws.a3,
+            &ws.a1,
+            &mut ws.a2,
         );
-        self.dense3.forward(&ws.a3, &mut ws.a4);
-        &ws.a4
+        self.dense3.forward(&ws.a2, &mut ws.a3);
+        &ws.a3
     }
     fn output_and_grad<B: ::bn_core::__private::ArrayLength>(
         ws: &mut TinyWorkspace<B>,
@@ -543,7 +543,7 @@ impl ::bn_core::__private::Network for Tiny {
             f32,
         >,
     ) {
-        (&ws.a4, &mut ws.d4)
+        (&ws.a3, &mut ws.d3)
     }
     fn backward<B: ::bn_core::__private::ArrayLength>(
         &self,
@@ -557,19 +557,19 @@ impl ::bn_core::__private::Network for Tiny {
     ) {
         self.dense3
             .backward(
-                &ws.a3,
-                &ws.d4,
-                ::core::option::Option::Some(&mut ws.d3),
+                &ws.a2,
+                &ws.d3,
+                ::core::option::Option::Some(&mut ws.d2),
                 &mut grads.dense3,
             );
         <::bn_core::__private::ReLU as ::bn_core::__private::Activation>::backward(
-            &ws.a3,
-            &ws.d3,
-            &mut ws.d2,
+            &ws.a2,
+            &ws.d2,
+            &mut ws.d1,
         );
         self.batchnorm1
-            .backward(&ws.a1, &ws.c2, &ws.d2, &mut ws.d1, &mut grads.batchnorm1);
-        self.dense0.backward(x, &ws.d1, ::core::option::Option::None, &mut grads.dense0);
+            .backward(&ws.a0, &ws.c1, &ws.d1, &mut ws.d0, &mut grads.batchnorm1);
+        self.dense0.backward(x, &ws.d0, ::core::option::Option::None, &mut grads.dense0);
     }
     fn step<O: ::bn_core::__private::Optimizer<f32>>(
         &mut self,
@@ -689,7 +689,8 @@ impl Tiny {
         <Self as ::bn_core::__private::Network>::forward_train(self, x.as_batch(), ws)
     }
     /// Eval forward of a batch (population statistics) that keeps every layer's
-    /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
+    /// output in `ws` (`ws.aK` is the output of layer K, counted from 0 as in the field
+    /// names `dense0`, `batchnorm1`, …), e.g. to inspect activations.
     pub fn forward_eval<'w, X: TinyBatch + ?::core::marker::Sized>(
         &self,
         x: &X,

@@ -324,7 +324,8 @@ impl Tiny {
         <Self as ::bn_core::__private::Network>::forward_train(self, x.as_batch(), ws)
     }
     /// Eval forward of a batch (population statistics) that keeps every layer's
-    /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
+    /// output in `ws` (`ws.aK` is the output of layer K, counted from 0 as in the field
+    /// names `dense0`, `batchnorm1`, …), e.g. to inspect activations.
     pub fn forward_eval<'w, X: TinyBatch + ?::core::marker::Sized>(
         &self,
         x: &X,

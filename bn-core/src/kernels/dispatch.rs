@@ -1,7 +1,8 @@
 //! The `f32` entry points of the kernels: the shapes are checked, then the SIMD kernel of the level runs
 //! (`x86_simd`), or the portable one. On a SIMD build the portable kernels are the cold
 //! fallback, out of line so that the (normally dead) fallback does not bloat every call
-//! site; with the `portable` feature they are the main path and inline.
+//! site; with the `portable` feature they are the main path and inline. Also
+//! [`vectorized`], which compiles a closure for the current level.
 
 use generic_array::ArrayLength;
 
@@ -14,6 +15,7 @@ use super::portable;
 use super::without_simd as simd;
 #[cfg(x86_simd)]
 use super::x86 as simd;
+use crate::float::Float;
 
 /// The portable kernels as called from the `f32` entry points.
 mod fallback {
@@ -203,8 +205,16 @@ pub(crate) fn conv_weight_gradient(level: Supported, d: &Direct, dy: &[f32], x: 
     }
 }
 
-/// Runs `f` compiled for `level`.
+/// Runs `f`, for `f32` compiled for the current [`simd_level`](super::simd_level), so that
+/// the compiler vectorizes its (inlined) element-wise loops with the widest vectors
+/// available. The result is the same on every level: vectorizing element-wise arithmetic
+/// does not change a single rounding (Rust never contracts `a·b + c` into an FMA, and
+/// reductions stay sequential).
 #[inline(always)]
-pub(crate) fn vectorized<R, F: FnOnce() -> R>(level: Supported, f: F) -> R {
-    simd::vectorized(level, f)
+pub(crate) fn vectorized<T: Float, R, F: FnOnce() -> R>(f: F) -> R {
+    if T::as_f32(&[]).is_some() {
+        simd::vectorized(Supported::current(), f)
+    } else {
+        f()
+    }
 }

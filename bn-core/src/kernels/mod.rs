@@ -1,89 +1,30 @@
 //! The numeric kernels and the run-time choice of the instruction set they run on.
 //!
 //! Kernels take slices and sizes (as type-level constants) and know no layer: the layers
-//! call them, never the reverse. Every kernel is generic over [`Float`]; `f32` runs SIMD
-//! code chosen at run time, every other scalar (`f64`) the portable loops. Public here:
-//! the small vector helpers [`dot`], [`axpy`], [`zero`] and the instruction-set controls
-//! ([`simd_level`], [`set_simd_level`], [`detected_simd_level`]).
+//! call them, never the reverse. Every kernel is generic over [`Float`]; `f32` runs the
+//! SIMD code of the level detected at run time ([`simd_level`]: AVX-512, AVX2, or the
+//! portable loops; with `std`, the environment variable `BN_SIMD=avx2|portable` caps it);
+//! `f64`, and `f32` with the crate feature `portable`, run the portable loops. For one level
+//! the results are deterministic, and the batched and one-sample eval forwards agree bit for
+//! bit; the matrix products differ between levels in the last bits, the Batch
+//! Normalization kernels do not. Public here: the small vector helpers [`dot`],
+//! [`axpy`], [`zero`] and the instruction-set controls ([`simd_level`], [`set_simd_level`],
+//! [`detected_simd_level`]).
 //!
-//! # Dispatch
-//!
-//! [`simd_level`] detects once (with `std`: `is_x86_feature_detected!`, cached in an atomic;
-//! without `std`: the compile-time `target_feature`s) whether the CPU has AVX-512F with
-//! AVX-512VL, AVX2 with FMA, or neither (with `std`, capped by the environment variable
-//! `BN_SIMD=avx2|portable`, for running a test suite on the lower levels), and every `f32`
-//! kernel runs the matching code. `f64` always takes the
-//! portable path, and so does `f32` with the crate feature `portable` (no SIMD code is
-//! compiled at all) or on a target other than `x86_64`.
-//!
-//! # Kernels
-//!
-//! The matrix products of a dense layer, with `X` (`B × I`), `W` (`O × I`, row-major),
-//! `dY` (`B × O`):
-//!
-//! - forward `Y = X·Wᵀ (+ b)`: both operands are contiguous along the reduction, so the
-//!   kernel keeps a register tile of vector accumulators, each summing one output over
-//!   `k ≡ lane (mod 8)`, and reduces every 8 of them at once with a transpose-and-add tree
-//!   into one vector of outputs: 6 × 4 outputs per tile with AVX-512 (4 × 4 when 6 does not
-//!   divide the batch; AVX-512VL's 32 registers), 2 × 4 with AVX2, 1 × 8 for one sample;
-//! - `dW = dYᵀ·X` and `dX = dY·W`: the output is contiguous along the vectorized dimension,
-//!   so the kernel broadcasts one `dY` entry per tile row against a few vectors of the
-//!   other operand (6 rows × 4 vectors with AVX-512, 4 × 3 with AVX2), walking the output in
-//!   column strips of balanced widths that stay in L1;
-//! - the training forward of a small layer (`O·I ≤ 4096`, `O ≥ 8`, a batch): `W` transposed
-//!   in 8 × 8 blocks into a 16 KB stack buffer, then the broadcast kernel above with the bias
-//!   as the first term (no horizontal sums, which dominate for rows of 16–32 inputs);
-//! - Batch Normalization's training forward and backward: 16 (AVX-512) or 8 (AVX2) features
-//!   at a time, several vectors in flight, every per-feature sum kept in a register; the
-//!   arithmetic is exactly the scalar code's, so the results equal the portable path's bit
-//!   for bit;
-//! - the logistic function, below.
-//!
-//! The matrix products use 8-lane vectors on both levels: on CPUs that execute a 512-bit
-//! operation as two 256-bit halves (AMD Zen 4, the target machine), 8-lane FMAs have the
-//! same throughput, the horizontal reductions of the forward cost half as many µops, and
-//! rows of 100 waste fewer lanes. The element-wise kernels use the full width.
-//!
-//! No kernel allocates or packs: the shapes are type-level constants, every loop bound is a
-//! compile-time constant after monomorphization, and partial vectors use masked loads and
-//! stores.
-//!
-//! # Determinism
-//!
-//! For one instruction set the results are deterministic, and every output of the forward
-//! kernel is summed in the same order whether it is computed alone (one sample) or in a
-//! tile (a batch): [`Dense::forward`](crate::Dense::forward) and
-//! [`Dense::forward_one`](crate::Dense::forward_one) agree bit for bit, and so do the
-//! batched and one-sample sigmoid. The training forward
-//! ([`Dense::forward_train`](crate::Dense::forward_train)) is the exception: for small layers
-//! it transposes the weights and sums each output in input order, with no such guarantee.
-//! Different instruction sets (and the portable path) sum in different orders, so their
-//! results differ in the last bits.
-//!
-//! # The logistic function
-//!
-//! The vector sigmoid computes `1/(1 + e^(−x))` with a Cephes-style `exp`: `n = round(−x·log₂e)`,
-//! `r = −x − n·ln 2` (`ln 2` in two parts), `e^r` by a degree-7 polynomial (Estrin's scheme,
-//! for a short dependency chain), then `·2ⁿ` and the reciprocal as a division (on Zen 4 quicker
-//! than AVX-512's 14-bit estimate refined by a Newton step). AVX-512 clamps `x` to `±89` and
-//! scales with `VSCALEFPS`, which overflows to `∞` by itself, so `σ` is the (subnormal) value
-//! down to `x ≈ −88.72` and `0` below; AVX2 clamps to `[−88, 87]`, builds `2ⁿ` from exponent
-//! bits and flushes `x < −88` to `0` (the exact value is below `6e-39`). The relative error is
-//! below `2.5e-7` (≈ 2 ulp; tested over `[−120, 120]`); `σ` rounds to `1` for large `x` and
-//! propagates NaN. The scalar [`Activation::f`](crate::Activation::f)
-//! uses [`Float::exp`].
+//! How dispatch works, the register tiles of each kernel, what is deterministic and why,
+//! the vector `exp`, and the tuning notes: `docs/kernels.md` in the repository.
 
 use generic_array::ArrayLength;
 
 use crate::float::Float;
 
+pub(crate) mod channels;
 mod conv;
 mod dispatch;
 mod level;
 mod operands;
 mod pool;
 mod portable;
-mod spatial;
 #[cfg(test)]
 mod tests;
 #[cfg(not(x86_simd))]
@@ -94,12 +35,12 @@ mod without_simd;
 mod x86;
 
 pub(crate) use conv::{col2im_add, embed, flip, im2col, Direct, Window};
+pub(crate) use dispatch::vectorized;
 use level::Supported;
 pub use level::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 pub(crate) use operands::{BnBackward, BnStats, BnTrain};
 pub(crate) use pool::PoolWindow;
 pub use portable::{axpy, dot, zero};
-pub(crate) use spatial::{BackwardSums, Channels, Coefficients};
 
 /// `Some(bias as f32s)` or `Some(None)` when `T` is `f32`; `None` otherwise.
 #[inline(always)]
@@ -127,7 +68,7 @@ pub(crate) fn gemm_nt<T: Float, M: ArrayLength, N: ArrayLength, K: ArrayLength>(
 }
 
 /// [`gemm_nt`] for a training batch, free to sum in another order than the one-sample
-/// product (see the module docs).
+/// product (see `docs/kernels.md`, "Determinism").
 #[inline(always)]
 pub(crate) fn gemm_nt_any_order<T: Float, M: ArrayLength, N: ArrayLength, K: ArrayLength>(
     a: &[T],
@@ -291,143 +232,6 @@ pub(crate) fn bn_backward<T: Float, B: ArrayLength, N: ArrayLength>(mut a: BnBac
     )
 }
 
-/// Batch Normalization's training forward over the channels of a `B × N × S` batch of
-/// images, without the population statistics (see [`bn_forward_train`]); the same bits on
-/// every level.
-#[inline(always)]
-pub(crate) fn bn_forward_train_2d<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnTrain<'_, T>) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_forward_train::<T, B, N, S>(a),
-    )
-}
-
-/// Batch Normalization's backward over the channels of a `B × N × S` batch of images.
-#[inline(always)]
-pub(crate) fn bn_backward_2d<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnBackward<'_, T>) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_backward::<T, B, N, S>(a),
-    )
-}
-
-/// [`bn_forward_train_2d`] with `f` applied to every output in the same pass.
-#[inline(always)]
-pub(crate) fn bn_forward_train_2d_then<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(
-    a: BnTrain<'_, T>,
-    f: impl Fn(T) -> T,
-) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_forward_train_then::<T, B, N, S>(a, f),
-    )
-}
-
-/// The backward of [`bn_forward_train_2d_then`] for an `f` whose derivative needs only its
-/// input (see `spatial::bn_backward_then`).
-#[inline(always)]
-pub(crate) fn bn_backward_2d_then<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(
-    a: BnBackward<'_, T>,
-    beta: &[T],
-    df: impl Fn(T) -> T,
-) {
-    vectorized::<T, _, _>(
-        #[inline(always)]
-        || spatial::bn_backward_then::<T, B, N, S>(a, beta, df),
-    )
-}
-
-/// BN over channels a sample at a time (for layers fused across a whole block): the pieces
-/// of [`bn_forward_train_2d_then`] and [`bn_backward_2d_then`], the same arithmetic in the
-/// same order, so a loop over the samples gives the same bits.
-pub(crate) mod bn2d {
-    use super::{spatial, vectorized, BackwardSums, BnStats, Channels, Coefficients};
-    use crate::float::Float;
-
-    /// Sample `i` into the running statistics.
-    #[inline(always)]
-    pub(crate) fn statistics_sample<T: Float>(n: usize, s: usize, i: usize, sample: &[T], c: &mut BnStats<'_, T>) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::statistics_sample(n, s, i, sample, c),
-        )
-    }
-
-    /// Mean, variance and `1/√(var + ε)` of `m` values per channel.
-    #[inline(always)]
-    pub(crate) fn statistics_finish<T: Float>(n: usize, m: usize, eps: T, c: &mut BnStats<'_, T>) {
-        spatial::statistics_finish(n, m, c);
-        spatial::inverse_deviations(n, eps, c);
-    }
-
-    /// One sample's `f(BN(x))`.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub(crate) fn normalize_sample<T: Float>(
-        n: usize,
-        s: usize,
-        x: &[T],
-        y: &mut [T],
-        gamma: &[T],
-        beta: &[T],
-        c: &BnStats<'_, T>,
-        f: impl Fn(T) -> T,
-    ) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::normalize_sample(n, s, x, y, gamma, beta, c, f),
-        )
-    }
-
-    /// One sample's terms of the backward's sums.
-    #[inline(always)]
-    pub(crate) fn backward_sums_sample<T: Float>(
-        n: usize,
-        s: usize,
-        x: &[T],
-        dy: &[T],
-        c: &Channels<'_, T>,
-        sums: &mut BackwardSums<'_, T>,
-        df: impl Fn(T) -> T,
-    ) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::backward_sums_sample(n, s, x, dy, c, sums, df),
-        )
-    }
-
-    /// `dγ` and the factors of the input gradient from the sums.
-    #[inline(always)]
-    pub(crate) fn backward_coefficients<T: Float>(
-        n: usize,
-        m: usize,
-        c: &Channels<'_, T>,
-        sums: &mut BackwardSums<'_, T>,
-        out: &mut Coefficients<'_, T>,
-    ) {
-        spatial::backward_coefficients(n, m, c, sums, out)
-    }
-
-    /// One sample's input gradient.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub(crate) fn backward_sample<T: Float>(
-        n: usize,
-        s: usize,
-        x: &[T],
-        dy: &[T],
-        dx: &mut [T],
-        c: &Channels<'_, T>,
-        coef: &[&[T]; 3],
-        df: impl Fn(T) -> T,
-    ) {
-        vectorized::<T, _, _>(
-            #[inline(always)]
-            || spatial::backward_sample(n, s, x, dy, dx, c, coef, df),
-        )
-    }
-}
-
 /// Max pooling of one image: 2×2 windows of stride 2 by the SIMD kernel, others by the
 /// portable one (see the `pool` kernels).
 #[inline(always)]
@@ -494,17 +298,4 @@ pub(crate) fn avg_pool_backward<T: Float>(g: &PoolWindow, dy: &[T], dx: &mut [T]
         #[inline(always)]
         || pool::avg_pool_backward(g, dy, dx),
     )
-}
-
-/// Runs `f`, for `f32` compiled for the current [`simd_level`], so that the compiler
-/// vectorizes its (inlined) element-wise loops with the widest vectors available. The result
-/// is the same on every level: vectorizing element-wise arithmetic does not change a single
-/// rounding (Rust never contracts `a·b + c` into an FMA, and reductions stay sequential).
-#[inline(always)]
-pub(crate) fn vectorized<T: Float, R, F: FnOnce() -> R>(f: F) -> R {
-    if T::as_f32(&[]).is_some() {
-        dispatch::vectorized(Supported::current(), f)
-    } else {
-        f()
-    }
 }

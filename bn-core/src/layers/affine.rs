@@ -65,8 +65,8 @@ impl<N: ArrayLength, T: Float> Affine<N, T> {
     /// Applies the map per channel to one image of `N` channels of `S` pixels (`X = N·S`
     /// values, channel after channel): `y[c][s] = a[c]·x[c][s] + b[c]`.
     #[inline]
-    pub fn forward_one_2d<S: ArrayLength, X: ArrayLength>(&self, x: &Vector<X, T>, y: &mut Vector<X, T>) {
-        const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_one_2d: a sample must be N channels of S pixels") };
+    pub fn forward_one_channels<S: ArrayLength, X: ArrayLength>(&self, x: &Vector<X, T>, y: &mut Vector<X, T>) {
+        const { assert!(X::USIZE == N::USIZE * S::USIZE, "forward_one_channels: a sample must be N channels of S pixels") };
         for ((xc, yc), (&a, &b)) in
             x.chunks_exact(S::USIZE).zip(y.chunks_exact_mut(S::USIZE)).zip(self.scale.iter().zip(self.shift.iter()))
         {
@@ -76,15 +76,32 @@ impl<N: ArrayLength, T: Float> Affine<N, T> {
         }
     }
 
-    /// [`forward_one_2d`](Self::forward_one_2d) for every image of a batch.
-    pub fn forward_2d<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
+    /// [`forward_one_channels`](Self::forward_one_channels) for every image of a batch.
+    pub fn forward_channels<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
         &self,
         x: &Batch<B, X, T>,
         y: &mut Batch<B, X, T>,
     ) {
         for (xb, yb) in x.iter().zip(y.iter_mut()) {
-            self.forward_one_2d::<S, X>(xb, yb);
+            self.forward_one_channels::<S, X>(xb, yb);
         }
+    }
+
+    /// [`forward_one_channels`](Self::forward_one_channels).
+    #[deprecated(note = "renamed to `forward_one_channels`")]
+    #[inline]
+    pub fn forward_one_2d<S: ArrayLength, X: ArrayLength>(&self, x: &Vector<X, T>, y: &mut Vector<X, T>) {
+        self.forward_one_channels::<S, X>(x, y)
+    }
+
+    /// [`forward_channels`](Self::forward_channels).
+    #[deprecated(note = "renamed to `forward_channels`")]
+    pub fn forward_2d<S: ArrayLength, B: ArrayLength, X: ArrayLength>(
+        &self,
+        x: &Batch<B, X, T>,
+        y: &mut Batch<B, X, T>,
+    ) {
+        self.forward_channels::<S, B, X>(x, y)
     }
 
     /// The map on the `X = N·S` values of an image that applies channel `c`'s scale and

@@ -9,8 +9,8 @@
 mod activation;
 mod affine;
 mod batchnorm;
-mod block;
 mod conv2d;
+mod conv_block;
 mod dense;
 mod dropout;
 mod layernorm;
@@ -20,9 +20,9 @@ mod testing;
 
 pub use activation::{Activation, ReLU, Sigmoid, Tanh};
 pub use affine::Affine;
-pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze, Momentum};
-pub use block::ConvBlock;
+pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Fused, Momentum};
 pub use conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch, Conv2dShape};
+pub use conv_block::ConvBlock;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};

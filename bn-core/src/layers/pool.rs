@@ -82,9 +82,12 @@ pub(crate) fn window<G: Pool2dGeometry>() -> PoolWindow {
 }
 
 /// Max pooling: each output is the largest value of its `K × K` window (NaN if the window
-/// holds one). The training forward records which input each output took (PyTorch's choice:
-/// the first largest value of the window in row-major order, or its last NaN), and the
-/// backward routes each output's gradient there, as `max_pool2d_with_indices` does.
+/// holds one), `y[c][i][j] = max_{u,v < K} x[c][i·S + u][j·S + v]` with stride `S`
+/// (Ranzato, Huang, Boureau & LeCun 2007, *Unsupervised Learning of Invariant Feature
+/// Hierarchies with Applications to Object Recognition*). The training forward records
+/// which input each output took (PyTorch's choice: the first largest value of the window
+/// in row-major order, or its last NaN), and the backward routes each output's gradient
+/// there, as `max_pool2d_with_indices` does.
 ///
 /// ```
 /// use bn_core::{MaxPool2d, Pool2dShape, generic_array::arr, typenum::{U1, U4}};
@@ -190,8 +193,10 @@ impl<G: Pool2dGeometry> MaxPool2d<G> {
     }
 }
 
-/// Average pooling: each output is the mean of its `K × K` window; the backward spreads
-/// `dy/K²` over the window.
+/// Average pooling: each output is the mean of its `K × K` window,
+/// `y[c][i][j] = (1/K²)·Σ_{u,v < K} x[c][i·S + u][j·S + v]` with stride `S` (LeNet's
+/// subsampling: LeCun, Bottou, Bengio & Haffner 1998); the backward spreads `dy/K²` over the
+/// window.
 ///
 /// ```
 /// use bn_core::{AvgPool2d, Pool2dShape, generic_array::arr, typenum::{U1, U4}};

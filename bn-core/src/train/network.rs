@@ -4,10 +4,10 @@
 
 use generic_array::ArrayLength;
 
+use super::freeze::Freeze;
 use super::loss::Loss;
 use super::optim::Optimizer;
 use crate::inference::Inference;
-use crate::layers::Freeze;
 use crate::rng::{Init, Rng};
 use crate::shape::Batch;
 use crate::zeroed::Zeroable;

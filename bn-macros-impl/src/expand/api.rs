@@ -349,7 +349,8 @@ fn training_methods(n: &Names) -> TokenStream {
         }
 
         /// Eval forward of a batch (population statistics) that keeps every layer's
-        /// output in `ws` (`ws.aK` is the output of layer K), e.g. to inspect activations.
+        /// output in `ws` (`ws.aK` is the output of layer K, counted from 0 as in the field
+        /// names `dense0`, `batchnorm1`, …), e.g. to inspect activations.
         pub fn forward_eval<'w, X: #batch_trait + ?::core::marker::Sized>(
             &self,
             x: &X,

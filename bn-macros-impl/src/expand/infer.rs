@@ -228,7 +228,7 @@ fn eval_chain(layers: &[Layer], t: &Ident) -> TokenStream {
             Kind::Conv2d { .. } => Step::conv(quote!(self.#f.forward_one), l, t, i),
             Kind::BatchNorm { .. } => match pixels_ty(l.input) {
                 None => Step::new(quote!(self.#f.forward_eval_one), width),
-                Some(px) => Step::new(quote!(self.#f.forward_eval_one_2d::<#px, _>), width),
+                Some(px) => Step::new(quote!(self.#f.forward_eval_one_channels::<#px, _>), width),
             },
             Kind::LayerNorm { .. } => Step::new(quote!(self.#f.forward_one), width),
             _ if relu_then_max_pool(Some(l), layers.get(i + 1)) => return None,
@@ -265,7 +265,7 @@ fn folded_eval_chain(plan: &[Folded], t: &Ident) -> TokenStream {
             Folded::Linear { .. } | Folded::Kept(_) => Step::new(quote!(self.#f.forward_one), width),
             Folded::Affine { .. } => match pixels_ty(fl.input()) {
                 None => Step::new(quote!(self.#f.forward_one), width),
-                Some(px) => Step::new(quote!(self.#f.forward_one_2d::<#px, _>), width),
+                Some(px) => Step::new(quote!(self.#f.forward_one_channels::<#px, _>), width),
             },
             Folded::Plain(l) if relu_then_max_pool(Some(l), plain(plan.get(i + 1))) => return None,
             Folded::Plain(l) => {
@@ -438,7 +438,7 @@ fn batch_chain(plan: &[Folded], t: &Ident, chunk: usize) -> Chain {
                 let dst = new_place(&mut temps);
                 let (src, dw) = (read(&cur), write(&dst));
                 body.extend(match (f, pixels_ty(f.input())) {
-                    (Folded::Affine { .. }, Some(px)) => quote!(this.#field.forward_2d::<#px, _, _>(#src, #dw);),
+                    (Folded::Affine { .. }, Some(px)) => quote!(this.#field.forward_channels::<#px, _, _>(#src, #dw);),
                     _ => quote!(this.#field.forward(#src, #dw);),
                 });
                 cur = dst;

@@ -89,8 +89,9 @@ impl Docs {
             ),
             ws: format!(
                 "Training workspace of [`{name}`] at batch size `B`: every layer's output `aK`, the gradient \
-                 `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap). \
-                 Usually held by a [`Trainer`](::bn_core::Trainer)."
+                 `dK` flowing into it, and the batch statistics `cK` of every BN (inline arrays, no heap), \
+                 `K` the layer's index as in its field name (`dense0`, `batchnorm1`, …). Usually held by a \
+                 [`Trainer`](::bn_core::Trainer)."
             ),
             folded: format!(
                 "The inference model of [`{name}`] with every Batch Normalization folded away: plain data \

@@ -13,10 +13,10 @@
 //!   to `dw`. Lane `l` sums the pixels `j ≡ l (mod 8)` of every row in order, whatever the
 //!   tile, so every level gives the same bits.
 //!
-//! Vectors are 8 lanes on both levels (see `kernels`: the FMA throughput of Zen 4 is the
-//! same at 8 and 16 lanes). A row's last partial vector is loaded and stored with masks:
-//! AVX-512VL mask registers, or on AVX2 a masked load and stores of 4, 2 and 1 lanes (AMD's
-//! cores microcode `VMASKMOVPS` stores).
+//! Vectors are 8 lanes on both levels (see `docs/kernels.md`: the FMA throughput of Zen 4
+//! is the same at 8 and 16 lanes). A row's last partial vector is loaded and stored with
+//! masks: AVX-512VL mask registers, or on AVX2 a masked load and stores of 4, 2 and 1 lanes
+//! (AMD's cores microcode `VMASKMOVPS` stores).
 
 use core::arch::x86_64::*;
 

@@ -8,9 +8,9 @@ use generic_array::ArrayLength;
 use super::avx2::Avx2;
 use super::vector::{Dot, Simd};
 
-/// The lanes of the vectors every matrix product uses, on both levels (see the module docs
-/// of `kernels`: 8-lane FMAs have the full throughput where 512-bit operations run as two
-/// halves, and the forward's horizontal reductions cost half as much).
+/// The lanes of the vectors every matrix product uses, on both levels (see `docs/kernels.md`:
+/// 8-lane FMAs have the full throughput where 512-bit operations run as two halves, and the
+/// forward's horizontal reductions cost half as much).
 const LANES: usize = 8;
 
 /// The forward of a batch, `C = A·Bᵀ`: a tile is `ROWS × QUAD` outputs, one 8-lane

@@ -91,7 +91,7 @@ pub trait Simd: Copy {
     /// # Safety
     /// The CPU supports the instruction set (see the trait).
     unsafe fn pos(a: Self::V) -> Self::V;
-    /// `1/(1 + e^(−x))` per lane (see the module docs).
+    /// `1/(1 + e^(−x))` per lane (see `docs/kernels.md`, "The logistic function").
     ///
     /// # Safety
     /// The CPU supports the instruction set (see the trait).

@@ -10,6 +10,17 @@ use crate::kernels;
 use crate::shape::{flat, flat_mut, Batch, Vector};
 
 /// An element-wise nonlinearity `y = f(x)` with derivative `f'(x) = g(y)`.
+///
+/// ```
+/// use bn_core::{Activation, Batch, ReLU, generic_array::arr, typenum::U2};
+/// let x: Batch<U2, U2> = arr![arr![-1.0, 2.0], arr![0.5, -3.0]];
+/// let (mut y, mut dx) = (Batch::default(), Batch::default());
+/// ReLU::forward(&x, &mut y);
+/// assert_eq!(y, arr![arr![0.0, 2.0], arr![0.5, 0.0]]);
+/// // The backward reads only the output: dx = dy ⊙ f'(x), and ReLU's f'(x) is 1 where y > 0.
+/// ReLU::backward(&y, &arr![arr![3.0, 3.0], arr![3.0, 3.0]], &mut dx);
+/// assert_eq!(dx, arr![arr![0.0, 3.0], arr![3.0, 0.0]]);
+/// ```
 pub trait Activation: Copy + Default + core::fmt::Debug {
     /// The layer's name in summaries (`"sigmoid"`, ...).
     const NAME: &'static str;

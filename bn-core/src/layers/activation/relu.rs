@@ -4,7 +4,8 @@ use super::elementwise::Activation;
 use crate::float::Float;
 
 /// `ReLU(x) = max(x, 0)`, with derivative 1 for `x > 0` and 0 otherwise (at 0 too, as in
-/// PyTorch).
+/// PyTorch). (Nair & Hinton 2010, *Rectified Linear Units Improve Restricted Boltzmann
+/// Machines*.)
 ///
 /// ```
 /// use bn_core::{Activation, ReLU};

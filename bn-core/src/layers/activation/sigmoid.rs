@@ -14,9 +14,9 @@ use crate::shape::{flat, flat_mut, Batch, Vector};
 ///
 /// [`Sigmoid::f`] is the scalar function (with [`Float::exp`]). The vector paths
 /// (`forward_one`, `forward`, `apply`) compute `f32` with a SIMD polynomial `exp` when the
-/// CPU has AVX2 or AVX-512 (relative error below 2.5e-7, NaN propagated, 0 below `x ≈ −88.7`, or `−88` with AVX2;
-/// see [`kernels`](crate::kernels)), bit for bit the same for one sample and for a batch;
-/// `f64` and the `portable` feature use [`Float::exp`] element by element.
+/// CPU has AVX2 or AVX-512 (relative error below 2.5e-7, NaN propagated; how:
+/// `docs/kernels.md` in the repository), bit for bit the same for one sample and for a
+/// batch; `f64` and the `portable` feature use [`Float::exp`] element by element.
 ///
 /// ```
 /// use bn_core::{Activation, Sigmoid};

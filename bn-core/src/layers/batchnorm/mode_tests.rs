@@ -1,11 +1,16 @@
 //! Tests of the training modes: Batch Renormalization, frozen BN, no affine parameters.
 
 use super::*;
+use crate::float::Float;
 use crate::layers::testing::{check_gradient, random_batch};
+use crate::shape::{flat, Batch};
+use crate::train::Freeze;
+use crate::train::Parameters;
 use crate::train::Sgd;
 use crate::Rng;
 use alloc::vec::Vec;
 use approx::assert_relative_eq;
+use generic_array::ArrayLength;
 use typenum::{U15, U2, U3, U4, U5, U6};
 
 fn bits<T: Float>(v: &[T]) -> Vec<u64> {
@@ -137,22 +142,15 @@ fn renorm_with_r_one_and_d_zero_is_batchnorm_exactly() {
     let mut plain = plain;
     let x: Batch<U4, U15, f64> = random_batch(&mut rng);
     let dy: Batch<U4, U15, f64> = random_batch(&mut rng);
-    for path in 0..2 {
+    for fused in [Fused::Nothing, Fused::ReLU] {
         let (mut y1, mut c1, mut y2, mut c2) =
             (Batch::<U4, U15, f64>::default(), BatchNormCache::default(), Batch::default(), BatchNormCache::default());
         let (mut dx1, mut g1, mut dx2, mut g2) =
             (Batch::<U4, U15, f64>::default(), BatchNormGrads::default(), Batch::default(), BatchNormGrads::default());
-        if path == 0 {
-            plain.forward_train_2d::<U5, _, _>(&x, &mut y1, &mut c1);
-            renorm.forward_train_2d::<U5, _, _>(&x, &mut y2, &mut c2);
-            plain.backward_2d::<U5, _, _>(&x, &c1, &dy, &mut dx1, &mut g1);
-            renorm.backward_2d::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2);
-        } else {
-            plain.forward_train_2d_relu::<U5, _, _>(&x, &mut y1, &mut c1);
-            renorm.forward_train_2d_relu::<U5, _, _>(&x, &mut y2, &mut c2);
-            plain.backward_2d_relu::<U5, _, _>(&x, &c1, &dy, &mut dx1, &mut g1);
-            renorm.backward_2d_relu::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2);
-        }
+        plain.forward_train_channels::<U5, _, _>(&x, &mut y1, &mut c1, fused);
+        renorm.forward_train_channels::<U5, _, _>(&x, &mut y2, &mut c2, fused);
+        plain.backward_channels::<U5, _, _>(&x, &c1, &dy, &mut dx1, &mut g1, fused);
+        renorm.backward_channels::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2, fused);
         assert_eq!(bits(flat(&y1)), bits(flat(&y2)));
         assert_eq!(bits(flat(&dx1)), bits(flat(&dx2)));
         assert_eq!(bits(&g1.gamma), bits(&g2.gamma));
@@ -233,8 +231,8 @@ fn frozen_images_with_relu_match_eval_and_finite_differences() {
     bn.freeze = Freeze::All;
     let x: Batch<U2, U15, f64> = random_batch(&mut rng);
     let (mut y, mut c, mut want) = (Batch::<U2, U15, f64>::default(), BatchNormCache::default(), Batch::default());
-    bn.forward_train_2d_relu::<U5, _, _>(&x, &mut y, &mut c);
-    bn.forward_eval_2d::<U5, _, _>(&x, &mut want);
+    bn.forward_train_channels::<U5, _, _>(&x, &mut y, &mut c, Fused::ReLU);
+    bn.forward_eval_channels::<U5, _, _>(&x, &mut want);
     want.iter_mut().flatten().for_each(|v| *v = v.max(0.0));
     assert_eq!(bits(flat(&y)), bits(flat(&want)));
     assert_eq!(bn.num_batches_tracked, 0);
@@ -245,15 +243,15 @@ fn frozen_images_with_relu_match_eval_and_finite_differences() {
         |bn, k| if k < 3 { &mut bn.gamma[k] } else { &mut bn.beta[k - 3] },
         |bn, x| {
             let mut y = Batch::default();
-            bn.forward_eval_2d::<U5, _, _>(x, &mut y);
+            bn.forward_eval_channels::<U5, _, _>(x, &mut y);
             y.iter_mut().flatten().for_each(|v| *v = v.max(0.0));
             y
         },
         |bn, x, dy| {
             let (mut bn2, mut y, mut c) = (*bn, Batch::default(), BatchNormCache::default());
-            bn2.forward_train_2d_relu::<U5, _, _>(x, &mut y, &mut c);
+            bn2.forward_train_channels::<U5, _, _>(x, &mut y, &mut c, Fused::ReLU);
             let (mut dx, mut g) = (Batch::default(), BatchNormGrads::default());
-            bn.backward_2d_relu::<U5, _, _>(x, &c, dy, &mut dx, &mut g);
+            bn.backward_channels::<U5, _, _>(x, &c, dy, &mut dx, &mut g, Fused::ReLU);
             (dx, [&g.gamma[..], &g.beta[..]].concat())
         },
     );

@@ -1,15 +1,19 @@
-//! How a [`BatchNorm`] trains: with the batch statistics (Algorithm 1 of Ioffe & Szegedy
-//! 2015), frozen to the population statistics ([`Freeze`]), or with Batch Renormalization
-//! (Ioffe 2017, arXiv 1702.03275, Algorithm 1). Every public training entry point of the
-//! layer comes here; plain BN goes straight to the kernels.
+//! How a [`BatchNorm`] trains: the training forward and backward over features
+//! ([`BatchNorm::forward_train`], [`BatchNorm::backward`]), with the batch statistics
+//! (Algorithm 1 of Ioffe & Szegedy 2015), frozen to the population statistics ([`Freeze`]),
+//! or with Batch Renormalization (Ioffe 2017, arXiv 1702.03275, Algorithm 1). Every training
+//! entry point of the layer, over features or over channels, comes here; plain BN goes
+//! straight to the kernels.
 
 use generic_array::ArrayLength;
+use typenum::U1;
 
-use super::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze, Momentum};
+use super::layer::{BatchNorm, BatchNormCache, BatchNormGrads, Momentum};
 use crate::float::Float;
 use crate::kernels::{self, BnBackward, BnTrain};
 use crate::layers::activation::{Activation, ReLU};
-use crate::shape::Vector;
+use crate::shape::{flat, flat_mut, Batch, Vector};
+use crate::train::Freeze;
 
 /// Replacements for γ and β.
 type GammaBeta<'a, N, T> = (&'a Vector<N, T>, &'a Vector<N, T>);
@@ -19,8 +23,57 @@ type GammaBeta<'a, N, T> = (&'a Vector<N, T>, &'a Vector<N, T>);
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Path {
     Features,
-    Images,
-    ImagesRelu,
+    Channels,
+    ChannelsRelu,
+}
+
+impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
+    /// Training forward (Algorithm 1): normalizes with the batch statistics, writes `y`,
+    /// records what [`backward`](Self::backward) needs in `cache`, and folds the batch
+    /// statistics into the population statistics according to [`momentum`](Self::momentum).
+    ///
+    /// The batch size `B` must be at least 2 (a compile-time check: the batch variance of
+    /// one sample is zero; `network!` states it as the bound [`TrainBatch`](crate::TrainBatch)).
+    ///
+    /// [`Frozen`](Freeze), the layer normalizes with the population statistics instead and
+    /// tracks nothing. With [`renorm`](Self::renorm) (Batch Renormalization, Algorithm 1 of
+    /// Ioffe 2017), with `σ_B = √(σ²_B + ε)` and the moving `μ`, `σ = √(Var[x] + ε)`:
+    ///
+    /// ```text
+    /// r = clip(σ_B/σ, 1/r_max, r_max)      d = clip((μ_B − μ)/σ, −d_max, d_max)
+    /// y = γ·(x̂·r + d) + β                  (r, d constants for the backward)
+    /// μ ← μ + α(μ_B − μ)                   σ ← σ + α(σ_B − σ)
+    /// ```
+    ///
+    /// with `α` the momentum (`1/n` for the n-th batch when cumulative). `σ` is stored as
+    /// `Var[x] = σ² − ε`, so inference, folding and PyTorch's eval (`√(running_var + ε)`)
+    /// all use exactly `σ`. With `r = 1`, `d = 0` the output is BN's, bit for bit.
+    #[inline]
+    pub fn forward_train<B: ArrayLength>(
+        &mut self,
+        x: &Batch<B, N, T>,
+        y: &mut Batch<B, N, T>,
+        cache: &mut BatchNormCache<N, T>,
+    ) {
+        const { assert!(B::USIZE >= 2, "BatchNorm::forward_train needs a batch of at least 2 samples") };
+        self.train_forward::<B, U1>(flat(x), flat_mut(y), cache, Path::Features);
+    }
+
+    /// Backward through the batch statistics (the paper's equations above): writes `∂ℓ/∂x`
+    /// into `dx` and overwrites `grads` with `∂ℓ/∂γ`, `∂ℓ/∂β`. `x` and `cache` are those of
+    /// the training forward. Frozen, through the fixed affine map; with `renorm`, with `r`
+    /// and `d` as constants (`∂ℓ/∂x̂ = ∂ℓ/∂y·γ·r`, `∂ℓ/∂γ = Σ ∂ℓ/∂y·(x̂·r + d)`).
+    #[inline]
+    pub fn backward<B: ArrayLength>(
+        &self,
+        x: &Batch<B, N, T>,
+        cache: &BatchNormCache<N, T>,
+        dy: &Batch<B, N, T>,
+        dx: &mut Batch<B, N, T>,
+        grads: &mut BatchNormGrads<N, T>,
+    ) {
+        self.train_backward::<B, U1>(flat(x), cache, flat(dy), flat_mut(dx), grads, Path::Features);
+    }
 }
 
 impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
@@ -34,7 +87,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         path: Path,
     ) {
         if self.freeze != Freeze::No {
-            self.frozen_forward(S::USIZE, x, y, cache, path == Path::ImagesRelu);
+            self.frozen_forward(S::USIZE, x, y, cache, path == Path::ChannelsRelu);
             return;
         }
         self.batch_forward::<B, S>(x, y, cache, path, None);
@@ -69,8 +122,8 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         let args = BnTrain { eps: self.eps, x, gamma, beta, y, stats: cache.as_stats() };
         match path {
             Path::Features => kernels::bn_forward_train::<T, B, N>(args),
-            Path::Images => kernels::bn_forward_train_2d::<T, B, N, S>(args),
-            Path::ImagesRelu => kernels::bn_forward_train_2d_then::<T, B, N, S>(args, ReLU::f),
+            Path::Channels => kernels::channels::bn_forward_train::<T, B, N, S>(args),
+            Path::ChannelsRelu => kernels::channels::bn_forward_train_then::<T, B, N, S>(args, ReLU::f),
         }
     }
 
@@ -108,14 +161,22 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         }
     }
 
-    /// Frozen: the eval path's affine map, `y = γ·(x − E[x])·(1/√(Var[x] + ε)) + β` (then the
-    /// ReLU), with the population statistics recorded in `cache` for the backward.
-    fn frozen_forward(&self, s: usize, x: &[T], y: &mut [T], cache: &mut BatchNormCache<N, T>, relu: bool) {
+    /// Frozen: the population statistics in `cache`, as the backward reads them: the mean
+    /// and shift `E[x]`, `delta = 0`, the variance `Var[x]` and `inv_std = 1/√(Var[x] + ε)`,
+    /// and Batch Renormalization's `r = 1`, `d = 0`. (Every frozen training path fills the
+    /// cache here, so that they all normalize with the same bits as eval.)
+    pub(in crate::layers) fn fill_frozen_cache(&self, cache: &mut BatchNormCache<N, T>) {
         for k in 0..N::USIZE {
             let inv_std = T::ONE / (self.running_var[k] + self.eps).sqrt();
             (cache.mean[k], cache.var[k], cache.inv_std[k]) = (self.running_mean[k], self.running_var[k], inv_std);
             (cache.shift[k], cache.delta[k], cache.r[k], cache.d[k]) = (self.running_mean[k], T::ZERO, T::ONE, T::ZERO);
         }
+    }
+
+    /// Frozen: the eval path's affine map, `y = γ·(x − E[x])·(1/√(Var[x] + ε)) + β` (then the
+    /// ReLU), with the population statistics recorded in `cache` for the backward.
+    fn frozen_forward(&self, s: usize, x: &[T], y: &mut [T], cache: &mut BatchNormCache<N, T>, relu: bool) {
+        self.fill_frozen_cache(cache);
         let n = N::USIZE;
         kernels::vectorized::<T, _, _>(
             #[inline(always)]
@@ -145,7 +206,7 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         path: Path,
     ) {
         if self.freeze != Freeze::No {
-            self.frozen_backward(S::USIZE, x, cache, dy, dx, grads, path == Path::ImagesRelu);
+            self.frozen_backward(S::USIZE, x, cache, dy, dx, grads, path == Path::ChannelsRelu);
             return;
         }
         let (mut scaled, mut shifted) = (Vector::<N, T>::default(), Vector::<N, T>::default());
@@ -171,9 +232,9 @@ impl<N: ArrayLength, T: Float> BatchNorm<N, T> {
         };
         match path {
             Path::Features => kernels::bn_backward::<T, B, N>(args),
-            Path::Images => kernels::bn_backward_2d::<T, B, N, S>(args),
+            Path::Channels => kernels::channels::bn_backward::<T, B, N, S>(args),
             // ReLU'(z) from z: 1 above 0, 0 at 0, below, and for NaN (as from its output).
-            Path::ImagesRelu => kernels::bn_backward_2d_then::<T, B, N, S>(args, beta, ReLU::df_from_output),
+            Path::ChannelsRelu => kernels::channels::bn_backward_then::<T, B, N, S>(args, beta, ReLU::df_from_output),
         }
         if self.renorm {
             // ∂ℓ/∂γ = Σ ∂ℓ/∂y·(x̂·r + d); the kernel summed ∂ℓ/∂y·x̂ and ∂ℓ/∂y.

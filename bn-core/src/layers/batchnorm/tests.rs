@@ -1,10 +1,14 @@
 use super::*;
+use crate::float::Float;
 use crate::layers::testing::{check_gradient, random_batch};
 use crate::shape::{flat, TrainBatch};
+use crate::shape::{flat_mut, Batch, Vector};
+use crate::train::Parameters;
 use crate::{Init, Rng};
 use alloc::vec::Vec;
 use approx::assert_relative_eq;
 use generic_array::arr;
+use generic_array::ArrayLength;
 use typenum::{U1, U2, U3, U4, U5, U60};
 
 /// Biased mean/variance of column `k`, straightforwardly in f64.
@@ -281,7 +285,7 @@ fn channel_statistics_are_over_the_batch_and_every_pixel() {
     let x = images::<U4>(&mut rng);
     let mut bn = BatchNorm::<U3, f64>::new();
     let (mut y, mut c) = (Batch::<U4, U15, f64>::default(), BatchNormCache::default());
-    bn.forward_train_2d::<U5, _, _>(&x, &mut y, &mut c);
+    bn.forward_train_channels::<U5, _, _>(&x, &mut y, &mut c, Fused::Nothing);
     for ch in 0..3 {
         // The channel's m' = 4·5 = 20 values, straightforwardly in f64.
         let values: Vec<f64> = x.iter().flat_map(|r| r[ch * 5..ch * 5 + 5].to_vec()).collect();
@@ -301,7 +305,7 @@ fn channel_statistics_are_over_the_batch_and_every_pixel() {
     }
 }
 
-fn gradient_check_2d<B: TrainBatch>(seed: u64) {
+fn gradient_check_channels<B: TrainBatch>(seed: u64) {
     use typenum::U3;
     let mut rng = Rng::seed(seed);
     let mut bn = BatchNorm::<U3, f64>::new();
@@ -315,14 +319,14 @@ fn gradient_check_2d<B: TrainBatch>(seed: u64) {
         |bn, k| if k < 3 { &mut bn.gamma[k] } else { &mut bn.beta[k - 3] },
         |bn, x| {
             let (mut bn, mut y, mut c) = (*bn, Batch::default(), BatchNormCache::default());
-            bn.forward_train_2d::<U5, _, _>(x, &mut y, &mut c);
+            bn.forward_train_channels::<U5, _, _>(x, &mut y, &mut c, Fused::Nothing);
             y
         },
         |bn, x, dy| {
             let (mut bn2, mut y, mut c) = (*bn, Batch::default(), BatchNormCache::default());
-            bn2.forward_train_2d::<U5, _, _>(x, &mut y, &mut c);
+            bn2.forward_train_channels::<U5, _, _>(x, &mut y, &mut c, Fused::Nothing);
             let (mut dx, mut g) = (Batch::default(), BatchNormGrads::default());
-            bn.backward_2d::<U5, _, _>(x, &c, dy, &mut dx, &mut g);
+            bn.backward_channels::<U5, _, _>(x, &c, dy, &mut dx, &mut g, Fused::Nothing);
             (dx, [&g.gamma[..], &g.beta[..]].concat())
         },
     );
@@ -330,8 +334,8 @@ fn gradient_check_2d<B: TrainBatch>(seed: u64) {
 
 #[test]
 fn channel_gradients_match_finite_differences() {
-    gradient_check_2d::<U2>(3);
-    gradient_check_2d::<U5>(4);
+    gradient_check_channels::<U2>(3);
+    gradient_check_channels::<U5>(4);
 }
 
 /// With one pixel per channel, BN over channels is BN over features (to rounding: the sums
@@ -345,11 +349,11 @@ fn one_pixel_images_are_features() {
     let (mut ya, mut yb, mut ca, mut cb) =
         (Batch::default(), Batch::default(), BatchNormCache::default(), BatchNormCache::default());
     a.forward_train(&x, &mut ya, &mut ca);
-    b.forward_train_2d::<U1, _, _>(&x, &mut yb, &mut cb);
+    b.forward_train_channels::<U1, _, _>(&x, &mut yb, &mut cb, Fused::Nothing);
     let (mut da, mut db, mut ga, mut gb) =
         (Batch::default(), Batch::default(), BatchNormGrads::default(), BatchNormGrads::default());
     a.backward(&x, &ca, &dy, &mut da, &mut ga);
-    b.backward_2d::<U1, _, _>(&x, &cb, &dy, &mut db, &mut gb);
+    b.backward_channels::<U1, _, _>(&x, &cb, &dy, &mut db, &mut gb, Fused::Nothing);
     for (p, q) in flat(&ya).iter().zip(flat(&yb)).chain(flat(&da).iter().zip(flat(&db))) {
         assert_relative_eq!(p, q, max_relative = 1e-12, epsilon = 1e-14);
     }
@@ -369,8 +373,8 @@ fn channel_eval_is_the_affine_map_and_f32_is_accurate() {
     }
     let x: Batch<U2, U15, f64> = random_batch(&mut rng);
     let (mut y, mut z) = (Batch::<U2, U15, f64>::default(), Batch::<U2, U15, f64>::default());
-    bn.forward_eval_2d::<U5, _, _>(&x, &mut y);
-    bn.to_affine().forward_2d::<U5, _, _>(&x, &mut z);
+    bn.forward_eval_channels::<U5, _, _>(&x, &mut y);
+    bn.to_affine().forward_channels::<U5, _, _>(&x, &mut z);
     for (p, q) in flat(&y).iter().zip(flat(&z)) {
         assert_relative_eq!(p, q, max_relative = 1e-12, epsilon = 1e-14);
     }
@@ -380,7 +384,7 @@ fn channel_eval_is_the_affine_map_and_f32_is_accurate() {
         *v = 1e4 + 1e-2 * (rng.normal() as f32) + (i % 15 / 5) as f32;
     }
     let (mut y32, mut c32) = (Batch::<U60, U15, f32>::default(), BatchNormCache::default());
-    bn32.forward_train_2d::<U5, _, _>(&x32, &mut y32, &mut c32);
+    bn32.forward_train_channels::<U5, _, _>(&x32, &mut y32, &mut c32, Fused::Nothing);
     for ch in 0..3 {
         let values: Vec<f64> = y32.iter().flat_map(|r| r[ch * 5..ch * 5 + 5].iter().map(|&v| f64::from(v))).collect();
         let mean = values.iter().sum::<f64>() / values.len() as f64;
@@ -407,16 +411,16 @@ fn fused_relu_equals_separate<T: Float>(seed: u64) {
     let mut sep = bn;
     // Separate: BN, then ReLU; backward ReLU, then BN.
     let (mut z, mut y1, mut c1) = (Batch::default(), Batch::default(), BatchNormCache::default());
-    sep.forward_train_2d::<U5, _, _>(&x, &mut z, &mut c1);
+    sep.forward_train_channels::<U5, _, _>(&x, &mut z, &mut c1, Fused::Nothing);
     ReLU::forward(&z, &mut y1);
     let (mut dz, mut dx1, mut g1) = (Batch::default(), Batch::default(), BatchNormGrads::default());
     ReLU::backward(&y1, &dy, &mut dz);
-    sep.backward_2d::<U5, _, _>(&x, &c1, &dz, &mut dx1, &mut g1);
+    sep.backward_channels::<U5, _, _>(&x, &c1, &dz, &mut dx1, &mut g1, Fused::Nothing);
     // Fused.
     let (mut y2, mut c2) = (Batch::default(), BatchNormCache::default());
-    bn.forward_train_2d_relu::<U5, _, _>(&x, &mut y2, &mut c2);
+    bn.forward_train_channels::<U5, _, _>(&x, &mut y2, &mut c2, Fused::ReLU);
     let (mut dx2, mut g2) = (Batch::default(), BatchNormGrads::default());
-    bn.backward_2d_relu::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2);
+    bn.backward_channels::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2, Fused::ReLU);
     let bits = |v: &[T]| v.iter().map(|f| f.to_f64().to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(flat(&y1)), bits(flat(&y2)), "forward");
     assert_eq!(bits(flat(&dx1)), bits(flat(&dx2)), "dx");
@@ -432,4 +436,44 @@ fn fused_relu_equals_separate<T: Float>(seed: u64) {
 fn fused_relu_equals_the_separate_layers() {
     fused_relu_equals_separate::<f64>(1);
     fused_relu_equals_separate::<f32>(2);
+}
+
+/// The deprecated `_2d` names forward to the `_channels` methods with the right [`Fused`].
+#[test]
+#[allow(deprecated)]
+fn deprecated_2d_names_forward_to_channels() {
+    let mut rng = Rng::seed(7);
+    let x: Batch<U4, typenum::U15, f64> = random_batch(&mut rng);
+    let dy: Batch<U4, typenum::U15, f64> = random_batch(&mut rng);
+    for fused in [Fused::Nothing, Fused::ReLU] {
+        let (mut new, mut old) = (BatchNorm::<U3, f64>::new(), BatchNorm::<U3, f64>::new());
+        let (mut y1, mut c1, mut y2, mut c2) =
+            (Batch::default(), BatchNormCache::default(), Batch::default(), BatchNormCache::default());
+        new.forward_train_channels::<U5, _, _>(&x, &mut y1, &mut c1, fused);
+        let (mut dx1, mut g1, mut dx2, mut g2) =
+            (Batch::default(), BatchNormGrads::default(), Batch::default(), BatchNormGrads::default());
+        new.backward_channels::<U5, _, _>(&x, &c1, &dy, &mut dx1, &mut g1, fused);
+        if fused == Fused::ReLU {
+            old.forward_train_2d_relu::<U5, _, _>(&x, &mut y2, &mut c2);
+            old.backward_2d_relu::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2);
+        } else {
+            old.forward_train_2d::<U5, _, _>(&x, &mut y2, &mut c2);
+            old.backward_2d::<U5, _, _>(&x, &c2, &dy, &mut dx2, &mut g2);
+        }
+        assert_eq!((y1, dx1, g1.gamma, g1.beta), (y2, dx2, g2.gamma, g2.beta), "{fused:?}");
+        let (mut e1, mut e2) = (Batch::<U4, typenum::U15, f64>::default(), Batch::default());
+        new.forward_eval_channels::<U5, _, _>(&x, &mut e1);
+        old.forward_eval_2d::<U5, _, _>(&x, &mut e2);
+        let (mut o1, mut o2) = (Vector::<typenum::U15, f64>::default(), Vector::default());
+        new.forward_eval_one_channels::<U5, _>(&x[0], &mut o1);
+        old.forward_eval_one_2d::<U5, _>(&x[0], &mut o2);
+        assert_eq!((e1, o1), (e2, o2));
+        let (affine, mut f1, mut f2) = (new.to_affine(), Batch::<U4, typenum::U15, f64>::default(), Batch::default());
+        affine.forward_channels::<U5, _, _>(&x, &mut f1);
+        affine.forward_2d::<U5, _, _>(&x, &mut f2);
+        let (mut v1, mut v2) = (Vector::<typenum::U15, f64>::default(), Vector::default());
+        affine.forward_one_channels::<U5, _>(&x[0], &mut v1);
+        affine.forward_one_2d::<U5, _>(&x[0], &mut v2);
+        assert_eq!((f1, v1), (f2, v2));
+    }
 }

@@ -178,14 +178,12 @@ pub(crate) fn window<G: Conv2dGeometry>() -> Window {
 /// `BIAS = false` the layer has no bias: a conv right before Batch Normalization needs none
 /// (BN subtracts each channel's batch mean and β takes the bias's role).
 ///
-/// With stride 1 (the common case) the sums are computed directly on a zero-padded copy of
-/// the image, register-blocked over output channels × runs of an output row: backward
-/// `dW[o][c][u][v] += Σ_{i,j} dY[o][i][j]·x_pad[c][i + u][j + v]`, and `dx` is the same
-/// direct sum over the output gradient padded by `KH − 1`, `KW − 1`, with the weights
-/// flipped and transposed (the convolution's transpose). With another stride, per sample
-/// with `X = im2col(x)` (`C·KH·KW × OH·OW`): forward `Y = W·X + b`, backward `dW += dY·Xᵀ`,
-/// `dx = col2im(Wᵀ·dY)`. In both, `db += Σ_pixels dY`. The buffers are the caller's
-/// ([`Conv2dBuffers`], [`Conv2dScratch`]): nothing allocates.
+/// Backward, over a batch: `dW[o][c][u][v] = Σ_{b,i,j} dY[o][i][j]·x[c][i·SH + u − PH][j·SW +
+/// v − PW]`, `db[o] = Σ_{b,i,j} dY[o][i][j]`, and `dx` the transposed convolution of `dY`.
+/// The buffers are the caller's ([`Conv2dBuffers`], [`Conv2dScratch`]): nothing allocates.
+/// (LeCun, Bottou, Bengio & Haffner 1998, *Gradient-Based Learning Applied to Document
+/// Recognition*, for convolutional networks. How the sums are computed, directly for
+/// stride 1 and through `im2col` otherwise: `docs/kernels.md` in the repository.)
 ///
 /// ```
 /// use bn_core::typenum::{U0, U1, U16, U4, U9};

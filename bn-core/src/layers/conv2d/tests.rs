@@ -142,7 +142,7 @@ fn folding_an_affine_after_is_exact() {
     conv.forward(&x, &mut y, &mut col);
     folded.forward(&x, &mut z, &mut col);
     let mut ay = y;
-    after.forward_2d::<U48, _, _>(&y, &mut ay);
+    after.forward_channels::<U48, _, _>(&y, &mut ay);
     for (p, q) in flat(&ay).iter().zip(flat(&z)) {
         assert_relative_eq!(p, q, max_relative = 1e-12, epsilon = 1e-12);
     }
@@ -164,7 +164,7 @@ fn folding_an_affine_before_is_exact_only_without_padding() {
     conv.fold_into(Some(&before), None, &mut folded);
     let x: Batch<U1, U36, f64> = random_batch(&mut rng);
     let mut ax = x;
-    before.forward_2d::<U12, _, _>(&x, &mut ax);
+    before.forward_channels::<U12, _, _>(&x, &mut ax);
     let (mut y, mut z, mut col) =
         (Batch::<U1, U12, f64>::default(), Batch::<U1, U12, f64>::default(), Conv2dBuffers::default());
     conv.forward(&ax, &mut y, &mut col);
@@ -179,7 +179,7 @@ fn folding_an_affine_before_is_exact_only_without_padding() {
     conv.fold_into(Some(&before), None, &mut folded);
     let x: Batch<U1, U27, f64> = random_batch(&mut rng);
     let mut ax = x;
-    before.forward_2d::<U9, _, _>(&x, &mut ax);
+    before.forward_channels::<U9, _, _>(&x, &mut ax);
     let (mut y, mut z, mut col) =
         (Batch::<U1, U27, f64>::default(), Batch::<U1, U27, f64>::default(), Conv2dBuffers::default());
     conv.forward(&ax, &mut y, &mut col);

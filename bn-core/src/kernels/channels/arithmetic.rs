@@ -1,6 +1,7 @@
-//! Batch Normalization over the channels of images (PyTorch's `BatchNorm2d`): a batch of `B`
-//! samples of `N` channels of `S` pixels each, sample-major (`x[b][c][s]`), normalized per
-//! channel over all `m' = B·S` values of the channel (Ioffe & Szegedy 2015, §3.2).
+//! The arithmetic of Batch Normalization over the channels of images (see the parent module):
+//! a batch of `B` samples of `N` channels of `S` pixels each, sample-major (`x[b][c][s]`),
+//! normalized per channel over all `m' = B·S` values of the channel (Ioffe & Szegedy 2015,
+//! §3.2).
 //!
 //! The statistics are shifted two-pass per pixel row (a channel's `S` values of one sample,
 //! read from memory once) merged across the batch; the backward is the per-feature
@@ -11,9 +12,9 @@
 
 use generic_array::{ArrayLength, GenericArray};
 
-use super::operands::{BnBackward, BnStats, BnTrain};
-use super::portable::zero;
 use crate::float::Float;
+use crate::kernels::operands::{BnBackward, BnStats, BnTrain};
+use crate::kernels::portable::zero;
 
 /// Partial sums per row: four vectors of 8 in flight (the adds of one chain wait on each other).
 const LANES: usize = 32;
@@ -215,7 +216,7 @@ pub fn normalize_sample<T: Float>(
 }
 
 /// The backward over channels through μ_B and σ²_B, with `m' = B·S` (the formulas of
-/// [`bn_backward`](super::portable::bn_backward), per channel).
+/// [`bn_backward`](crate::kernels::portable::bn_backward), per channel).
 #[inline(always)]
 pub fn bn_backward<T: Float, B: ArrayLength, N: ArrayLength, S: ArrayLength>(a: BnBackward<'_, T>) {
     // Without an activation the normalized values are never needed: `beta` is a stand-in

@@ -1,21 +1,7 @@
 //! [`ConvBlock`]: the usual block of a convolutional network, `conv2d, batchnorm, relu,
 //! maxpool`, trained a sample at a time between the two points where Batch Normalization
-//! needs the whole batch (Ioffe & Szegedy 2015, §3.2: the statistics of a channel are over
-//! the batch and every pixel, `m' = B·H·W`).
-//!
-//! Layer by layer, each of the four layers reads and writes whole-batch buffers (for a
-//! LeNet at batch 60, 1.5 MB each: more than the L2 cache), so every pass goes to L3. Here:
-//!
-//! - forward: for each sample, the convolution, and its terms of the channel statistics
-//!   while its output is in cache; then for each sample the normalization, ReLU and max
-//!   pooling, through one sample's scratch (the BN's and ReLU's outputs are never stored);
-//! - backward: for each sample, the pool's backward into scratch and its terms of the BN
-//!   backward's sums; then for each sample the pool's backward again, the BN's input
-//!   gradient into scratch, and the convolution's backward from it.
-//!
-//! Every value is computed by the same kernels in the same order as the four layers one
-//! after the other, so the results are the same bits (tested); only the memory traffic
-//! differs. `network!` trains every such block of its networks this way.
+//! needs the whole batch, with the same bits as the four layers one after the other and
+//! less memory traffic (how, and why it pays: `docs/kernels.md` in the repository).
 
 use core::marker::PhantomData;
 
@@ -23,36 +9,57 @@ use generic_array::{ArrayLength, GenericArray};
 use typenum::Unsigned;
 
 use super::activation::{Activation, ReLU};
-use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads, Freeze};
+use super::batchnorm::{BatchNorm, BatchNormCache, BatchNormGrads};
 use super::conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch};
 use super::pool::{MaxPool2d, Pool2dGeometry};
 use crate::float::Float;
-use crate::kernels::{bn2d, zero, BackwardSums, Channels, Coefficients};
+use crate::kernels::channels::{self, BackwardSums, Channels, Coefficients};
+use crate::kernels::zero;
 use crate::shape::{Batch, Vector};
+use crate::train::Freeze;
 
-/// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time (see
-/// the module docs): `P` is the pool's geometry, `S` the pixels of a channel (`OH·OW` of the
-/// convolution).
+/// `conv2d → batchnorm (over channels) → relu → maxpool` trained a sample at a time:
+///
+/// ```text
+/// y = maxpool(max(BN(conv(x)), 0))      BN per channel over all m' = B·OH·OW values
+/// ```
+///
+/// (Ioffe & Szegedy 2015, §3.2, for the BN over channels). `P` is the pool's geometry, `S`
+/// the pixels of a channel (`OH·OW` of the convolution). Each sample's convolution runs
+/// while its terms of the channel statistics are taken, then each sample is normalized,
+/// rectified and pooled through one sample's scratch: the BN's and ReLU's outputs are never
+/// stored, and every value is bit for bit what [`Conv2d`], [`BatchNorm`] (with
+/// [`Fused::ReLU`](crate::Fused::ReLU)) and [`MaxPool2d`] compute one after the other.
 ///
 /// ```
-/// use bn_core::typenum::{U0, U1, U2, U32, U4, U8, U9};
+/// use bn_core::typenum::{U0, U2, U32, U4, U8, U9};
 /// use bn_core::{
-///     Batch, BatchNorm, BatchNormCache, Conv2d, Conv2dBuffers, Conv2dShape, ConvBlock, Init,
-///     Pool2dShape, Rng,
+///     generic_array::arr, Batch, BatchNorm, BatchNormCache, Conv2d, Conv2dBuffers, Conv2dShape, ConvBlock,
+///     Pool2dShape,
 /// };
 /// // 1×3×3 → conv 2×2 → 2×2×2 → BN, ReLU → max pool 2 → 2×1×1, a batch of 2.
 /// type G = Conv2dShape<U9, U8, U2, U4, U4, U0, U32, 1, 3, 3, 2, 2, 1, 1, 0, 0>;
 /// type P = Pool2dShape<U8, U2, 2, 2, 2, 2, 2>;
-/// let conv = Conv2d::<G, f64, false>::new(Init::HeNormal, &mut Rng::seed(1));
+/// let mut conv = Conv2d::<G, f64, false>::default();
+/// // Channel 0 takes each window's top-left pixel, channel 1 minus its bottom-right one.
+/// conv.weight = arr![arr![1.0, 0.0, 0.0, 0.0], arr![0.0, 0.0, 0.0, -1.0]];
 /// let mut bn = BatchNorm::<U2, f64>::new();
-/// let x: Batch<U2, U9, f64> = Default::default();
+/// let x: Batch<U2, U9, f64> = arr![
+///     arr![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+///     arr![10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0]
+/// ];
 /// let (mut sums, mut cache, mut y, mut argmax) =
 ///     (Batch::default(), BatchNormCache::default(), Batch::<U2, U2, f64>::default(), Batch::default());
 /// let (mut act, mut buffers) = (Default::default(), Conv2dBuffers::default());
 /// ConvBlock::<P, U4>::forward_train(&conv, &mut bn, &x, &mut sums, &mut cache, &mut y, &mut argmax, &mut act, &mut buffers);
-/// // A constant input: every channel normalizes to β = 0, and the ReLU and the pool keep 0.
-/// assert_eq!(y, Batch::default());
-/// # let _: U1;
+/// // Channel 0 holds 1, 2, 4, 5 and 10, 11, 13, 14; channel 1 their mirror, −5, −6, −8, −9
+/// // and −14, −15, −17, −18: both have a variance of 22.75 over the batch.
+/// assert_eq!((cache.mean[0], cache.mean[1]), (7.5, -11.5));
+/// let top = 6.5 / (22.75 + 1e-5f64).sqrt(); // the largest normalized value of each channel
+/// // Sample 0 is below the mean on channel 0 (the ReLU gives 0), above it on channel 1.
+/// for (got, want) in y.iter().flatten().zip([0.0, top, top, 0.0]) {
+///     assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+/// }
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConvBlock<P, S>(PhantomData<fn() -> (P, S)>);
@@ -70,7 +77,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
 
     /// The training forward of a batch: `sums` gets the convolution's output (kept for the
     /// backward), `cache` the batch statistics (and `bn` its population statistics, as
-    /// [`BatchNorm::forward_train_2d`] does), `y` the pooled output and `argmax` where each
+    /// [`BatchNorm::forward_train_channels`] does), `y` the pooled output and `argmax` where each
     /// output came from; `act` is one sample's scratch.
     #[allow(clippy::too_many_arguments)]
     #[inline]
@@ -98,31 +105,26 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
             let mut stats = cache.as_stats();
             for (b, (xb, sb)) in x.iter().zip(sums.iter_mut()).enumerate() {
                 conv.forward_one(xb, sb, buffers);
-                bn2d::statistics_sample(n, s, b, sb, &mut stats);
+                channels::statistics_sample(n, s, b, sb, &mut stats);
             }
-            bn2d::statistics_finish(n, B::USIZE * s, bn.eps, &mut stats);
+            channels::statistics_finish(n, B::USIZE * s, bn.eps, &mut stats);
             bn.track(B::USIZE * s, &cache.mean, &cache.var);
         } else {
             // Frozen: the population statistics, as shift and inverse deviation.
             for (xb, sb) in x.iter().zip(sums.iter_mut()) {
                 conv.forward_one(xb, sb, buffers);
             }
-            for k in 0..n {
-                let inv_std = T::ONE / (bn.running_var[k] + bn.eps).sqrt();
-                (cache.mean[k], cache.var[k], cache.inv_std[k]) = (bn.running_mean[k], bn.running_var[k], inv_std);
-                (cache.shift[k], cache.delta[k]) = (bn.running_mean[k], T::ZERO);
-                (cache.r[k], cache.d[k]) = (T::ONE, T::ZERO);
-            }
+            bn.fill_frozen_cache(cache);
         }
         let frozen = bn.freeze != Freeze::No;
         let stats = cache.as_stats();
         for ((sb, yb), ab) in sums.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
             if frozen {
                 // The eval path's own arithmetic, so that frozen training is eval bit for bit.
-                bn.forward_eval_one_2d::<S, G::Output>(sb, act);
+                bn.forward_eval_one_channels::<S, G::Output>(sb, act);
                 act.iter_mut().for_each(|v| *v = ReLU::f(*v));
             } else {
-                bn2d::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
+                channels::normalize_sample(n, s, sb, act, &bn.gamma, &bn.beta, &stats, ReLU::f);
             }
             MaxPool2d::<P>::forward_train_one(act, yb, ab);
         }
@@ -170,13 +172,13 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
         let mut acc = BackwardSums { dgamma: &mut bn_grads.gamma, dbeta: &mut bn_grads.beta, s_xc: &mut s_xc };
         for ((sb, ab), dyb) in sums.iter().zip(argmax.iter()).zip(dy.iter()) {
             MaxPool2d::<P>::backward_one(ab, dyb, g);
-            bn2d::backward_sums_sample(n, s, sb, g, &ch, &mut acc, df);
+            channels::backward_sums_sample(n, s, sb, g, &ch, &mut acc, df);
         }
         let mut factors =
             [GenericArray::<T, N>::default(), GenericArray::<T, N>::default(), GenericArray::<T, N>::default()];
         let [f0, f1, f2] = &mut factors;
         let mut coef = Coefficients { gamma_inv: f0, dvar2_m: f1, dmu_m: f2 };
-        bn2d::backward_coefficients(n, B::USIZE * s, &ch, &mut acc, &mut coef);
+        channels::backward_coefficients(n, B::USIZE * s, &ch, &mut acc, &mut coef);
         if bn.freeze != Freeze::No {
             // Frozen: no gradient through the statistics, `dx = g·γ/σ`.
             zero(coef.dvar2_m);
@@ -186,7 +188,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
         conv.backward_begin(conv_grads, scratch, dx.is_some());
         for (b, (((xb, sb), ab), dyb)) in x.iter().zip(sums.iter()).zip(argmax.iter()).zip(dy.iter()).enumerate() {
             MaxPool2d::<P>::backward_one(ab, dyb, g);
-            bn2d::backward_sample(n, s, sb, g, dz, &ch, &coef, df);
+            channels::backward_sample(n, s, sb, g, dz, &ch, &coef, df);
             conv.backward_one(xb, dz, dx.as_deref_mut().map(|dx| &mut dx[b]), conv_grads, scratch);
         }
     }
@@ -195,6 +197,7 @@ impl<P: Pool2dGeometry, S: ArrayLength> ConvBlock<P, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::batchnorm::Fused;
     use crate::layers::testing::random_batch;
     use crate::rng::{Init, Rng};
     use crate::shape::flat;
@@ -229,12 +232,12 @@ mod tests {
         let (mut a1, mut a3, mut c1) = (Batch::<U4, U108, T>::default(), Batch::default(), BatchNormCache::default());
         let (mut y1, mut i1) = (Batch::<U4, U27, T>::default(), Batch::default());
         conv.forward(&x, &mut a1, &mut scratch.forward);
-        bn.forward_train_2d_relu::<U36, _, _>(&a1, &mut a3, &mut c1);
+        bn.forward_train_channels::<U36, _, _>(&a1, &mut a3, &mut c1, Fused::ReLU);
         MaxPool2d::<P>::forward_train(&a3, &mut y1, &mut i1);
         let (mut d3, mut d1, mut dx1) = (Batch::<U4, U108, T>::default(), Batch::default(), Batch::default());
         let (mut gc1, mut gb1) = (Conv2d::<G, T, BIAS>::default(), BatchNormGrads::default());
         MaxPool2d::<P>::backward(&i1, &dy, &mut d3);
-        bn.backward_2d_relu::<U36, _, _>(&a1, &c1, &d3, &mut d1, &mut gb1);
+        bn.backward_channels::<U36, _, _>(&a1, &c1, &d3, &mut d1, &mut gb1, Fused::ReLU);
         conv.backward(&x, &d1, Some(&mut dx1), &mut gc1, &mut scratch);
 
         // The block.
