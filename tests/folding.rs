@@ -16,6 +16,8 @@ use bn_paper::networks::{Everything, InputBnPadded, InputBnPaddedFolded};
 
 use common::fold::{folded_equals_eval, plan_of};
 
+/// Every BN placement over features (`Everything`, f64, trained a few steps): the folded
+/// model equals the eval path to 1e-12, and its batched forward the one-sample forward.
 #[test]
 fn fold_equals_eval_with_every_bn_placement() {
     let mut net = Everything::new(11);
@@ -75,6 +77,7 @@ bn_core::network! {
     }
 }
 
+/// Every place of a BN next to a convolution (f32, randomized, 3 000 samples), and the plan.
 #[test]
 fn folded_equals_eval_for_every_placement_next_to_a_convolution() {
     let mut worst = 0f64;
@@ -143,6 +146,8 @@ bn_core::network! {
     }
 }
 
+/// BNs across dropout, renormalizing and affine-free BNs, and BNs next to a LayerNorm that the
+/// folded model keeps (f32, randomized), and the plans.
 #[test]
 fn folded_equals_eval_across_dropout_renorm_affine_free_bn_and_layernorm() {
     let mut worst = 0f64;

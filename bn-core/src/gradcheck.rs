@@ -10,7 +10,7 @@
 //!
 //! is compared with the analytic gradient `a_k = ∂ℓ/∂p_k`: they agree when
 //! `|a_k − n_k| ≤ 1e-6 · (1 + max(|a_k|, |n_k|))`. In `f64` the truncation error of the
-//! central difference, O(h²), and its rounding error, about `ε·|ℓ|/h ≈ 1e-10·|ℓ|`, are far
+//! central difference, O(h²), and its rounding error, about `ε·|ℓ|/h ≈ 2e-10·|ℓ|`, are far
 //! below that tolerance for a smooth loss; a kink (ReLU at 0, a tie in a max pool) within
 //! `h` of the point is not smooth, so test points must stay away from them.
 //!
@@ -21,7 +21,11 @@
 //!   the gradients that the generated `train_step` hands the optimizer; the dropout state is
 //!   reset to [`DROPOUT_SEED`] before every forward, so every forward draws the same masks.
 //!
-//! Every mismatch is reported ([`Report`]), by tensor name and index.
+//! Every mismatch is reported ([`Report`]), by tensor name and index. The pieces are public
+//! for checks against another reference: [`central_differences`] and [`compare`] under
+//! [`check`]; [`network_loss`], [`analytic_gradients`], [`numeric_gradients`] (of any network,
+//! e.g. a twin with some quantities held fixed) and [`compare_gradients`] under
+//! [`check_network`].
 //!
 //! ```
 //! use bn_core::gradcheck::{self, Tensor};
