@@ -9,6 +9,8 @@
 //! - The networks of the PyTorch fixtures (`tools/pytorch_interop*.py`): [`Interop`] (every
 //!   layer kind over features) and [`InteropCnn`] (every image layer kind and every place of
 //!   the fold plan).
+//! - Networks that several integration tests share: [`Moons`], [`Everything`] (f64),
+//!   [`Every`], [`Every64`], [`Lonely`] and [`InputBnPadded`].
 //!
 //! Each `network!` also declares its `…Folded`, `…Grads`, `…Workspace`, `…Input` and
 //! `…Batch` items (see the rustdoc of `bn_core::network!`).
@@ -168,5 +170,80 @@ bn_core::network! {
         dense(12), tanh,
         batchnorm(eps = 1e-2), sigmoid,
         head: dense(3),
+    }
+}
+
+// ---- networks shared by the integration tests (tests/) ----
+
+bn_core::network! {
+    /// A two-moons classifier, 2 → 2 × [dense(16), batchnorm, relu] → dense(2)
+    /// (`tests/training.rs`, `tests/generated_items.rs`).
+    pub struct Moons {
+        input: 2,
+        dense(16), batchnorm, relu,
+        dense(16), batchnorm, relu,
+        dense(2),
+    }
+}
+
+bn_core::network! {
+    /// Every layer kind over features and every BN placement (on the input, after a dense
+    /// layer, after an activation, two in a row, last), in f64 for sharp finite differences
+    /// (`tests/gradients.rs`, `tests/folding.rs`).
+    pub struct Everything {
+        input: 4,
+        scalar: f64,
+        batchnorm,
+        dense(5), batchnorm(eps = 1e-3), sigmoid,
+        batchnorm(momentum = cumulative),
+        dense(5, bias), tanh,
+        batchnorm, batchnorm,
+        dense(5 => 3), relu,
+        batchnorm,
+    }
+}
+
+bn_core::network! {
+    /// Every layer kind of a weights file over features (`tests/weights_files.rs`,
+    /// `tests/weights_file_errors.rs`): named layers, a bias-less dense, an explicit bias
+    /// before BN, a BN after an activation (folded into the next dense) and one between two
+    /// activations (an affine layer of the folded model), every BN option.
+    pub struct Every {
+        input: 5,
+        fc1: dense(6), batchnorm, relu,
+        dense(6, bias), norm: batchnorm(eps = 1e-3), tanh,
+        batchnorm(momentum = cumulative), sigmoid,
+        dense(4, no_bias), relu,
+        batchnorm(momentum = 0.5),
+        head: dense(3),
+    }
+}
+
+bn_core::network! {
+    /// [`Every`] in f64.
+    pub struct Every64 {
+        input: 5,
+        scalar: f64,
+        fc1: dense(6), batchnorm, relu,
+        dense(6, bias), norm: batchnorm(eps = 1e-3), tanh,
+        batchnorm(momentum = cumulative), sigmoid,
+        dense(4, no_bias), relu,
+        batchnorm(momentum = 0.5),
+        head: dense(3),
+    }
+}
+
+bn_core::network! {
+    /// A BN that cannot fold at all: between two activations, with no dense layer anywhere
+    /// near (the folded model's first layer is an affine one).
+    pub struct Lonely { input: 3, relu, batchnorm, tanh, dense(2) }
+}
+
+bn_core::network! {
+    /// A BN on the input, before a padded conv (kept: an affine layer over channels), and one
+    /// after a pool at the end (kept) (`tests/folding.rs`, `tests/weights_files.rs`).
+    pub struct InputBnPadded {
+        input: (2, 5, 5),
+        batchnorm, conv2d(3, kernel = 3, padding = 1), relu, avgpool(2), batchnorm,
     }
 }

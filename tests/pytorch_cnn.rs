@@ -1,5 +1,6 @@
-//! Proof of PyTorch interop for convolutional networks, both directions (the dense proof is
-//! `tests/pytorch_interop.rs`).
+//! Parity with PyTorch for convolutional networks (`bn_paper::networks::InteropCnn`: every
+//! image layer kind and option, and a BN in every place of the fold plan), both directions
+//! (multilayer perceptrons: `tests/pytorch_mlp.rs`).
 //!
 //! PyTorch → bn-core: `tools/pytorch_interop_cnn.py` trained the PyTorch equivalent of
 //! `InteropCnn` a few steps and wrote its `state_dict` (`safetensors.torch.save_file`), the
@@ -13,92 +14,24 @@
 //! them into PyTorch (`load_state_dict(..., strict=True)`), compares the outputs and replays
 //! the training steps (needs PyTorch, so not part of `cargo test`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use bn_core::generic_array::ArrayLength;
 use bn_core::typenum::{U16, U476, U8};
 use bn_core::{Batch, BatchNorm, Momentum, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_paper::networks::{InteropCnn, InteropCnnFolded};
 
-bn_core::network! {
-    /// Every image layer kind and option, as in `tools/pytorch_interop_cnn.py`, and a BN in
-    /// every place of the fold plan:
-    ///
-    /// - conv (3×3, padding 1) without bias, since BN follows → BN: folds into the conv
-    ///   from after;
-    /// - relu → BN(ε 1e-3, momentum 0.3) → conv without padding (2×2, stride (2, 1), bias):
-    ///   folds into the conv from before;
-    /// - tanh → BN(cumulative) → named conv with padding ((3, 2) kernel, padding (1, 0),
-    ///   `bias` although a BN follows): stays a per-channel affine layer (a depthwise 1×1
-    ///   conv in PyTorch), since the padded border sees 0, not the BN's shift;
-    /// - that conv → BN(ε 1e-4, momentum 0.05): folds into it from after, with its bias;
-    /// - sigmoid → BN → avgpool: no linear neighbour, a per-channel affine layer;
-    /// - conv with padding and `no_bias`, relu, maxpool(2), then BN(ε 1e-2, cumulative) →
-    ///   flatten → dense: folds into the dense layer (per feature of its channel);
-    /// - tanh → BN(ε 1e-2) over features → sigmoid: a diagonal affine (`Linear(12, 12)`).
-    ///
-    /// Pools: `maxpool(3, stride = 2)` (overlapping windows; over 14 columns it leaves the
-    /// last out), `maxpool(2)`, `avgpool(2, stride = 1)`. The input is not square (17 × 14):
-    /// a height and a width swapped anywhere would change the shapes or the values.
-    pub struct InteropCnn {
-        input: (2, 17, 14),
-        conv2d(4, kernel = 3, padding = 1), batchnorm,
-        maxpool(3, stride = 2), relu,
-        batchnorm(eps = 1e-3, momentum = 0.3),
-        conv2d(4 => 6, kernel = 2, stride = (2, 1)), tanh,
-        batchnorm(momentum = cumulative),
-        c2: conv2d(8, kernel = (3, 2), padding = (1, 0), bias),
-        batchnorm(eps = 1e-4, momentum = 0.05), sigmoid,
-        batchnorm,
-        avgpool(2, stride = 1),
-        conv2d(8 => 6, kernel = 2, padding = 1, no_bias), relu,
-        maxpool(2),
-        batchnorm(eps = 1e-2, momentum = cumulative),
-        flatten,
-        dense(12), tanh,
-        batchnorm(eps = 1e-2), sigmoid,
-        head: dense(3),
-    }
-}
+use common::pytorch::{fixture, le_bytes, max_rel_rows, read, rows, REL};
 
 /// One input: 2 × 17 × 14 values, in (C, H, W) order.
 const N_IN: usize = 2 * 17 * 14;
 const N_OUT: usize = 3;
-/// The test's tolerance: relative, with a floor for outputs near zero (as the script's). The
-/// script trained the outputs away from zero (its `TARGET_MEAN` says why).
-const REL: f32 = 1e-5;
-const FLOOR: f32 = 1e-3;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch").join(name)
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Raw little-endian f32s, `cols` per row.
-fn rows(bytes: &[u8], cols: usize) -> Vec<Vec<f32>> {
-    let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-    assert_eq!(values.len() % cols, 0);
-    values.chunks(cols).map(<[f32]>::to_vec).collect()
-}
 
 /// The 16 inputs, each an image flattened in (C, H, W) order as PyTorch's `N C H W` tensor.
 fn inputs() -> Vec<[f32; N_IN]> {
-    rows(&read(&fixture("cnn_inputs.bin")), N_IN).into_iter().map(|r| r.try_into().unwrap()).collect()
-}
-
-/// The largest relative difference (with the floor) between two sets of outputs.
-fn max_rel(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    let mut worst = 0f32;
-    for (g, w) in got.iter().zip(want) {
-        assert_eq!(g.len(), w.len());
-        for (a, b) in g.iter().zip(w) {
-            worst = worst.max((a - b).abs() / b.abs().max(FLOOR));
-        }
-    }
-    worst
+    common::pytorch::inputs("cnn_inputs.bin")
 }
 
 fn pytorch_model() -> Box<InteropCnn> {
@@ -146,7 +79,7 @@ fn pytorch_weights_give_pytorch_outputs() {
     let x = inputs();
     assert_eq!(x.len(), 16);
     let eval: Vec<Vec<f32>> = x.iter().map(|x| net.eval(x).to_vec()).collect();
-    let err = max_rel(&eval, &want);
+    let err = max_rel_rows(&eval, &want);
     println!("eval path vs PyTorch eval: max relative difference {err:.2e}");
     assert!(err <= REL, "eval path vs PyTorch: {err}");
 
@@ -161,10 +94,10 @@ fn pytorch_weights_give_pytorch_outputs() {
 
     let folded = net.fold();
     let ours: Vec<Vec<f32>> = x.iter().map(|x| folded.forward(x).to_vec()).collect();
-    let err = max_rel(&ours, &want);
+    let err = max_rel_rows(&ours, &want);
     println!("bn-core folded model vs PyTorch eval: max relative difference {err:.2e}");
     assert!(err <= REL, "folded vs PyTorch: {err}");
-    let err = max_rel(&ours, &rows(&read(&fixture("cnn_folded_outputs.bin")), N_OUT));
+    let err = max_rel_rows(&ours, &rows(&read(&fixture("cnn_folded_outputs.bin")), N_OUT));
     println!("bn-core folded model vs PyTorch folded model: max relative difference {err:.2e}");
     assert!(err <= REL, "folded vs PyTorch folded: {err}");
     println!("{}\n{folded}", InteropCnn::SUMMARY);
@@ -177,10 +110,10 @@ fn pytorch_folded_model_loads_into_the_folded_type() {
     let theirs = InteropCnnFolded::load_safetensors(&read(&fixture("cnn_model_folded.safetensors"))).unwrap();
     let x = inputs();
     let out: Vec<Vec<f32>> = x.iter().map(|x| theirs.forward(x).to_vec()).collect();
-    let err = max_rel(&out, &rows(&read(&fixture("cnn_folded_outputs.bin")), N_OUT));
+    let err = max_rel_rows(&out, &rows(&read(&fixture("cnn_folded_outputs.bin")), N_OUT));
     println!("PyTorch-folded model in bn-core vs PyTorch folded model: max relative difference {err:.2e}");
     assert!(err <= REL, "{err}");
-    let err = max_rel(&out, &rows(&read(&fixture("cnn_outputs.bin")), N_OUT));
+    let err = max_rel_rows(&out, &rows(&read(&fixture("cnn_outputs.bin")), N_OUT));
     println!("PyTorch-folded model in bn-core vs PyTorch eval: max relative difference {err:.2e}");
     assert!(err <= REL, "{err}");
     // PyTorch's fold (in f64) and bn-core's (in f32) agree parameter by parameter.
@@ -221,9 +154,8 @@ fn writes_files_for_pytorch() {
     let folded_bytes = folded.save_safetensors();
     assert_eq!(*InteropCnn::load_safetensors(&bytes).unwrap(), *net);
     assert_eq!(*InteropCnnFolded::load_safetensors(&folded_bytes).unwrap(), folded);
-    let le = |rows: Vec<Vec<f32>>| rows.into_iter().flatten().flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
-    let eval = le(x.iter().map(|x| net.eval(x).to_vec()).collect());
-    let folded_out = le(x.iter().map(|x| folded.forward(x).to_vec()).collect());
+    let eval = le_bytes(&x.iter().map(|x| net.eval(x).to_vec()).collect::<Vec<_>>());
+    let folded_out = le_bytes(&x.iter().map(|x| folded.forward(x).to_vec()).collect::<Vec<_>>());
     for (name, data) in [
         ("rust_cnn_model.safetensors", &bytes),
         ("rust_cnn_model_outputs.bin", &eval),

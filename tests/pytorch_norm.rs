@@ -17,11 +17,16 @@
 //! `--check-rust` mode (`load_state_dict(..., strict=True)` and PyTorch's eval; needs
 //! PyTorch, so not part of `cargo test`).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bn_core::typenum::{U128, U16, U4, U5, U50, U8};
 use bn_core::{Batch, Loss, Network, Sgd, SoftmaxCrossEntropy, Trainer};
+
+use common::files::{f32s, layout, numbers, tensors, Tensor};
+use common::pytorch::{check, fixture, max_rel, read, REL};
 
 bn_core::network! {
     /// `norm_model()` of `tools/pytorch_interop_norm.py`: LayerNorm over a 4×8×8 image
@@ -60,108 +65,12 @@ bn_core::network! {
     }
 }
 
-/// The tolerance of outputs computed from the same weights (eval, folded, one training
-/// forward): relative, with a floor for values near zero, as the other interop tests.
-const REL: f32 = 1e-5;
-const FLOOR: f32 = 1e-3;
 /// The tolerance of the Batch Renormalization runs (bn-core in f32 against the reference in
 /// f64, over several SGD steps: each step moves a parameter by the learning rate times its
 /// gradient's f32 rounding, and the next outputs see it).
 const RUN_REL: f32 = 1e-4;
 /// ε of the renorm layers (BN's default), to compare `√(running_var + ε)` with σ.
 const EPS: f32 = 1e-5;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch").join(name)
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
-}
-
-/// The largest relative difference (with the floor) between two sets of values.
-fn max_rel(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    got.iter().zip(want).map(|(a, b)| (a - b).abs() / b.abs().max(FLOOR)).fold(0.0, f32::max)
-}
-
-/// Prints and checks one comparison; returns the measured difference.
-fn check(what: &str, got: &[f32], want: &[f32], tol: f32) -> f32 {
-    let err = max_rel(got, want);
-    println!("{what}: max relative difference {err:.2e} (tolerance {tol:.0e})");
-    assert!(err <= tol, "{what}: {err} > {tol}");
-    err
-}
-
-/// One tensor of a safetensors file.
-struct Tensor {
-    dtype: String,
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl Tensor {
-    fn f32s(&self) -> Vec<f32> {
-        assert_eq!(self.dtype, "F32");
-        f32s(&self.data)
-    }
-}
-
-/// The value text of `"key":` in one header entry.
-fn field<'a>(entry: &'a str, key: &str) -> &'a str {
-    let at = entry.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} in {entry}"));
-    let rest = entry[at + key.len() + 2..].trim_start().strip_prefix(':').unwrap().trim_start();
-    let end = if rest.starts_with('[') { rest.find(']').unwrap() + 1 } else { rest[1..].find('"').unwrap() + 2 };
-    &rest[..end]
-}
-
-fn numbers(list: &str) -> Vec<usize> {
-    let inner = list.trim_start_matches('[').trim_end_matches(']');
-    inner.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect()
-}
-
-/// Every tensor of a safetensors file by name (a reader of its own, independent of bn-core's:
-/// the header is flat JSON, `{"name": {"dtype": …, "shape": […], "data_offsets": [a, b]}, …}`).
-fn tensors(bytes: &[u8]) -> BTreeMap<String, Tensor> {
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap().trim_end();
-    let data = &bytes[8 + n..];
-    let mut out = BTreeMap::new();
-    let mut rest = header.strip_prefix('{').unwrap();
-    loop {
-        rest = rest.trim_start_matches([',', ' ', '\n']);
-        if rest.starts_with('}') {
-            break;
-        }
-        let quoted = rest.strip_prefix('"').unwrap();
-        let end = quoted.find('"').unwrap();
-        let name = &quoted[..end];
-        let value = quoted[end + 1..].trim_start().strip_prefix(':').unwrap().trim_start();
-        let close = value.find('}').unwrap();
-        let entry = &value[..close];
-        rest = &value[close + 1..];
-        if name == "__metadata__" {
-            continue;
-        }
-        let offsets = numbers(field(entry, "data_offsets"));
-        let tensor = Tensor {
-            dtype: field(entry, "dtype").trim_matches('"').to_string(),
-            shape: numbers(field(entry, "shape")),
-            data: data[offsets[0]..offsets[1]].to_vec(),
-        };
-        out.insert(name.to_string(), tensor);
-    }
-    out
-}
-
-/// Name, dtype and shape of every tensor, sorted by name.
-fn layout(file: &BTreeMap<String, Tensor>) -> Vec<(String, String, Vec<usize>)> {
-    file.iter().map(|(k, t)| (k.clone(), t.dtype.clone(), t.shape.clone())).collect()
-}
 
 fn norm_net() -> Box<NormCnn> {
     NormCnn::load_safetensors(&read(&fixture("norm_model.safetensors"))).expect("PyTorch's state_dict loads")

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch interop proof for bn-core's safetensors files (both directions).
 
-The network is `Interop` of tests/pytorch_interop.rs; its PyTorch equivalent is
-`training_model()` below, and the folded (BN-free) equivalent `folded_model()`.
+The network is `Interop` of src/networks.rs (tested in tests/pytorch_mlp.rs); its PyTorch
+equivalent is `training_model()` below, and the folded (BN-free) equivalent `folded_model()`.
 
-1. PyTorch -> bn-core (writes the checked-in fixtures, read by `cargo test --test pytorch_interop`):
+1. PyTorch -> bn-core (writes the checked-in fixtures, read by `cargo test --test pytorch_mlp`):
 
        python3 tools/pytorch_interop.py
 
@@ -18,7 +18,7 @@ The network is `Interop` of tests/pytorch_interop.rs; its PyTorch equivalent is
 
 2. bn-core -> PyTorch (the Rust test writes the files into the cargo target's tmp directory):
 
-       cargo test --test pytorch_interop
+       cargo test --test pytorch_mlp
        python3 tools/pytorch_interop.py --check-rust <target>/tmp/rust_model.safetensors
 
    loads rust_model.safetensors and rust_model_folded.safetensors with

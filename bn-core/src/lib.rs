@@ -62,6 +62,8 @@ pub mod __private;
 mod embed;
 mod float;
 mod format;
+#[cfg(feature = "alloc")]
+pub mod gradcheck;
 mod inference;
 pub mod kernels;
 mod layers;

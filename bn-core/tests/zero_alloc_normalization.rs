@@ -1,29 +1,20 @@
-//! The normalization family (issue 13) makes no heap allocation: training steps, the eval
+//! The normalization family makes no heap allocation: training steps, the eval
 //! forward, folding and the folded forward of networks with `layernorm` (over features and
 //! over images), `dropout`, Batch Renormalization (clipping active), affine-free and frozen
 //! BN (also a frozen `conv2d, batchnorm, relu, maxpool` block), and a network without BN at
 //! batch size 1.
 //!
-//! A counting global allocator wraps the system allocator; only this thread's allocations
-//! while armed count, and this binary has a single `#[test]`.
+//! The allocations are counted by `allocation-counter`'s global allocator (see
+//! `common/counting.rs`), on this test's thread only.
 
 use std::hint::black_box;
 
 use bn_core::typenum::{U1, U16, U8};
 use bn_core::{boxed_zeroed, flat, flat_mut, Batch, Freeze, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 
-mod common;
-use common::counting::{count, CountingAllocator};
-
-#[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
-
-/// Runs `f` armed; asserts that it neither allocated nor freed.
-fn assert_no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
-    let (r, a, d) = count(f);
-    assert_eq!((a, d), (0, 0), "{what}: {a} allocations, {d} deallocations");
-    r
-}
+#[path = "common/counting.rs"]
+mod counting;
+use counting::{assert_no_alloc, count};
 
 bn_core::network! {
     /// Every new flat layer and BN mode.
@@ -63,7 +54,7 @@ fn the_normalization_family_does_not_allocate() {
     let ((), a, d) = count(|| drop(black_box(Box::new(black_box(7u64)))));
     assert!(a >= 1 && d >= 1, "{a} allocations, {d} deallocations");
     // With `BN_SIMD` set, detecting the level reads it (a copy of its value, allocated once):
-    // detect before counting (bn-core/tests/zero_alloc.rs checks detection itself).
+    // detect before counting (zero_alloc_layers.rs checks detection itself).
     bn_core::kernels::detected_simd_level();
 
     let mut rng = Rng::seed(5);

@@ -1,7 +1,7 @@
 //! The fuzz targets' bodies (each `fuzz_targets/<name>.rs` calls the function of its name),
-//! and the networks they load into: `Interop` and `InteropCnn`, the networks of the PyTorch
-//! fixtures (`tests/pytorch_interop.rs`, `tests/pytorch_cnn.rs`), so that the seeds, those
-//! fixtures, load and the mutations reach every check of the loader.
+//! and the networks they load into: `Interop` and `InteropCnn` of `bn_paper::networks`, the
+//! networks of the PyTorch fixtures (`tests/pytorch_mlp.rs`, `tests/pytorch_cnn.rs`), so that
+//! the seeds, those fixtures, load and the mutations reach every check of the loader.
 //!
 //! Every target asserts more than "no panic": what it loaded round-trips, a failed load
 //! leaves the model unchanged, and the loaded models compute without panicking, the batched
@@ -14,42 +14,7 @@ use bn_core::typenum::U5;
 use bn_core::{argmax, boxed_zeroed, Batch, Inference, LoadError, Network, PlainData, StateDict, Vector, Zeroable};
 use bn_paper::mnist::{self, Dataset};
 
-bn_core::network! {
-    /// `tests/pytorch_interop.rs`'s network: every layer kind and fold case over features.
-    pub struct Interop {
-        input: 6,
-        dense(8), batchnorm, relu,
-        dense(8, bias), tanh,
-        batchnorm(eps = 1e-3),
-        head: dense(4), tanh,
-        batchnorm(momentum = cumulative), sigmoid,
-        dense(3, no_bias),
-    }
-}
-
-bn_core::network! {
-    /// `tests/pytorch_cnn.rs`'s network: every image layer kind (conv2d, batchnorm over
-    /// channels, maxpool, avgpool, flatten) and every place of the fold plan.
-    pub struct InteropCnn {
-        input: (2, 17, 14),
-        conv2d(4, kernel = 3, padding = 1), batchnorm,
-        maxpool(3, stride = 2), relu,
-        batchnorm(eps = 1e-3, momentum = 0.3),
-        conv2d(4 => 6, kernel = 2, stride = (2, 1)), tanh,
-        batchnorm(momentum = cumulative),
-        c2: conv2d(8, kernel = (3, 2), padding = (1, 0), bias),
-        batchnorm(eps = 1e-4, momentum = 0.05), sigmoid,
-        batchnorm,
-        avgpool(2, stride = 1),
-        conv2d(8 => 6, kernel = 2, padding = 1, no_bias), relu,
-        maxpool(2),
-        batchnorm(eps = 1e-2, momentum = cumulative),
-        flatten,
-        dense(12), tanh,
-        batchnorm(eps = 1e-2), sigmoid,
-        head: dense(3),
-    }
-}
+pub use bn_paper::networks::{Interop, InteropCnn, InteropCnnFolded, InteropFolded};
 
 /// `data` as a safetensors file, loaded into both networks and both folded types.
 pub fn load_safetensors(data: &[u8]) {

@@ -1,21 +1,23 @@
-//! Test helpers: random data and a finite-difference gradient checker (f64).
+//! Test helpers: random data, and a layer's gradient check on top of [`crate::gradcheck`].
 
 use alloc::vec::Vec;
 
 use generic_array::ArrayLength;
 
+use crate::gradcheck::{self, Tensor};
 use crate::rng::{Init, Rng};
-use crate::shape::Batch;
+use crate::shape::{flat, flat_mut, Batch};
 
 /// A batch with standard normal entries.
 pub fn random_batch<B: ArrayLength, N: ArrayLength>(rng: &mut Rng) -> Batch<B, N, f64> {
     let mut x = Batch::<B, N, f64>::default();
-    Init::Gaussian { std: 1.0 }.fill(crate::shape::flat_mut(&mut x), 1, 1, rng);
+    Init::Gaussian { std: 1.0 }.fill(flat_mut(&mut x), 1, 1, rng);
     x
 }
 
 /// Checks a layer's backward against central finite differences of
-/// `ℓ = Σ r ⊙ forward(x)` for a fixed random `r`, for the input and every parameter.
+/// `ℓ = Σ r ⊙ forward(x)` for a fixed random `r`, for the input (`dx`) and every parameter
+/// (`dparam`), with [`gradcheck::check`].
 ///
 /// `forward` must not change the layer (clone it when the forward needs `&mut`);
 /// `backward(layer, x, dy)` returns `dX` and the parameter gradients in the order of
@@ -29,33 +31,16 @@ pub fn check_gradient<B: ArrayLength, I: ArrayLength, O: ArrayLength, L: Clone>(
     backward: impl Fn(&L, &Batch<B, I, f64>, &Batch<B, O, f64>) -> (Batch<B, I, f64>, Vec<f64>),
 ) {
     let r: Batch<B, O, f64> = random_batch(&mut Rng::seed(99));
-    let loss = |l: &L, x: &Batch<B, I, f64>| -> f64 {
-        let y = forward(l, x);
-        y.iter().flatten().zip(r.iter().flatten()).map(|(a, b)| a * b).sum()
-    };
     let (dx, grads) = backward(layer, x, &r);
     assert_eq!(grads.len(), n_params, "backward returned {} gradients for {} parameters", grads.len(), n_params);
-    let h = 1e-6;
-    let close = |what: &str, k: usize, analytic: f64, numeric: f64| {
-        let tol = 1e-6 * (1.0 + analytic.abs().max(numeric.abs()));
-        assert!(
-            (analytic - numeric).abs() <= tol,
-            "{what}[{k}]: analytic {analytic:e} vs finite difference {numeric:e}"
-        );
+    // The point: the input and the layer.
+    let loss = |(x, l): &(Batch<B, I, f64>, L)| -> f64 {
+        let y = forward(l, x);
+        flat(&y).iter().zip(flat(&r)).map(|(a, b)| a * b).sum()
     };
-    let flat_x = crate::shape::flat(x).len();
-    for k in 0..flat_x {
-        let (mut xp, mut xm) = (x.clone(), x.clone());
-        crate::shape::flat_mut(&mut xp)[k] += h;
-        crate::shape::flat_mut(&mut xm)[k] -= h;
-        let numeric = (loss(layer, &xp) - loss(layer, &xm)) / (2.0 * h);
-        close("dx", k, crate::shape::flat(&dx)[k], numeric);
-    }
-    for (k, &analytic) in grads.iter().enumerate() {
-        let (mut lp, mut lm) = (layer.clone(), layer.clone());
-        *param(&mut lp, k) += h;
-        *param(&mut lm, k) -= h;
-        let numeric = (loss(&lp, x) - loss(&lm, x)) / (2.0 * h);
-        close("dparam", k, analytic, numeric);
-    }
+    let tensors = [
+        Tensor::new("dx", flat(&dx), |(x, _): &mut (Batch<B, I, f64>, L)| flat_mut(x)),
+        Tensor::each("dparam", &grads, |(_, l): &mut (Batch<B, I, f64>, L), k| param(l, k)),
+    ];
+    gradcheck::check(&(x.clone(), layer.clone()), &tensors, loss).assert_passed();
 }

@@ -1,71 +1,30 @@
-//! A counting global allocator shared by the zero-allocation tests. Each test binary
-//! installs it with `#[global_allocator] static GLOBAL: CountingAllocator = CountingAllocator;`
-//! and measures with [`count`]. Only allocations made on the calling thread while it is
-//! *armed* count (the flag is thread-local).
+//! Counting the heap allocations of a closure, for the zero-allocation tests of bn-core and of
+//! the workspace (`tests/zero_alloc_workloads.rs` includes this file too): a thin layer over
+//! the `allocation-counter` crate. Its global allocator forwards to the system allocator and
+//! counts, per thread, every `alloc`, `alloc_zeroed` and `realloc` (the last two through the
+//! provided methods of `GlobalAlloc`, which call its `alloc`) and every `dealloc`.
+//!
+//! Linking the crate installs that allocator, so only the zero-allocation test binaries
+//! declare this module, each with `#[path]` (it is not part of `mod common`). Only the calling
+//! thread's allocations count: the test harness and other tests never add to a count.
+#![allow(dead_code)] // each binary uses what it needs
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Forwards to `System`, counting while armed.
-pub struct CountingAllocator;
-
-/// Allocations (`alloc`, `alloc_zeroed`, `realloc`) made while armed.
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-/// Deallocations made while armed.
-static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    // `const`-initialized, no destructor: reading it never allocates, so the allocator
-    // can use it.
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn armed() -> bool {
-    ARMED.with(Cell::get)
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds `GlobalAlloc`'s
-// contract; the counters have no effect on the memory handed out.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded with the caller's guarantees (non-zero size).
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as in `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if armed() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if armed() {
-            DEALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` was allocated by `System` (through this wrapper) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-/// Runs `f` armed and returns its result with the allocations and deallocations it made.
+/// Runs `f` and returns its result with the allocations and deallocations it made on this
+/// thread.
 pub fn count<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
-    let (a0, d0) = (ALLOCATIONS.load(Ordering::SeqCst), DEALLOCATIONS.load(Ordering::SeqCst));
-    ARMED.with(|a| a.set(true));
-    let r = f();
-    ARMED.with(|a| a.set(false));
-    (r, ALLOCATIONS.load(Ordering::SeqCst) - a0, DEALLOCATIONS.load(Ordering::SeqCst) - d0)
+    let mut out = None;
+    let info = allocation_counter::measure(|| out = Some(f()));
+    // `count_current` is the allocations minus the deallocations.
+    let allocations = usize::try_from(info.count_total).expect("a count");
+    let deallocations = usize::try_from(i64::try_from(info.count_total).expect("a count") - info.count_current)
+        .expect("no more deallocations than allocations plus live blocks");
+    (out.expect("`measure` runs the closure"), allocations, deallocations)
+}
+
+/// Runs `f`; asserts that it neither allocated nor freed.
+#[track_caller]
+pub fn assert_no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    let (r, a, d) = count(f);
+    assert_eq!((a, d), (0, 0), "{what}: {a} allocations, {d} deallocations");
+    r
 }

@@ -1,15 +1,18 @@
-//! W1 and W2 of the performance issue, on the paper's MNIST network
-//! (784 → 3 × [dense(100), batchnorm, sigmoid] → dense(10), f32, one thread):
+//! The paper's MNIST network (`bn_paper::networks::PaperBn`: 784 → 3 × [dense(100),
+//! batchnorm, sigmoid] → dense(10), f32, one thread):
 //!
-//! - W1: one training step at batch 60 (forward, softmax cross-entropy, backward, SGD);
-//! - W2a: the folded network, one sample (bound by reading the weights from L2: the table is
-//!   followed by that floor, measured in the same process);
-//! - W2b: the folded network, a batch of 60, time per sample: the generated `forward_batch`
-//!   (chunks of 32 + 16 + 8 + 4 samples through one matrix product per layer), and, as a
-//!   reference, the same chain written by hand on the whole batch of 60.
+//! - `paper_mlp/train_step_b60`: one training step at batch 60 (forward, softmax
+//!   cross-entropy, backward, SGD);
+//! - `paper_mlp/folded_one`: the folded network, one sample (bound by reading the weights
+//!   from L2: the table is followed by that floor, measured in the same process);
+//! - `paper_mlp/folded_batch60`: the folded network, a batch of 60, time per sample: the
+//!   generated `forward_batch` (chunks of 32 + 16 + 8 + 4 samples through one matrix product
+//!   per layer), and, as a reference, `paper_mlp/folded_batch60_chain`, the same chain
+//!   written by hand on the whole batch of 60.
 //!
-//! `cargo bench --bench paper`; after criterion's lines, a table with GFLOP/s and the
-//! fraction of the FMA peak measured in the same process.
+//! (Older issue texts call these W1, W2a and W2b.) `cargo bench --bench paper_mlp`; after
+//! criterion's lines, a table with GFLOP/s and the fraction of the FMA peak measured in the
+//! same process.
 
 mod common;
 
@@ -21,42 +24,27 @@ use bn_core::{
 };
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+use bn_paper::networks::{PaperBn, PaperBnFolded};
 use common::Row;
 
-bn_core::network! {
-    /// The paper's network (Ioffe & Szegedy 2015, §4.1).
-    pub struct PaperNet {
-        input: 784,
-        dense(100), batchnorm, sigmoid,
-        dense(100), batchnorm, sigmoid,
-        dense(100), batchnorm, sigmoid,
-        dense(10),
-    }
-}
-
 /// FLOPs of one training step at batch 60: forward, `dW` of every layer, `dX` of layers 2–4.
-const W1_FLOPS: f64 = 2.0 * 60.0 * (99_400.0 + 99_400.0 + 21_000.0);
+const TRAIN_FLOPS: f64 = 2.0 * 60.0 * (99_400.0 + 99_400.0 + 21_000.0);
 /// FLOPs of one folded forward.
-const W2_FLOPS: f64 = 2.0 * 99_400.0;
+const FOLDED_FLOPS: f64 = 2.0 * 99_400.0;
 
 struct Setup {
-    net: Box<PaperNet>,
-    trainer: Box<Trainer<PaperNet, U60>>,
+    net: Box<PaperBn>,
+    trainer: Box<Trainer<PaperBn, U60>>,
     x: Box<Batch<U60, U784>>,
     labels: GenericArray<usize, U60>,
-    folded: Box<CacheAligned<PaperNetFolded>>,
+    folded: Box<CacheAligned<PaperBnFolded>>,
     y: Batch<U60, U10>,
     h: Box<[Batch<U60, U100>; 2]>,
 }
 
 /// The folded model on a whole batch, layer by layer (one matrix product per layer, the
 /// sigmoid in place); equal bit for bit to `forward_batch`.
-fn folded_batch_chain(
-    f: &PaperNetFolded,
-    x: &Batch<U60, U784>,
-    h: &mut [Batch<U60, U100>; 2],
-    y: &mut Batch<U60, U10>,
-) {
+fn folded_batch_chain(f: &PaperBnFolded, x: &Batch<U60, U784>, h: &mut [Batch<U60, U100>; 2], y: &mut Batch<U60, U10>) {
     let [h0, h1] = h;
     f.dense0.forward(x, h0);
     Sigmoid::apply(flat_mut(h0));
@@ -69,12 +57,12 @@ fn folded_batch_chain(
 
 fn setup() -> Setup {
     let mut rng = Rng::seed(2015);
-    let net = PaperNet::new_boxed(1);
+    let net = PaperBn::new_boxed(1);
     let mut x = bn_core::boxed_zeroed::<Batch<U60, U784>>();
     flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32);
     let mut labels = GenericArray::<usize, U60>::default();
     labels.iter_mut().for_each(|l| *l = rng.below(10));
-    let mut trainer = Trainer::<PaperNet, U60>::new_boxed();
+    let mut trainer = Trainer::<PaperBn, U60>::new_boxed();
     let mut net = net;
     // A few steps so that the population statistics and the folded weights are not trivial.
     for _ in 0..5 {
@@ -82,7 +70,7 @@ fn setup() -> Setup {
     }
     // On a cache line (as the floor below is measured): `fold_boxed` gets whatever offset the
     // allocator gives (16 bytes past a line here).
-    let mut folded = bn_core::boxed_zeroed::<CacheAligned<PaperNetFolded>>();
+    let mut folded = bn_core::boxed_zeroed::<CacheAligned<PaperBnFolded>>();
     net.fold_into(&mut folded.0);
     Setup { net, trainer, x, labels, folded, y: Batch::default(), h: bn_core::boxed_zeroed() }
 }
@@ -90,21 +78,21 @@ fn setup() -> Setup {
 fn bench(c: &mut Criterion) {
     let mut s = setup();
     let opt = Sgd::new(0.01f32);
-    let mut g = c.benchmark_group("paper");
-    g.throughput(Throughput::Elements(W1_FLOPS as u64));
-    g.bench_function("W1 train step, batch 60", |b| {
+    let mut g = c.benchmark_group("paper_mlp");
+    g.throughput(Throughput::Elements(TRAIN_FLOPS as u64));
+    g.bench_function("train_step_b60", |b| {
         b.iter(|| black_box(s.net.train_step(&*s.x, &s.labels, &SoftmaxCrossEntropy, &opt, &mut s.trainer)))
     });
-    g.throughput(Throughput::Elements(W2_FLOPS as u64));
-    g.bench_function("W2a folded, one sample", |b| b.iter(|| black_box(s.folded.0.forward(black_box(&s.x[7])))));
-    g.throughput(Throughput::Elements(60 * W2_FLOPS as u64));
-    g.bench_function("W2b folded, batch 60, forward_batch", |b| {
+    g.throughput(Throughput::Elements(FOLDED_FLOPS as u64));
+    g.bench_function("folded_one", |b| b.iter(|| black_box(s.folded.0.forward(black_box(&s.x[7])))));
+    g.throughput(Throughput::Elements(60 * FOLDED_FLOPS as u64));
+    g.bench_function("folded_batch60", |b| {
         b.iter(|| {
             s.folded.0.forward_batch(black_box(&*s.x), &mut s.y);
             black_box(&s.y);
         })
     });
-    g.bench_function("W2b folded, batch 60, hand-written chain", |b| {
+    g.bench_function("folded_batch60_chain", |b| {
         b.iter(|| {
             folded_batch_chain(&s.folded.0, black_box(&s.x), &mut s.h, &mut s.y);
             black_box(&s.y);
@@ -112,40 +100,45 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let w1 = common::time_per_call(|| {
+    let train = common::time_per_call(|| {
         black_box(s.net.train_step(&*s.x, &s.labels, &SoftmaxCrossEntropy, &opt, &mut s.trainer));
     });
-    let w2a = common::time_per_call(|| {
+    let one = common::time_per_call(|| {
         black_box(s.folded.0.forward(black_box(&s.x[7])));
     });
-    let w2b = common::time_per_call(|| {
+    let batch = common::time_per_call(|| {
         s.folded.0.forward_batch(black_box(&*s.x), &mut s.y);
         black_box(&s.y);
     }) / 60.0;
-    let w2b_chain = common::time_per_call(|| {
+    let batch_chain = common::time_per_call(|| {
         folded_batch_chain(&s.folded.0, black_box(&s.x), &mut s.h, &mut s.y);
         black_box(&s.y);
     }) / 60.0;
-    // W2a streams every folded weight once per sample: more bytes than L1 holds, so the time
+    // folded_one streams every folded weight once per sample: more bytes than L1 holds, so the time
     // to read that many bytes from L2 (measured now) is its floor.
-    let bytes = std::mem::size_of::<PaperNetFolded>();
+    let bytes = std::mem::size_of::<PaperBnFolded>();
     let floor = common::read_seconds(bytes);
     common::report(
         "paper network (784-100-100-100-10)",
         &[
-            Row { name: "W1 train step, batch 60", secs: w1, flops: W1_FLOPS, target: 275e-6 },
-            Row { name: "W2a folded, one sample", secs: w2a, flops: W2_FLOPS, target: 3e-6 },
-            Row { name: "W2b batch 60, forward_batch, /sample", secs: w2b, flops: W2_FLOPS, target: 2e-6 },
-            Row { name: "W2b batch 60, hand-written chain, /sample", secs: w2b_chain, flops: W2_FLOPS, target: 2e-6 },
+            Row { name: "paper_mlp/train_step_b60", secs: train, flops: TRAIN_FLOPS, target: 275e-6 },
+            Row { name: "paper_mlp/folded_one", secs: one, flops: FOLDED_FLOPS, target: 3e-6 },
+            Row { name: "paper_mlp/folded_batch60, /sample", secs: batch, flops: FOLDED_FLOPS, target: 2e-6 },
+            Row {
+                name: "paper_mlp/folded_batch60_chain, /sample",
+                secs: batch_chain,
+                flops: FOLDED_FLOPS,
+                target: 2e-6,
+            },
         ],
     );
     println!(
-        "  W2a reads the folded weights ({bytes} bytes: more than L1, within L2) once per sample; reading\n  \
-         that many bytes takes {} here ({:.0} GB/s), the floor of W2a: it runs at {:.0}% of that bound \
+        "  folded_one reads the folded weights ({bytes} bytes: more than L1, within L2) once per sample; reading\n  \
+         that many bytes takes {} here ({:.0} GB/s), the floor of folded_one: it runs at {:.0}% of that bound \
          (the {} target needs {:.0} GB/s).\n",
         common::fmt_time(floor),
         bytes as f64 / floor / 1e9,
-        100.0 * floor / w2a,
+        100.0 * floor / one,
         common::fmt_time(3e-6),
         bytes as f64 / 3e-6 / 1e9,
     );

@@ -1,4 +1,5 @@
-//! Proof of PyTorch interop, both directions.
+//! Parity with PyTorch for multilayer perceptrons (`bn_paper::networks::Interop`: every layer
+//! kind over features and every fold case), both directions.
 //!
 //! PyTorch → bn-core: `tools/pytorch_interop.py` trained the PyTorch equivalent of `Interop`
 //! a few steps and wrote its `state_dict` (`safetensors.torch.save_file`), the state_dict of
@@ -11,62 +12,21 @@
 //! them into PyTorch (`load_state_dict(..., strict=True)`) and compares (needs PyTorch, so
 //! not part of `cargo test`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use bn_core::typenum::{U6, U8};
 use bn_core::{Batch, Momentum, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_paper::networks::{Interop, InteropFolded};
 
-bn_core::network! {
-    /// Every layer kind, as in `tools/pytorch_interop.py`: dense without bias (before BN),
-    /// with a bias, named (`head`) and without bias at the output; BN with the default ε, with
-    /// ε = 1e-3 after an activation (folds into `head`), and a cumulative one between two
-    /// activations (an affine layer of the folded model); relu, tanh, sigmoid.
-    pub struct Interop {
-        input: 6,
-        dense(8), batchnorm, relu,
-        dense(8, bias), tanh,
-        batchnorm(eps = 1e-3),
-        head: dense(4), tanh,
-        batchnorm(momentum = cumulative), sigmoid,
-        dense(3, no_bias),
-    }
-}
+use common::pytorch::{fixture, le_bytes, max_rel_rows, read, rows, REL};
 
 const N_IN: usize = 6;
 const N_OUT: usize = 3;
-/// The test's tolerance: relative, with a floor for outputs near zero (as the script's).
-const REL: f32 = 1e-5;
-const FLOOR: f32 = 1e-3;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch").join(name)
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Raw little-endian f32s, `cols` per row.
-fn rows(bytes: &[u8], cols: usize) -> Vec<Vec<f32>> {
-    let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-    assert_eq!(values.len() % cols, 0);
-    values.chunks(cols).map(<[f32]>::to_vec).collect()
-}
 
 fn inputs() -> Vec<[f32; N_IN]> {
-    rows(&read(&fixture("inputs.bin")), N_IN).into_iter().map(|r| r.try_into().unwrap()).collect()
-}
-
-/// The largest relative difference (with the floor) between two sets of outputs.
-fn max_rel(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    let mut worst = 0f32;
-    for (g, w) in got.iter().zip(want) {
-        for (a, b) in g.iter().zip(w) {
-            worst = worst.max((a - b).abs() / b.abs().max(FLOOR));
-        }
-    }
-    worst
+    common::pytorch::inputs("inputs.bin")
 }
 
 fn pytorch_model() -> Box<Interop> {
@@ -90,13 +50,13 @@ fn pytorch_weights_give_pytorch_outputs() {
     let x = inputs();
     assert_eq!(x.len(), 16);
     let eval: Vec<Vec<f32>> = x.iter().map(|x| net.eval(x).to_vec()).collect();
-    let err = max_rel(&eval, &want);
+    let err = max_rel_rows(&eval, &want);
     println!("eval path vs PyTorch eval: max relative difference {err:.2e}");
     assert!(err <= REL, "eval path vs PyTorch: {err}");
 
     let folded = net.fold();
     let ours: Vec<Vec<f32>> = x.iter().map(|x| folded.forward(x).to_vec()).collect();
-    let err = max_rel(&ours, &want);
+    let err = max_rel_rows(&ours, &want);
     println!("bn-core folded model vs PyTorch eval: max relative difference {err:.2e}");
     assert!(err <= REL, "folded vs PyTorch: {err}");
 }
@@ -106,10 +66,10 @@ fn pytorch_folded_model_loads_into_the_folded_type() {
     let theirs = InteropFolded::load_safetensors(&read(&fixture("model_folded.safetensors"))).unwrap();
     let x = inputs();
     let out: Vec<Vec<f32>> = x.iter().map(|x| theirs.forward(x).to_vec()).collect();
-    let err = max_rel(&out, &rows(&read(&fixture("folded_outputs.bin")), N_OUT));
+    let err = max_rel_rows(&out, &rows(&read(&fixture("folded_outputs.bin")), N_OUT));
     println!("PyTorch-folded model in bn-core vs PyTorch: max relative difference {err:.2e}");
     assert!(err <= REL, "{err}");
-    let err = max_rel(&out, &rows(&read(&fixture("outputs.bin")), N_OUT));
+    let err = max_rel_rows(&out, &rows(&read(&fixture("outputs.bin")), N_OUT));
     assert!(err <= REL, "{err}");
     // PyTorch's fold (in f64) and bn-core's (in f32) agree parameter by parameter.
     let ours = pytorch_model().fold();
@@ -141,9 +101,8 @@ fn writes_files_for_pytorch() {
     let folded_bytes = folded.save_safetensors();
     assert_eq!(*Interop::load_safetensors(&bytes).unwrap(), *net);
     assert_eq!(*InteropFolded::load_safetensors(&folded_bytes).unwrap(), folded);
-    let le = |rows: Vec<Vec<f32>>| rows.into_iter().flatten().flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
-    let eval = le(x.iter().map(|x| net.eval(x).to_vec()).collect());
-    let folded_out = le(x.iter().map(|x| folded.forward(x).to_vec()).collect());
+    let eval = le_bytes(&x.iter().map(|x| net.eval(x).to_vec()).collect::<Vec<_>>());
+    let folded_out = le_bytes(&x.iter().map(|x| folded.forward(x).to_vec()).collect::<Vec<_>>());
     for (name, data) in [
         ("rust_model.safetensors", &bytes),
         ("rust_model_outputs.bin", &eval),

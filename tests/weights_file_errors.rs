@@ -1,232 +1,17 @@
-//! Weights files: PyTorch's `state_dict` names, round trips of the training and folded types
-//! (f32 and f64), a `LoadError` for every kind of mismatch, and a seeded, deterministic fuzz
-//! run of random and mutated files that must each be an error and never a panic.
+//! A weights file that does not fit the model is an error that says why and names the
+//! tensor (missing, unexpected, wrong shape or dtype, truncated, trailing bytes, not
+//! safetensors, a folded affine weight that is not diagonal, offsets that overflow), and the
+//! model it was loaded into is unchanged; a seeded, deterministic fuzz run of random and
+//! mutated files finds only errors, never a panic or a load.
+
+mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use bn_core::typenum::U8;
-use bn_core::{Batch, LoadError, Rng, Sgd, StateDict, Trainer};
+use bn_core::LoadError;
+use bn_paper::networks::{Every, Every64, Every64Folded, EveryFolded, Lonely};
 
-bn_core::network! {
-    /// Every layer kind: named layers, a bias-less dense, an explicit bias before BN, a BN
-    /// after an activation (folded into the next dense) and one between two activations
-    /// (an affine layer of the folded model), every BN option.
-    pub struct Every {
-        input: 5,
-        fc1: dense(6), batchnorm, relu,
-        dense(6, bias), norm: batchnorm(eps = 1e-3), tanh,
-        batchnorm(momentum = cumulative), sigmoid,
-        dense(4, no_bias), relu,
-        batchnorm(momentum = 0.5),
-        head: dense(3),
-    }
-}
-
-bn_core::network! {
-    /// `Every` in f64.
-    pub struct Every64 {
-        input: 5,
-        scalar: f64,
-        fc1: dense(6), batchnorm, relu,
-        dense(6, bias), norm: batchnorm(eps = 1e-3), tanh,
-        batchnorm(momentum = cumulative), sigmoid,
-        dense(4, no_bias), relu,
-        batchnorm(momentum = 0.5),
-        head: dense(3),
-    }
-}
-
-bn_core::network! {
-    /// A BN that cannot fold at all: between two activations, with no dense layer anywhere
-    /// near (the folded model's first layer is an affine one).
-    pub struct Lonely { input: 3, relu, batchnorm, tanh, dense(2) }
-}
-
-bn_core::network! {
-    /// Compiled in by a `cfg` that holds.
-    #[cfg(all())]
-    pub struct Kept { input: 2, dense(2), batchnorm, relu, dense(1) }
-}
-
-#[test]
-fn cfg_attributes_apply_to_the_weights_file_items() {
-    let kept = Kept::new(1);
-    assert_eq!(*Kept::load_safetensors(&kept.save_safetensors()).unwrap(), kept);
-    let folded = kept.fold();
-    assert_eq!(*KeptFolded::load_safetensors(&folded.save_safetensors()).unwrap(), folded);
-}
-
-/// The tensors of a model, as `name [shape]`.
-fn names<M: StateDict>(m: &M) -> Vec<String> {
-    let mut out = Vec::new();
-    m.visit(&mut |name, t| out.push(format!("{name} {:?}", t.shape())));
-    out
-}
-
-/// `Every` trained for a few steps: population statistics, batch counts, γ and β are all
-/// away from their initial values.
-fn trained() -> Box<Every> {
-    let mut net = Every::new_boxed(3);
-    let mut trainer = Trainer::<Every, U8>::new_boxed();
-    let mut rng = Rng::seed(11);
-    let mut x = Batch::<U8, _>::default();
-    for _ in 0..5 {
-        for v in x.iter_mut().flatten() {
-            *v = rng.normal() as f32 * 2.0 + 0.5;
-        }
-        let labels = core::array::from_fn::<usize, 8, _>(|i| i % 3).into();
-        net.train_step(&x, &labels, &bn_core::SoftmaxCrossEntropy, &Sgd::new(0.1), &mut trainer);
-    }
-    assert_eq!(net.batchnorm1.num_batches_tracked, 5);
-    net
-}
-
-#[test]
-fn names_are_those_of_the_pytorch_sequential() {
-    let net = Every::new(1);
-    assert_eq!(
-        names(&net),
-        [
-            "fc1.weight [6, 5]",
-            "1.weight [6]",
-            "1.bias [6]",
-            "1.running_mean [6]",
-            "1.running_var [6]",
-            "1.num_batches_tracked []",
-            "3.weight [6, 6]",
-            "3.bias [6]",
-            "norm.weight [6]",
-            "norm.bias [6]",
-            "norm.running_mean [6]",
-            "norm.running_var [6]",
-            "norm.num_batches_tracked []",
-            "6.weight [6]",
-            "6.bias [6]",
-            "6.running_mean [6]",
-            "6.running_var [6]",
-            "6.num_batches_tracked []",
-            "8.weight [4, 6]",
-            "10.weight [4]",
-            "10.bias [4]",
-            "10.running_mean [4]",
-            "10.running_var [4]",
-            "10.num_batches_tracked []",
-            "head.weight [3, 4]",
-            "head.bias [3]",
-        ]
-    );
-    // Folded: fc1 (+BN 1), relu, dense 3 (+norm), tanh, BN 6 as a diagonal Linear, sigmoid,
-    // dense 8, relu, head (+BN 10 before it).
-    assert_eq!(
-        names(&net.fold()),
-        [
-            "fc1.weight [6, 5]",
-            "fc1.bias [6]",
-            "2.weight [6, 6]",
-            "2.bias [6]",
-            "4.weight [6, 6]",
-            "4.bias [6]",
-            "6.weight [4, 6]",
-            "6.bias [4]",
-            "head.weight [3, 4]",
-            "head.bias [3]",
-        ]
-    );
-    assert_eq!(names(&Lonely::new(1).fold()), ["1.weight [3, 3]", "1.bias [3]", "3.weight [2, 3]", "3.bias [2]"]);
-}
-
-#[test]
-fn training_type_round_trips_exactly() {
-    let net = trained();
-    let bytes = net.save_safetensors();
-    let back = Every::load_safetensors(&bytes).unwrap();
-    assert_eq!(*back, *net);
-    // ε and momentum come from the declaration, not the file.
-    assert_eq!(back.norm.eps, 1e-3);
-    assert_eq!(back.batchnorm6.momentum, bn_core::Momentum::Cumulative);
-    let mut into = Every::new_boxed(99);
-    into.load_safetensors_into(&bytes).unwrap();
-    assert_eq!(*into, *net);
-    // Saving is deterministic.
-    assert_eq!(back.save_safetensors(), bytes);
-}
-
-#[test]
-fn folded_type_round_trips_exactly() {
-    let folded = trained().fold_boxed();
-    let bytes = folded.save_safetensors();
-    assert_eq!(*EveryFolded::load_safetensors(&bytes).unwrap(), *folded);
-    let lonely = Lonely::new(5).fold();
-    assert_eq!(*LonelyFolded::load_safetensors(&lonely.save_safetensors()).unwrap(), lonely);
-}
-
-#[test]
-fn f64_networks_round_trip_and_convert() {
-    let net = trained();
-    // An f32 file loads into the f64 network exactly (every f32 is an f64).
-    let wide = Every64::load_safetensors(&net.save_safetensors()).unwrap();
-    assert_eq!(wide.fc1.weight[2][3], f64::from(net.fc1.weight[2][3]));
-    assert_eq!(wide.norm.running_var[1], f64::from(net.norm.running_var[1]));
-    assert_eq!(wide.batchnorm1.num_batches_tracked, 5);
-    // f64 round trip, and the f64 file back into f32 (rounded to nearest: exact here).
-    let bytes = wide.save_safetensors();
-    assert_eq!(*Every64::load_safetensors(&bytes).unwrap(), *wide);
-    assert_eq!(*Every::load_safetensors(&bytes).unwrap(), *net);
-    let folded = wide.fold();
-    assert_eq!(*Every64Folded::load_safetensors(&folded.save_safetensors()).unwrap(), folded);
-}
-
-#[test]
-fn paper_sized_load_uses_no_stack_temporaries() {
-    bn_core::network! {
-        pub struct Paper {
-            input: 784,
-            dense(100), batchnorm, sigmoid,
-            dense(100), batchnorm, sigmoid,
-            dense(100), batchnorm, sigmoid,
-            dense(10),
-        }
-    }
-    let bytes = Paper::new_boxed(1).save_safetensors();
-    let folded_bytes = Paper::new_boxed(1).fold_boxed().save_safetensors();
-    assert!(core::mem::size_of::<Paper>() > 300_000);
-    // A 192 KiB stack is smaller than the model: loading must build it on the heap.
-    std::thread::Builder::new()
-        .stack_size(192 * 1024)
-        .spawn(move || {
-            let net = Paper::load_safetensors(&bytes).unwrap();
-            assert_eq!(net.save_safetensors(), bytes);
-            let folded = PaperFolded::load_safetensors(&folded_bytes).unwrap();
-            assert_eq!(folded.save_safetensors(), folded_bytes);
-        })
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
-// ---- errors ----
-
-/// The header (JSON) of a file, and where it ends.
-fn header(bytes: &[u8]) -> (String, usize) {
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    (String::from_utf8(bytes[8..8 + n].to_vec()).unwrap(), 8 + n)
-}
-
-/// `bytes` with its header replaced by `new` (padded to keep the data in place when shorter).
-fn with_header(bytes: &[u8], new: &str) -> Vec<u8> {
-    let (_, end) = header(bytes);
-    let mut out = (new.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(new.as_bytes());
-    out.extend_from_slice(&bytes[end..]);
-    out
-}
-
-/// A header entry of tensor `name` (`"name":{...}`), as the file has it.
-fn entry<'a>(header: &'a str, name: &str) -> &'a str {
-    let start = header.find(&format!("\"{name}\":")).unwrap_or_else(|| panic!("{name} in {header}"));
-    let end = start + header[start..].find('}').unwrap() + 1;
-    &header[start..end]
-}
+use common::files::{entry, header, trained_every, with_header};
 
 /// Loads `bytes` into a copy of `net`; asserts that the copy is unchanged, and returns the
 /// error's message.
@@ -240,7 +25,7 @@ fn load_error(net: &Every, bytes: &[u8]) -> String {
 
 #[test]
 fn every_mismatch_is_an_error_that_names_the_tensor() {
-    let net = trained();
+    let net = trained_every();
     let good = net.save_safetensors();
     let (h, _) = header(&good);
 
@@ -526,7 +311,7 @@ fn mutate(g: &mut Gen, good: &[u8], h: &str) -> Vec<u8> {
 #[test]
 fn random_and_mutated_files_are_errors_never_panics() {
     const ITERATIONS: usize = 6_000;
-    let net = trained();
+    let net = trained_every();
     let folded = net.fold();
     let files = [net.save_safetensors(), folded.save_safetensors()];
     let mut g = Gen(0x5eed_b47c);

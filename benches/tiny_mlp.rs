@@ -1,9 +1,12 @@
-//! W3 of the performance issue: a tiny network, 16 → 2 × [dense(32), batchnorm, sigmoid] →
-//! dense(4) (f32, one thread): a training step at batch 32 (softmax cross-entropy, SGD), and
-//! the folded network's one-sample latency (model and input 64-byte aligned, and 16 bytes off).
+//! A tiny network (`bn_paper::networks::TinyMlp`: 16 → 2 × [dense(32), batchnorm, sigmoid]
+//! → dense(4), f32, one thread):
 //!
-//! `cargo bench --bench tiny`; after criterion's lines, a table with GFLOP/s and the
-//! fraction of the FMA peak measured in the same process.
+//! - `tiny_mlp/train_step_b32`: a training step at batch 32 (softmax cross-entropy, SGD);
+//! - `tiny_mlp/folded_one`: the folded network's one-sample latency, model and input 64-byte
+//!   aligned, and `tiny_mlp/folded_one_off16`, both 16 bytes off a cache line.
+//!
+//! (Older issue texts call this W3.) `cargo bench --bench tiny_mlp`; after criterion's lines,
+//! a table with GFLOP/s and the fraction of the FMA peak measured in the same process.
 
 mod common;
 
@@ -13,27 +16,18 @@ use bn_core::typenum::{U16, U32};
 use bn_core::{flat_mut, Batch, CacheAligned, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+use bn_paper::networks::{TinyMlp, TinyMlpFolded};
 use common::Row;
 
-bn_core::network! {
-    /// A tiny classifier.
-    pub struct Tiny {
-        input: 16,
-        dense(32), batchnorm, sigmoid,
-        dense(32), batchnorm, sigmoid,
-        dense(4),
-    }
-}
-
 /// FLOPs of one training step at batch 32: forward, `dW` of every layer, `dX` of layers 2–3.
-const W3_TRAIN_FLOPS: f64 = 2.0 * 32.0 * (1_664.0 + 1_664.0 + 1_152.0);
+const TRAIN_FLOPS: f64 = 2.0 * 32.0 * (1_664.0 + 1_664.0 + 1_152.0);
 /// FLOPs of one folded forward.
-const W3_ONE_FLOPS: f64 = 2.0 * 1_664.0;
+const ONE_FLOPS: f64 = 2.0 * 1_664.0;
 
 fn bench(c: &mut Criterion) {
     let mut rng = Rng::seed(7);
-    let mut net = Tiny::new(3);
-    let mut trainer = Trainer::<Tiny, U32>::new();
+    let mut net = TinyMlp::new(3);
+    let mut trainer = Trainer::<TinyMlp, U32>::new();
     let mut x = Batch::<U32, U16>::default();
     flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32 * 2.0 - 1.0);
     let mut labels = GenericArray::<usize, U32>::default();
@@ -53,16 +47,14 @@ fn bench(c: &mut Criterion) {
     assert_eq!((line(folded as *const _ as _), line(x5 as *const _ as _)), (0, 0));
     assert_eq!((line(folded_off as *const _ as _), line(x5_off as *const _ as _)), (16, 16));
 
-    let mut g = c.benchmark_group("tiny");
-    g.throughput(Throughput::Elements(W3_TRAIN_FLOPS as u64));
-    g.bench_function("W3 train step, batch 32", |b| {
+    let mut g = c.benchmark_group("tiny_mlp");
+    g.throughput(Throughput::Elements(TRAIN_FLOPS as u64));
+    g.bench_function("train_step_b32", |b| {
         b.iter(|| black_box(net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer)))
     });
-    g.throughput(Throughput::Elements(W3_ONE_FLOPS as u64));
-    g.bench_function("W3 folded, one sample", |b| b.iter(|| black_box(folded.forward(black_box(x5)))));
-    g.bench_function("W3 folded, one sample, model and input 16 bytes off a line", |b| {
-        b.iter(|| black_box(folded_off.forward(black_box(x5_off))))
-    });
+    g.throughput(Throughput::Elements(ONE_FLOPS as u64));
+    g.bench_function("folded_one", |b| b.iter(|| black_box(folded.forward(black_box(x5)))));
+    g.bench_function("folded_one_off16", |b| b.iter(|| black_box(folded_off.forward(black_box(x5_off)))));
     g.finish();
 
     let train = common::time_per_call(|| {
@@ -77,9 +69,9 @@ fn bench(c: &mut Criterion) {
     common::report(
         "tiny network (16-32-32-4)",
         &[
-            Row { name: "W3 train step, batch 32", secs: train, flops: W3_TRAIN_FLOPS, target: 5e-6 },
-            Row { name: "W3 folded, one sample", secs: one, flops: W3_ONE_FLOPS, target: 100e-9 },
-            Row { name: "W3 folded, one sample, 16 B off a line", secs: one_off, flops: W3_ONE_FLOPS, target: 100e-9 },
+            Row { name: "tiny_mlp/train_step_b32", secs: train, flops: TRAIN_FLOPS, target: 5e-6 },
+            Row { name: "tiny_mlp/folded_one", secs: one, flops: ONE_FLOPS, target: 100e-9 },
+            Row { name: "tiny_mlp/folded_one_off16", secs: one_off, flops: ONE_FLOPS, target: 100e-9 },
         ],
     );
 }
@@ -87,7 +79,7 @@ fn bench(c: &mut Criterion) {
 /// A folded model and an input, each at the start of a cache line.
 #[repr(C)]
 struct Placed {
-    folded: CacheAligned<TinyFolded>,
+    folded: CacheAligned<TinyMlpFolded>,
     x: CacheAligned<bn_core::Vector<U16>>,
 }
 
@@ -97,7 +89,7 @@ struct Placed {
 struct Off16 {
     _pad: [u8; 16],
     x: bn_core::Vector<U16>,
-    folded: TinyFolded,
+    folded: TinyMlpFolded,
 }
 
 criterion_group! {

@@ -1,0 +1,146 @@
+//! The performance workloads of the benches (`benches/paper_mlp.rs`, `benches/tiny_mlp.rs`,
+//! `benches/lenet.rs`) make no heap allocation, with the networks of `bn_paper::networks`
+//! that the benches measure:
+//!
+//! - the paper MLP (`PaperBn`, 784 → 3 × [dense(100), batchnorm, sigmoid] → dense(10)): a
+//!   training step at batch 60 (forward, softmax cross-entropy, backward, SGD); its folded
+//!   model on one sample, and on a batch of 60 (`forward_batch`, and the batched
+//!   layer-by-layer chain that the bench also measures);
+//! - the tiny MLP (`TinyMlp`, 16 → 2 × [dense(32), batchnorm, sigmoid] → dense(4)): a training
+//!   step at batch 32 and the folded model's one-sample forward;
+//! - the LeNet (`LeNetBn`): a training step at batch 60, folding, the folded model on one
+//!   sample and on a batch of 60.
+//!
+//! (Older issue texts call these workloads W1, W2a/W2b, W3 and W4.) They run on every
+//! instruction set this CPU has (AVX-512, then AVX2, then the portable loops, lowered with
+//! `bn_core::kernels::set_simd_level`: process-wide, which is why this binary has a single
+//! `#[test]`), so the fallback paths are covered end to end. Nothing is run before the first
+//! counted call, so the one-time detection of the SIMD level is counted too. The allocations
+//! are counted by `allocation-counter`'s global allocator, on this test's thread only, through
+//! the wrapper that bn-core's zero-allocation tests use.
+
+use std::hint::black_box;
+
+use bn_core::kernels::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
+use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
+use bn_core::{
+    boxed_zeroed, flat_mut, Activation, Batch, GenericArray, Rng, Sgd, Sigmoid, SoftmaxCrossEntropy, Trainer,
+};
+use bn_paper::networks::{LeNetBn, LeNetBnFolded, PaperBn, PaperBnFolded, TinyMlp};
+
+#[path = "../bn-core/tests/common/counting.rs"]
+mod counting;
+use counting::{assert_no_alloc, count};
+
+/// `paper_mlp/folded_batch60` written by hand as a chain of the folded model's layers on the whole batch (one matrix
+/// product per layer, the sigmoid in place): a cross-check of the generated `forward_batch`.
+fn folded_batch_chain(f: &PaperBnFolded, x: &Batch<U60, U784>, h: &mut [Batch<U60, U100>; 2], y: &mut Batch<U60, U10>) {
+    let [h0, h1] = h;
+    f.dense0.forward(x, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense3.forward(h0, h1);
+    Sigmoid::apply(flat_mut(h1));
+    f.dense6.forward(h1, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense9.forward(h0, y);
+}
+
+#[test]
+fn the_benchmark_workloads_do_not_allocate_on_any_level() {
+    // The counter counts (so a zero below means zero).
+    let ((), a, d) = count(|| drop(black_box(Box::new(black_box(7u64)))));
+    assert!(a >= 1 && d >= 1, "{a} allocations, {d} deallocations");
+
+    // The first round detects the level inside the counted calls (unless `BN_SIMD` is set:
+    // detection then reads it, allocating a copy of its value once, so it detects first);
+    // then each lower level.
+    if std::env::var_os("BN_SIMD").is_some() {
+        detected_simd_level();
+    }
+    workloads("detected level");
+    for level in [SimdLevel::Avx2, SimdLevel::Portable] {
+        if level < detected_simd_level() {
+            assert_eq!(set_simd_level(level), level);
+            assert_eq!(simd_level(), level);
+            workloads(level.name());
+        }
+    }
+}
+
+/// Every workload on the current level: no allocation, and consistent results.
+fn workloads(level: &str) {
+    // Set-up on the heap (not measured).
+    let mut rng = Rng::seed(5);
+    let mut net = PaperBn::new_boxed(1);
+    let mut trainer = Trainer::<PaperBn, U60>::new_boxed();
+    let mut x = boxed_zeroed::<Batch<U60, U784>>();
+    flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32);
+    let mut labels = GenericArray::<usize, U60>::default();
+    labels.iter_mut().for_each(|l| *l = rng.below(10));
+    let opt = Sgd::new(0.1f32);
+    let mut folded = boxed_zeroed::<PaperBnFolded>();
+    let mut y = boxed_zeroed::<Batch<U60, U10>>();
+    let mut y_chain = boxed_zeroed::<Batch<U60, U10>>();
+    let mut h = boxed_zeroed::<[Batch<U60, U100>; 2]>();
+
+    // paper_mlp/train_step_b60: training steps (the first kernel call also detects the SIMD level).
+    let losses = assert_no_alloc(&format!("{level}: paper_mlp/train_step_b60"), || {
+        let mut losses = [0.0f32; 3];
+        for l in losses.iter_mut() {
+            *l = net.train_step(&*x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+        }
+        losses
+    });
+    assert!(losses.iter().all(|l| l.is_finite()) && (1.0..4.0).contains(&losses[0]), "{level}: losses {losses:?}");
+    assert!(losses[2] < losses[0], "{level}: the same batch three times: the loss goes down ({losses:?})");
+
+    // paper_mlp/folded_one, paper_mlp/folded_batch60: the folded model.
+    net.fold_into(&mut folded);
+    let one = assert_no_alloc(&format!("{level}: paper_mlp/folded_one"), || folded.forward(&x[3]));
+    assert_no_alloc(&format!("{level}: paper_mlp/folded_batch60, forward_batch"), || folded.forward_batch(&*x, &mut y));
+    assert_no_alloc(&format!("{level}: paper_mlp/folded_batch60, batched chain"), || {
+        folded_batch_chain(&folded, &x, &mut h, &mut y_chain)
+    });
+    // One sample, a batch and the batched chain agree bit for bit; the eval path closely.
+    assert_eq!(one, y[3]);
+    assert_eq!(*y, *y_chain);
+    let eval = net.eval(&x[3]);
+    for (e, f) in eval.iter().zip(one.iter()) {
+        assert!((e - f).abs() <= 1e-4 * (1.0 + e.abs()), "{level}: eval {e} vs folded {f}");
+    }
+
+    // tiny_mlp: the tiny network, everything on the stack.
+    let mut tiny = TinyMlp::new(3);
+    let mut tiny_trainer = Trainer::<TinyMlp, U32>::new();
+    let mut xt = Batch::<U32, U16>::default();
+    flat_mut(&mut xt).iter_mut().for_each(|p| *p = rng.uniform() as f32 * 2.0 - 1.0);
+    let mut lt = GenericArray::<usize, U32>::default();
+    lt.iter_mut().for_each(|l| *l = rng.below(4));
+    let tl = assert_no_alloc(&format!("{level}: tiny_mlp/train_step_b32"), || {
+        let mut l = 0.0;
+        for _ in 0..3 {
+            l = tiny.train_step(&xt, &lt, &SoftmaxCrossEntropy, &opt, &mut tiny_trainer);
+        }
+        l
+    });
+    assert!(tl.is_finite(), "{level}: tiny_mlp loss {tl}");
+    let tiny_folded = tiny.fold();
+    let out = assert_no_alloc(&format!("{level}: tiny_mlp/folded_one"), || tiny_folded.forward(&xt[0]));
+    assert!(out.iter().all(|v| v.is_finite()));
+    assert_eq!(out, tiny.fold().forward(&xt[0]));
+
+    // lenet: a training step at batch 60, folding, the folded model on one sample and a
+    // batch (the convolutions' buffers live in the workspace and on the stack).
+    let mut lenet = LeNetBn::new_boxed(4);
+    let mut lenet_trainer = Trainer::<LeNetBn, U60>::new_boxed();
+    let lenet_loss = assert_no_alloc(&format!("{level}: lenet/train_step_b60"), || {
+        lenet.train_step(&*x, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.05), &mut lenet_trainer)
+    });
+    assert!(lenet_loss.is_finite(), "{level}: lenet loss {lenet_loss}");
+    let mut lenet_folded = boxed_zeroed::<LeNetBnFolded>();
+    assert_no_alloc(&format!("{level}: lenet fold"), || lenet.fold_into(&mut lenet_folded));
+    let one = assert_no_alloc(&format!("{level}: lenet/folded_one"), || lenet_folded.forward(&x[7]));
+    let mut ys = boxed_zeroed::<Batch<U60, U10>>();
+    assert_no_alloc(&format!("{level}: lenet/folded_batch60"), || lenet_folded.forward_batch(&*x, &mut ys));
+    assert_eq!(ys[7], one, "{level}: lenet forward_batch == forward");
+}
