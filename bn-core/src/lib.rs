@@ -271,7 +271,10 @@ pub use typenum;
 /// each dropout's mask `mK`, and `dropout_state`; each conv's buffers `sK` (a padded image,
 /// or the column matrix for strides other than 1); each max pool's argmax `iK`. `flatten`
 /// has no buffer of its own, and a BN over images followed by `relu` runs fused (one pass
-/// forward and one backward) and writes the ReLU's buffer.
+/// forward and one backward) and writes the ReLU's buffer. The four layers of a
+/// `conv2d, batchnorm, relu, maxpool` block (a BN without `renorm`) train as one block, a
+/// sample at a time, so some of their buffers hold only scratch after a training step; each
+/// field's doc says which.
 ///
 /// **`MlpGrads`**: one field per parameter layer (also the type of SGD's momentum state).
 ///
