@@ -43,6 +43,10 @@
 //! assert_eq!(bn.num_batches_tracked, 1);
 //! ```
 //!
+//! Most code starts with [`network!`], which declares a whole network from a list of layers;
+//! its documentation is the reference of the grammar and of the generated items. The
+//! repository's `README.md` and `docs/` hold the experiments, measurements and guides.
+//!
 //! The crate's layout (see `ARCHITECTURE.md` in the repository): `layers/` (one layer per
 //! file), `train/` (losses, the optimizer, the `Network` trait and [`Trainer`]), `format/`
 //! (weights files and the byte layout), `kernels/` (the numeric kernels, which know no
@@ -98,6 +102,9 @@ pub use typenum;
 /// Declares a statically shaped network: a list of layers becomes typed training code
 /// and a folded inference type, and shape errors become compile errors at your token.
 ///
+/// This is the one reference of the grammar and of the generated items; the README and
+/// `docs/` link here.
+///
 /// ```
 /// bn_core::network! {
 ///     /// Doc comments and attributes pass through to the generated type.
@@ -122,67 +129,185 @@ pub use typenum;
 /// assert_eq!(Mlp::PARAMS, 78_400 + 200 + 10_000 + 200 + 10_000 + 200 + 1_010);
 /// ```
 ///
+/// Images work the same way; the macro works out every size:
+///
+/// ```
+/// bn_core::network! {
+///     pub struct LeNetBn {
+///         input: (1, 28, 28),
+///         conv2d(8, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+///         conv2d(8 => 16, kernel = 3, padding = 1), batchnorm, relu, maxpool(2),
+///         flatten,
+///         dense(10),
+///     }
+/// }
+///
+/// assert_eq!(LeNetBn::INPUT, 784);
+/// // conv 72 + BN 16 + conv 1,152 + BN 32 + dense 16·7·7·10 + 10.
+/// assert_eq!(LeNetBn::PARAMS, 9_122);
+/// assert!(LeNetBn::SUMMARY.contains("16×7×7"));
+/// let net = LeNetBn::new_boxed(1);
+/// let image = [[[0.5f32; 28]; 28]; 1]; // or a flat [f32; 784]: the same bytes
+/// assert_eq!(net.classify(&image), net.classify(&[0.5f32; 784]));
+/// ```
+///
 /// # Grammar
 ///
-/// - `input: N` (first): the width of one sample; or `input: (C, H, W)`, an image of `C`
-///   channels of `H × W` pixels, stored flat in C, H, W order (PyTorch's contiguous NCHW),
-///   so a `[f32; C·H·W]` is a sample (as is `[[[f32; W]; H]; C]`). Optional `scalar: f64`
-///   (default `f32`).
+/// A network is `VISIBILITY struct NAME { SETTINGS, LAYERS }`, optionally preceded by doc
+/// comments and attributes (`#[cfg]` applies to every generated item).
+///
+/// **Settings**, first:
+///
+/// - `input: N`: the width of one sample. Or `input: (C, H, W)`: an image of `C` channels of
+///   `H × W` pixels, stored flat in C, H, W order (PyTorch's contiguous NCHW), so
+///   `[f32; C·H·W]`, `Batch<B, U{C·H·W}>` and the MNIST loaders work unchanged; the nested
+///   `[[[f32; W]; H]; C]` is accepted too (same bytes, no copy).
+/// - `scalar: f64` (optional; default `f32`).
+///
+/// **Layers**, comma-separated, in order (options in parentheses, defaults as shown):
+///
 /// - `dense(N)` takes its input width from the previous layer; `dense(I => N)` states it and
 ///   is checked. A dense layer directly followed by `batchnorm` has no bias (β subsumes it)
 ///   unless written `dense(N, bias)`; `dense(N, no_bias)` drops it elsewhere. It needs
 ///   features: after an image, `flatten` first.
 /// - `conv2d(OUT, kernel = K | (KH, KW), stride = S | (SH, SW), padding = P | (PH, PW))` on
-///   an image (PyTorch's `Conv2d`, zero padding; defaults stride 1, padding 0; padding at
-///   most half the kernel); `conv2d(IN => OUT, …)` states the input channels and is checked.
+///   an image: PyTorch's `Conv2d` (zero padding; defaults stride 1 and padding 0; padding at
+///   most half the kernel). `conv2d(IN => OUT, …)` states the input channels and is checked.
 ///   The bias rules are `dense`'s (`bias`, `no_bias`).
-/// - `batchnorm`, with options `eps = 1e-5` (> 0) and `momentum = 0.1` (in (0, 1]) or
-///   `momentum = cumulative` (the paper's population statistics). After an image it
-///   normalizes each channel over the batch and every pixel (BatchNorm2d, `m' = B·H·W`).
-///   `affine = false`: no γ/β (PyTorch's `affine=False`). `renorm` or `renorm(rmax = 3,
-///   dmax = 5)`: Batch Renormalization (see [`BatchNorm::forward_train`]), `rmax ≥ 1`,
-///   `dmax ≥ 0`, the declared limits in force until `set_renorm_limits`.
-/// - `layernorm`, with options `eps = 1e-5` and `affine = false`: [`LayerNorm`] over the
-///   values of one sample (`nn.LayerNorm([C, H, W])` after an image); kept in the folded
-///   model. A network without `batchnorm` trains at batch size 1.
-/// - `dropout(p)`, `0 ≤ p < 1`: inverted [`Dropout`] with masks from the trainer's seeded
-///   state ([`Trainer::seed`]); the identity in eval, absent from the folded model.
+/// - `batchnorm`, with options `eps = 1e-5` (> 0) and `momentum = 0.1` (in (0, 1],
+///   PyTorch's convention: the weight of the new value) or `momentum = cumulative` (the
+///   paper's population statistics, PyTorch's `momentum=None`). After an image it normalizes
+///   each channel over the batch and every pixel (PyTorch's `BatchNorm2d`: `m' = B·H·W`,
+///   also in the unbiased factor of the running variance). More options:
+///   - `affine = false`: no γ/β (PyTorch's `affine=False`: no `weight`/`bias` in the weights
+///     file);
+///   - `renorm` or `renorm(rmax = 3, dmax = 5)`: Batch Renormalization (Ioffe 2017; see
+///     [`BatchNorm::forward_train`]), `rmax ≥ 1`, `dmax ≥ 0`, the declared limits in force
+///     until `set_renorm_limits` changes them.
+/// - `layernorm`, with options `eps = 1e-5` and `affine = false`: [`LayerNorm`], PyTorch's
+///   `nn.LayerNorm` over the values of one sample (`nn.LayerNorm([C, H, W])` after an image):
+///   the same computation in training and inference, no batch statistics, so a network
+///   without `batchnorm` trains at batch size 1. It does not fold into a linear layer and
+///   stays a layer of the folded model.
+/// - `dropout(p)` or `dropout(p = 0.5)`, `0 ≤ p < 1`: inverted [`Dropout`] (kept values
+///   scaled by `1/(1 − p)`), masks drawn from the trainer's seeded state ([`Trainer::seed`];
+///   a new trainer starts from 0, so runs are reproducible); the identity in inference,
+///   absent from the folded model (a BN across it still folds).
 /// - `maxpool(K)`, `maxpool(K, stride = S)`, `avgpool(K)`, `avgpool(K, stride = S)`: square
-///   windows, no padding, floor semantics, default stride `K`. `flatten`: an image as its
-///   `C·H·W` features (nothing is computed).
+///   windows, no padding, floor semantics, default stride `K`. Max pooling routes the
+///   gradient to the first maximum of a window, or to its last NaN, as PyTorch does.
+/// - `flatten`: an image's `C·H·W` values as features, in C, H, W order (nothing is
+///   computed).
 /// - `sigmoid`, `relu`, `tanh`, on features or images.
-/// - Any layer may be named, `fc1: dense(100)`; the name is the field's name. Unnamed
-///   layers are fields `dense0`, `batchnorm1`, `maxpool3`, … (kind and 0-based position:
-///   every layer, `flatten` and pools included, takes the next `nn.Sequential` index).
+///
+/// **Names.** Any layer may be named, `fc1: dense(100)`; the name is its field. Unnamed
+/// layers are fields `dense0`, `batchnorm1`, `maxpool3`, … (kind and 0-based position K:
+/// every layer, `flatten`, activations and pools included, takes the next `nn.Sequential`
+/// index), so the weights files carry PyTorch's `state_dict` names.
+///
+/// # Compile-time errors
+///
+/// Every rule is checked before anything is generated and *every* error is reported at the
+/// offending token, with sizes in decimal:
+///
+/// ```text
+/// error: layer 4 `dense(50 => 10)` expects 50 inputs, but the previous layer gives 100
+/// error: unknown layer `desne`; did you mean `dense`?
+/// error: `momentum` must be in (0, 1] or `cumulative`, found `1.5`
+/// error: layer 5 `conv2d(16, kernel = 7)`: a 7×7 kernel does not fit the 5×5 input (padding 0)
+/// error: layer 9 `dense(10)` after a 16×7×7 image: add `flatten` first
+/// error: `conv2d(3 => 16)` expects 3 channels, but the previous layer gives 8
+/// error[E0277]: training needs a batch of at least 2 samples
+/// error[E0277]: `[f32; 3]` is not an input of `Mlp`: it takes 784 values of `f32`
+/// ```
+///
+/// After an error the macro still declares every item below (with unreachable bodies), so
+/// code that uses the network shows the one real error, not a cascade. `tests/ui/` in the
+/// repository holds over a hundred such cases, one rule per file, with their `.stderr`
+/// snapshots.
 ///
 /// # Generated items (for `struct Mlp`, with its visibility)
 ///
-/// - `Mlp`: the parameters and population statistics, one field per dense/conv/BN layer;
-///   `Mlp::INPUT`, `OUTPUT`, `PARAMS`, `SUMMARY` (also its `Display`: a layer table);
-///   `new(seed)` (stack), `new_boxed(seed)` (heap, no stack temporaries), `init`,
-///   `init_with(Init, seed)`.
-/// - Training: `forward_train(&x, &mut ws)` at a batch size fixed at compile time, `B ≥ 2`
-///   with a `batchnorm` (a batch of 1 does not compile), `B ≥ 1` without; `backward`,
-///   `step(&grads, &mut state, &opt)`,
-///   `train_step(&x, &labels, &loss, &opt, &mut trainer) -> loss`,
-///   `recompute_population_statistics(batches, &mut ws)` (Algorithm 2),
-///   `freeze_batchnorm(`[`Freeze`]`)` (fine-tuning), `set_renorm_limits(rmax, dmax)`.
-/// - `MlpWorkspace<B>`: every layer's output `aK`, its gradient `dK`, each BN's batch
-///   statistics `cK`, each conv's buffers `sK`, each max pool's argmax `iK` (a `flatten`
-///   shares its input's buffers); `MlpGrads`: one field per parameter layer. [`Trainer`] bundles a
-///   workspace, the gradients and the optimizer state.
-/// - Eval with population statistics: `eval(&x)`, `eval_batch`, `forward_eval` (into a
-///   workspace, keeping every layer's output), `classify`.
-/// - `fold()`, `fold_boxed()`, `fold_into(&mut out)` → `MlpFolded`: no BN layer left (each BN
-///   folded into the dense or conv layer before it, or into the one after it where that is
-///   exact — a dense layer, also across `flatten`, or a conv without padding — or kept as
-///   an [`Affine`] layer, per feature or per channel),
-///   `Copy`, `#[repr(C)]`, with `forward`, `forward_batch` and `classify`.
-/// - Weights files (feature `safetensors`): `save_safetensors()`, `load_safetensors(bytes)`
-///   (on the heap) and `load_safetensors_into(&mut self, bytes)` on `Mlp` and `MlpFolded`, with
-///   the tensor names of the equivalent `torch.nn.Sequential` (see [`StateDict`]); the folded
-///   type's raw bytes through [`PlainData`] and [`embed!`].
-/// - Traits `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`) and `MlpBatch`, which
-///   turn a wrong input width into a readable error; impls of [`Network`] and [`Inference`]
-///   for generic code.
+/// **The network `Mlp`**: the parameters and population statistics, one public field per
+/// dense, conv, BN and LayerNorm layer. `#[repr(C, align(64))]` (as are `MlpGrads` and
+/// `MlpWorkspace`: each starts on a cache line, as does every buffer in it that follows whole
+/// lines); `Clone`, `Debug`, `PartialEq`, and `Display` (the summary).
+///
+/// - `Mlp::INPUT`, `OUTPUT` (widths), `PARAMS` (trainable scalars), `SUMMARY` (a layer table
+///   like Keras' `summary()`: each layer's output shape, `8×28×28` for an image, and its
+///   parameter count, then the folded model's layers).
+/// - `new(seed)` (on the stack: small networks), `new_boxed(seed)` (zeroed on the heap and
+///   initialized in place, no stack temporary), `init(seed)`, `init_with(`[`Init`]`, seed)`.
+///   The default initialization is He normal before a ReLU, Xavier normal otherwise, biases
+///   zero.
+///
+/// **Training**, at a batch size `B` fixed at compile time: `B ≥ 2` ([`TrainBatch`]) for a
+/// network with a `batchnorm` (batch statistics; a batch of 1 does not compile), `B ≥ 1`
+/// ([`NonEmptyBatch`]) without.
+///
+/// - `forward_train(&x, &mut ws)`: every layer's output into the workspace.
+/// - `backward(&x, &mut ws, &mut grads)`: the exact gradient, through BN's μ_B and σ²_B.
+/// - `step(&grads, &mut state, &opt)`: the optimizer step (e.g. [`Sgd`]).
+/// - `train_step(&x, &labels, &loss, &opt, &mut trainer) -> loss`: forward, loss, backward
+///   and step in one call; [`Trainer`] bundles a workspace, the gradients and the optimizer
+///   state.
+/// - `recompute_population_statistics(batches, &mut ws)`: the paper's Algorithm 2, steps
+///   8–11, with the parameters frozen (every BN gets plain statistics, frozen and renorm
+///   modes switched off meanwhile).
+/// - `freeze_batchnorm(`[`Freeze`]`)` for fine-tuning: `Freeze::Statistics` makes training
+///   steps normalize with the population statistics (left unchanged) and backpropagate
+///   through that fixed affine map, as PyTorch's `bn.eval()` in a training loop;
+///   `Freeze::All` also fixes γ and β; `Freeze::No` undoes it. One layer: its field's
+///   `freeze`.
+/// - `set_renorm_limits(rmax, dmax)`: the current limits of every `batchnorm(renorm)` layer
+///   (one layer: its `rmax` and `dmax` fields).
+///
+/// **Inference** with the population statistics: `eval(&x)`, `eval_batch(&x, &mut y)`,
+/// `forward_eval(&x, &mut ws)` (into a workspace, keeping every layer's output) and
+/// `classify(&x)`.
+///
+/// **`MlpWorkspace<B>`**, inline arrays for a batch of `B`: layer K's output `aK` and its
+/// gradient `dK`; each BN's batch statistics (each LayerNorm's per-sample statistics) `cK`;
+/// each dropout's mask `mK`, and `dropout_state`; each conv's buffers `sK` (a padded image,
+/// or the column matrix for strides other than 1); each max pool's argmax `iK`. `flatten`
+/// has no buffer of its own, and a BN over images followed by `relu` runs fused (one pass
+/// forward and one backward) and writes the ReLU's buffer. The four layers of a
+/// `conv2d, batchnorm, relu, maxpool` block (a BN without `renorm`) train as one block, a
+/// sample at a time, so some of their buffers hold only scratch after a training step; each
+/// field's doc says which.
+///
+/// **`MlpGrads`**: one field per parameter layer (also the type of SGD's momentum state).
+///
+/// **Folding: `fold()`, `fold_boxed()`, `fold_into(&mut out)` → `MlpFolded`**, the
+/// inference model: no BN layer left, no dropout, LayerNorms kept as they are. Each BN folds
+/// into the dense or conv layer before it (for a conv, PyTorch's `fuse_conv_bn_eval`
+/// formula), else into the layer after it where that is exact (a dense layer, also across
+/// `flatten`, or a conv without padding: `W·diag(a)`), else it stays a per-feature or
+/// per-channel [`Affine`] layer; folding never crosses a nonlinearity. `MlpFolded` is
+/// `#[repr(C)]`, only scalars, `Copy`, `Send`, `Sync`, `Clone`, `Debug`, `PartialEq`,
+/// `Display`; it has `INPUT`, `OUTPUT`, `forward`, `forward_batch` (chunks of samples, the
+/// same results as one at a time) and `classify`, and its bytes are the model file:
+/// [`PlainData`]'s `to_bytes`/`from_bytes`, and [`embed!`] for a `static` in a `no_std`
+/// binary (wrap it in [`CacheAligned`] for the lowest one-sample latency).
+///
+/// **Weights files** (feature `safetensors`): `save_safetensors()`,
+/// `load_safetensors(bytes)` (on the heap) and `load_safetensors_into(&mut self, bytes)` on
+/// `Mlp` and `MlpFolded`, with the names, shapes and dtypes of the equivalent
+/// `torch.nn.Sequential`'s `state_dict` (see [`StateDict`], which both types implement, with
+/// `is_finite()`). A bad file is a [`LoadError`] and leaves the model unchanged.
+///
+/// **Traits**: `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`; for an image also
+/// `[[[f32; W]; H]; C]`) and `MlpBatch`, which turn a wrong input width into a readable
+/// error; impls of [`Network`] and [`Inference`] for code generic over networks
+/// ([`Trainer`], [`accuracy`]).
+///
+/// # The expansion
+///
+/// Generated code names only `::core::…` and `::bn_core::__private::…`, and its size grows
+/// with the number of layers, not their widths or image sizes: every loop lives in bn-core,
+/// and a size above 1024 is spelled `Sum<Prod<hi, U1024>, lo>`, so even its spelling stays
+/// short: `bn-macros-impl/src/snapshot_tests.rs` bounds a LeNet's expansion at 1.5 times a
+/// tiny conv net's and a 3×224×224 stem's at 1.7 times (they were 1.36 and 1.58 times on
+/// 2026-12-02). The checked-in expansion of a small network is
+/// `bn-macros-impl/snapshots/tiny.expanded.rs`.
 pub use bn_macros::network;
