@@ -1,6 +1,6 @@
 //! Non-finite inputs (NaN, ±∞) to the eval path (`eval`, `eval_batch`, `classify`) and to
 //! the folded model (`forward`, `forward_batch`, `classify`), on every SIMD level this CPU
-//! has: no panic, and the result the README ("Reliability") states:
+//! has: no panic, and the result docs/reliability.md ("Non-finite inputs") states:
 //!
 //! - every layer computes IEEE arithmetic, so a NaN input reaches every unit of the next
 //!   dense or conv layer and propagates through BN, `sigmoid`, `tanh`, the pools
