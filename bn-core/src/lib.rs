@@ -64,6 +64,8 @@ extern crate self as bn_core;
 #[doc(hidden)]
 pub mod __private;
 mod embed;
+#[cfg(any(feature = "alloc", test))]
+mod finite_difference;
 mod float;
 mod format;
 #[cfg(feature = "alloc")]

@@ -1,10 +1,10 @@
-//! Test helpers: random data, and a layer's gradient check on top of [`crate::gradcheck`].
+//! Test helpers: random data, and a layer's gradient check on top of [`crate::finite_difference`].
 
 use alloc::vec::Vec;
 
 use generic_array::ArrayLength;
 
-use crate::gradcheck::{self, Tensor};
+use crate::finite_difference::{self, Tensor};
 use crate::rng::{Init, Rng};
 use crate::shape::{flat, flat_mut, Batch};
 
@@ -17,7 +17,7 @@ pub fn random_batch<B: ArrayLength, N: ArrayLength>(rng: &mut Rng) -> Batch<B, N
 
 /// Checks a layer's backward against central finite differences of
 /// `ℓ = Σ r ⊙ forward(x)` for a fixed random `r`, for the input (`dx`) and every parameter
-/// (`dparam`), with [`gradcheck::check`].
+/// (`dparam`), with [`finite_difference::check`].
 ///
 /// `forward` must not change the layer (clone it when the forward needs `&mut`);
 /// `backward(layer, x, dy)` returns `dX` and the parameter gradients in the order of
@@ -42,5 +42,5 @@ pub fn check_gradient<B: ArrayLength, I: ArrayLength, O: ArrayLength, L: Clone>(
         Tensor::new("dx", flat(&dx), |(x, _): &mut (Batch<B, I, f64>, L)| flat_mut(x)),
         Tensor::each("dparam", &grads, |(_, l): &mut (Batch<B, I, f64>, L), k| param(l, k)),
     ];
-    gradcheck::check(&(x.clone(), layer.clone()), &tensors, loss).assert_passed();
+    finite_difference::check(&(x.clone(), layer.clone()), &tensors, loss).assert_passed();
 }

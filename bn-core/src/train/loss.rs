@@ -161,10 +161,11 @@ mod tests {
         let mut dz = Batch::default();
         softmax_cross_entropy(&z, &labels, &mut dz);
         let loss = |z: &Batch<U2, U3, f64>| softmax_cross_entropy(z, &labels, &mut Batch::default());
-        let logits = crate::gradcheck::Tensor::new("logits", crate::shape::flat(&dz), |z: &mut Batch<U2, U3, f64>| {
-            crate::shape::flat_mut(z)
-        });
-        let report = crate::gradcheck::check(&z, &[logits], loss);
+        let logits =
+            crate::finite_difference::Tensor::new("logits", crate::shape::flat(&dz), |z: &mut Batch<U2, U3, f64>| {
+                crate::shape::flat_mut(z)
+            });
+        let report = crate::finite_difference::check(&z, &[logits], loss);
         report.assert_passed();
         assert_eq!(report.checked, 6);
     }
