@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use bn_paper::claims::{self, Context, Data, NAMES};
-use bn_paper::mnist;
+use bn_paper::experiments::claims::{self, Context, Data, NAMES};
 use clap::Parser;
+use common::DataArgs;
 
 /// The command line.
 #[derive(Parser, Debug)]
@@ -40,9 +40,8 @@ struct Args {
     /// Experiments to run (lr_sweep, init_sweep, batch_size, dropout, cnn, or all)
     #[arg(value_name = "NAME", default_value = "all", value_parser = experiment_name)]
     names: Vec<String>,
-    /// Full MNIST: the IDX files (gzipped or raw) in DIR [default: the embedded 5k subset]
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
     /// Smaller grids and fewer steps: the whole suite in under a minute
     #[arg(long)]
     quick: bool,
@@ -69,22 +68,14 @@ fn main() -> ExitCode {
     } else {
         args.names.iter().map(String::as_str).collect()
     };
-    let loaded = match &args.data {
-        Some(dir) => mnist::load_idx_dir(dir),
-        None => mnist::load_default(),
-    };
-    let (train, test) = match loaded {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (train, test, source) = match args.data.load() {
+        Ok(data) => data,
+        Err(status) => return status,
     };
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         eprintln!("error: could not create {}: {e}", args.out.display());
         return ExitCode::FAILURE;
     }
-    let source = args.data.as_ref().map_or("embedded 5k subset".to_string(), |d| d.display().to_string());
     let data = Data::new(train, test);
     println!(
         "MNIST ({source}): {} training digits ({} to fit, {} held out to choose learning rates), {} test digits{}",

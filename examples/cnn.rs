@@ -9,14 +9,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bn_paper::cnn::{self, Config, Record, Report};
-use bn_paper::divergence::Divergence;
-use bn_paper::figure::write_curves_svg;
-use bn_paper::mnist;
+use bn_paper::experiments::cnn::{self, write_curves_svg, Config, Record};
 use clap::Parser;
+use common::pair::{print_accuracies, print_folding, report_figure, run_with_table, save, SaveArgs};
+use common::{non_negative, positive, positive_int, table, unit_interval, DataArgs};
 
 /// The command line.
 #[derive(Parser, Debug)]
@@ -32,9 +31,8 @@ as training goes and drawn into an SVG figure; then the BN network is folded, an
 folded model must classify every test digit as the eval path does."
 )]
 struct Args {
-    /// Full MNIST: the IDX files (gzipped or raw) in DIR [default: the embedded 5k subset]
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
     /// Training steps (mini-batches of 60) of each network
     #[arg(long, value_name = "N", default_value_t = Config::default().steps, value_parser = positive_int)]
     steps: usize,
@@ -42,7 +40,7 @@ struct Args {
     #[arg(long, value_name = "N", value_parser = positive_int)]
     eval_every: Option<usize>,
     /// SGD learning rate, the same for both networks
-    #[arg(long, value_name = "X", default_value_t = Config::default().lr, value_parser = positive_float)]
+    #[arg(long, value_name = "X", default_value_t = Config::default().lr, value_parser = positive::<f32>)]
     lr: f32,
     /// After N steps, divide the learning rate by 10 (a list: after each) [default: never]
     #[arg(long, value_name = "N,...", value_parser = positive_int, value_delimiter = ',')]
@@ -51,7 +49,7 @@ struct Args {
     #[arg(long, value_name = "X", default_value_t = Config::default().momentum, value_parser = unit_interval)]
     momentum: f32,
     /// L2 weight decay of every parameter [default: 0]
-    #[arg(long, value_name = "X", default_value_t = Config::default().weight_decay, value_parser = non_negative_float)]
+    #[arg(long, value_name = "X", default_value_t = Config::default().weight_decay, value_parser = non_negative)]
     weight_decay: f32,
     /// Seed of the initial weights and of the mini-batch order
     #[arg(long, value_name = "N", default_value_t = Config::default().seed)]
@@ -59,71 +57,22 @@ struct Args {
     /// Where to write the figure (SVG)
     #[arg(long, value_name = "FILE", default_value = "cnn.svg")]
     figure: PathBuf,
-    /// Save the BN network (model.safetensors) and its folded model (model_folded.bin)
-    #[arg(long, value_name = "DIR")]
-    save: Option<PathBuf>,
-}
-
-fn positive_int(s: &str) -> Result<usize, String> {
-    s.parse().ok().filter(|&n| n > 0).ok_or_else(|| "expected a positive integer".to_string())
-}
-
-fn positive_float(s: &str) -> Result<f32, String> {
-    s.parse().ok().filter(|&x: &f32| x > 0.0 && x.is_finite()).ok_or_else(|| "expected a positive number".to_string())
-}
-
-fn unit_interval(s: &str) -> Result<f32, String> {
-    s.parse().ok().filter(|x: &f32| (0.0..1.0).contains(x)).ok_or_else(|| "expected a number in [0, 1)".to_string())
-}
-
-fn non_negative_float(s: &str) -> Result<f32, String> {
-    s.parse().ok().filter(|&x: &f32| x >= 0.0 && x.is_finite()).ok_or_else(|| "expected a number ≥ 0".to_string())
+    #[command(flatten)]
+    save: SaveArgs,
 }
 
 /// A row of the table; after it, a line for each network that diverged since the row of
 /// step `prev` (a diverged network's accuracy is not a result: its cells say so).
 fn row(r: &Record, prev: usize) {
-    let loss = |l: f64| if l.is_nan() { "-".to_string() } else { format!("{l:.4}") };
-    let acc =
-        |a: f64, d: Option<Divergence>| if d.is_some() { "diverged".to_string() } else { format!("{:.2}%", 100.0 * a) };
     println!(
         "{:>7}  {:>10}  {:>10}  {:>10}  {:>10}",
         r.step,
-        acc(r.acc_plain, r.diverged_plain),
-        acc(r.acc_bn, r.diverged_bn),
-        loss(r.loss_plain),
-        loss(r.loss_bn)
+        table::accuracy(r.acc_plain, r.diverged_plain),
+        table::accuracy(r.acc_bn, r.diverged_bn),
+        table::loss(r.loss_plain),
+        table::loss(r.loss_bn)
     );
-    for (name, d) in [("no BN", r.diverged_plain), ("BN", r.diverged_bn)] {
-        if let Some(d) = d.filter(|d| d.step > prev) {
-            println!("         {name}: {d}; it trains no more");
-        }
-    }
-}
-
-/// The summary's accuracy of a network: a percentage, or where it diverged.
-fn final_accuracy(acc: f64, diverged: Option<Divergence>) -> String {
-    match diverged {
-        Some(d) => format!("none, {d}"),
-        None => format!("{:.2}%", 100.0 * acc),
-    }
-}
-
-/// Writes the trained models into `dir`: `model.safetensors` (the BN network, with
-/// PyTorch's `state_dict` names) and `model_folded.bin` (the folded model's scalars,
-/// little-endian `f32`, in declaration order: what `bn_core::embed!` reads).
-fn save(dir: &Path, report: &Report) -> std::io::Result<Vec<String>> {
-    use bn_core::PlainData;
-    std::fs::create_dir_all(dir)?;
-    let mut written = Vec::new();
-    for (name, bytes) in
-        [("model.safetensors", report.bn.save_safetensors()), ("model_folded.bin", report.folded.to_bytes())]
-    {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes)?;
-        written.push(path.display().to_string());
-    }
-    Ok(written)
+    table::print_divergences(prev, [("no BN", r.diverged_plain), ("BN", r.diverged_bn)]);
 }
 
 fn main() -> ExitCode {
@@ -143,18 +92,10 @@ fn main() -> ExitCode {
         seed: args.seed,
         ..Config::default()
     };
-    let loaded = match &args.data {
-        Some(dir) => mnist::load_idx_dir(dir),
-        None => mnist::load_default(),
+    let (train, test, source) = match args.data.load() {
+        Ok(data) => data,
+        Err(status) => return status,
     };
-    let (train, test) = match loaded {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let source = args.data.as_ref().map_or("embedded 5k subset".to_string(), |d| d.display().to_string());
     println!("MNIST ({source}): {} training, {} test digits", train.len(), test.len());
     println!("{}", cnn::LeNetBn::SUMMARY);
     println!("{}", cnn::LeNetPlain::SUMMARY);
@@ -181,27 +122,11 @@ fn main() -> ExitCode {
         cfg.seed
     );
     println!("{:>7}  {:>10}  {:>10}  {:>10}  {:>10}", "step", "acc no BN", "acc BN", "loss no BN", "loss BN");
-    let bar = common::bar(cfg.steps, "training");
-    let mut prev = 0;
-    let report = cnn::run(
-        &cfg,
-        &train,
-        &test,
-        |step| bar.set_position(step as u64),
-        |r| {
-            bar.suspend(|| row(r, prev));
-            prev = r.step;
-        },
-    );
-    bar.finish();
+    let report =
+        run_with_table(cfg.steps, row, |progress, on_record| cnn::run(&cfg, &train, &test, progress, on_record));
 
-    match write_curves_svg(&args.figure, &report.curves()) {
-        Ok(()) => println!("\nfigure: {}", args.figure.display()),
-        Err(e) => eprintln!("\nerror: could not write the figure {}: {e}", args.figure.display()),
-    }
+    report_figure(&args.figure, write_curves_svg(&args.figure, &report.curves()));
     let last = report.last().expect("at least the initial record");
-    let steps_to =
-        |acc: f64, pick: fn(&Record) -> f64| report.steps_to(acc, pick).map_or("never".to_string(), |s| s.to_string());
     println!(
         "\nsummary after {} steps ({:.1} s of training for both networks: train steps {:.2} ms without BN, {:.2} ms \
          with BN; the rest is the evaluations):",
@@ -210,31 +135,10 @@ fn main() -> ExitCode {
         1e3 * report.train_seconds_plain / cfg.steps as f64,
         1e3 * report.train_seconds_bn / cfg.steps as f64
     );
-    println!("  test accuracy without BN: {}", final_accuracy(last.acc_plain, last.diverged_plain));
-    println!("  test accuracy with BN:    {}", final_accuracy(last.acc_bn, last.diverged_bn));
     // The subset's 4,000 training digits cap the accuracy lower than full MNIST's 60,000.
     let targets = if train.len() >= 50_000 { [0.98, 0.99] } else { [0.9, 0.95] };
-    for target in targets {
-        println!(
-            "  steps to {:.0}% test accuracy: without BN {}, with BN {}",
-            100.0 * target,
-            steps_to(target, |r| r.acc_plain),
-            steps_to(target, |r| r.acc_bn)
-        );
-    }
-    if let Some(d) = last.diverged_bn {
-        println!("  folded BN network: not evaluated, the BN network {d}");
-    } else {
-        println!(
-            "  folded BN network: test accuracy {:.2}% (eval path {:.2}%, {} of {} predictions differ; forward_batch \
-             vs one sample: {} differ)",
-            100.0 * report.folded_acc,
-            100.0 * report.eval_acc,
-            report.folded_disagreements,
-            test.len(),
-            report.batch_disagreements
-        );
-    }
+    print_accuracies(&report, targets);
+    print_folding(&report, test.len(), true);
     let t = &report.timing;
     println!(
         "  inference per sample: folded {:.1} µs one at a time, {:.1} µs in forward_batch; unfolded eval {:.1} µs \
@@ -244,14 +148,8 @@ fn main() -> ExitCode {
         t.eval_one / 1e3,
         t.eval_batch / 1e3
     );
-    if let Some(dir) = &args.save {
-        match save(dir, &report) {
-            Ok(files) => println!("  saved: {}", files.join(", ")),
-            Err(e) => {
-                eprintln!("error: could not save the model to {}: {e}", dir.display());
-                return ExitCode::FAILURE;
-            }
-        }
+    if let Err(status) = save(&args.save, &report) {
+        return status;
     }
     // A diverged BN network's numbers are NaN: its folded model's predictions are no check.
     if last.diverged_bn.is_none() && (report.folded_disagreements != 0 || report.batch_disagreements != 0) {

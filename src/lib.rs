@@ -1,13 +1,32 @@
-//! Shared code of the workspace examples and integration tests.
+//! The experiments of the bn workspace (the root package `bn-paper`): the data, the
+//! training runner, the experiments on it, their statistics and figures. The examples
+//! (`examples/`) are their command lines; the integration tests (`tests/`) use them too.
+//!
+//! - [`mnist`]: the data, split by format (IDX, CSV, gzip) with every error named.
+//! - [`networks`]: every shared network, declared once with `network!`.
+//! - [`train`]: the side-by-side runner (one sampler, one evaluation, divergence checks).
+//! - [`experiments`]: the paper's Figure 1, the CNN, the claims, sigmoid saturation.
+//! - [`stats`]: percentiles and spreads; [`plot`]: every figure, drawn in one style.
 
-pub mod claims;
-pub mod cnn;
-pub mod divergence;
-pub mod experiment;
-pub mod figure;
+pub mod experiments;
 pub mod mnist;
 pub mod networks;
-pub mod saturation;
+pub mod plot;
+pub mod stats;
+pub mod train;
+
+// The paths of the experiments and their parts before they moved; they stay.
+pub use experiments::paper as experiment;
+pub use experiments::{claims, cnn, saturation};
+pub use train::divergence;
+
+/// Old path of the figures of [`experiments::paper`] and [`experiments::cnn`], and of
+/// [`stats::percentiles`].
+pub mod figure {
+    pub use crate::experiments::cnn::{write_curves_svg, CurveData, CURVE_TITLES};
+    pub use crate::experiments::paper::{write_figure_svg, FigureData, PANEL_TITLES};
+    pub use crate::stats::{percentiles, PERCENTILES};
+}
 
 /// The README's code blocks, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

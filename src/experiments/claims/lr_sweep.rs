@@ -4,9 +4,9 @@
 
 use bn_core::typenum::U60;
 
-use super::plot::{Figure, Line, Panel};
 use super::{diverged, format_table, train_and_measure, Context, Report, CHANCE};
-use crate::experiment::{PaperBn, PaperPlain};
+use crate::networks::{PaperBn, PaperPlain};
+use crate::plot::{Axis, Figure, Line, Panel};
 
 /// The learning rates (log-spaced, about three per decade).
 pub const LEARNING_RATES: [f64; 10] = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0];
@@ -29,6 +29,20 @@ pub struct Cell {
     pub final_loss: f64,
     /// The loss became non-finite or the accuracy is at chance.
     pub diverged: bool,
+}
+
+/// `91.2 %`, with ` (diverged)` or ` (at chance)` where it applies: the cell of a table.
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let note = if self.diverged {
+            " (diverged)"
+        } else if self.test_accuracy <= CHANCE {
+            " (at chance)"
+        } else {
+            ""
+        };
+        write!(f, "{:.1} %{note}", 100.0 * self.test_accuracy)
+    }
 }
 
 /// Trains one network at one rate and seed.
@@ -75,20 +89,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
         .iter()
         .map(|&lr| {
             let pick = |bn: bool| cells.iter().find(|c| c.lr == lr && c.bn == bn).expect("every cell ran");
-            let show = |c: &Cell| {
-                format!(
-                    "{:.1} %{}",
-                    100.0 * c.test_accuracy,
-                    if c.diverged {
-                        " (diverged)"
-                    } else if c.test_accuracy <= CHANCE {
-                        " (at chance)"
-                    } else {
-                        ""
-                    }
-                )
-            };
-            vec![format!("{lr}"), show(pick(false)), show(pick(true))]
+            vec![format!("{lr}"), pick(false).to_string(), pick(true).to_string()]
         })
         .collect();
     text += &format_table(&["lr", "test acc without BN", "test acc with BN"], &rows);
@@ -113,19 +114,14 @@ pub fn run(ctx: &Context<'_>) -> Report {
             None => text += &format!("{name}: every rate diverged\n"),
         }
     }
-    let line = |bn: bool, name: &str| Line {
-        name: name.to_string(),
-        points: cells.iter().filter(|c| c.bn == bn).map(|c| (c.lr, c.test_accuracy)).collect(),
-        bands: Vec::new(),
+    let line = |bn: bool, name: &str| {
+        Line::new(name, cells.iter().filter(|c| c.bn == bn).map(|c| (c.lr, c.test_accuracy)).collect())
     };
     let figure = Figure {
         panels: vec![Panel {
             title: format!("Final test accuracy after {steps} steps"),
-            x_desc: "Learning rate (log scale)".into(),
-            y_desc: "Test accuracy".into(),
-            log_x: true,
-            x_names: Vec::new(),
-            y_range: (0.0, 1.0),
+            x: Axis::log("Learning rate (log scale)"),
+            y: Axis::linear("Test accuracy").fixed(0.0, 1.0),
             lines: vec![line(false, "Without BN"), line(true, "With BN")],
         }],
     };

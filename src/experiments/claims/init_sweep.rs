@@ -3,8 +3,8 @@
 //! 10, plain SGD at the paper example's learning rate 0.1, mini-batches of 60.
 
 use super::lr_sweep::{cell, Cell};
-use super::plot::{Figure, Line, Panel};
-use super::{format_table, Context, Report, CHANCE};
+use super::{format_table, Context, Report};
+use crate::plot::{Axis, Figure, Line, Panel};
 
 /// The initial weight scales.
 pub const INIT_STDS: [f64; 7] = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0];
@@ -41,20 +41,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
         .iter()
         .map(|&std| {
             let pick = |bn: bool| &cells.iter().find(|(s, c)| *s == std && c.bn == bn).expect("every cell ran").1;
-            let show = |c: &Cell| {
-                format!(
-                    "{:.1} %{}",
-                    100.0 * c.test_accuracy,
-                    if c.diverged {
-                        " (diverged)"
-                    } else if c.test_accuracy <= CHANCE {
-                        " (at chance)"
-                    } else {
-                        ""
-                    }
-                )
-            };
-            vec![format!("{std}"), show(pick(false)), show(pick(true))]
+            vec![format!("{std}"), pick(false).to_string(), pick(true).to_string()]
         })
         .collect();
     text += &format_table(&["init std", "test acc without BN", "test acc with BN"], &rows);
@@ -63,19 +50,14 @@ pub fn run(ctx: &Context<'_>) -> Report {
         let (lo, hi) = accs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
         text += &format!("{name}: test accuracy from {:.1} % to {:.1} % over the scales\n", 100.0 * lo, 100.0 * hi);
     }
-    let line = |bn: bool, name: &str| Line {
-        name: name.to_string(),
-        points: cells.iter().filter(|(_, c)| c.bn == bn).map(|(s, c)| (*s, c.test_accuracy)).collect(),
-        bands: Vec::new(),
+    let line = |bn: bool, name: &str| {
+        Line::new(name, cells.iter().filter(|(_, c)| c.bn == bn).map(|(s, c)| (*s, c.test_accuracy)).collect())
     };
     let figure = Figure {
         panels: vec![Panel {
             title: format!("Final test accuracy after {steps} steps (lr {LR})"),
-            x_desc: "Standard deviation of the initial weights (log scale)".into(),
-            y_desc: "Test accuracy".into(),
-            log_x: true,
-            x_names: Vec::new(),
-            y_range: (0.0, 1.0),
+            x: Axis::log("Standard deviation of the initial weights (log scale)"),
+            y: Axis::linear("Test accuracy").fixed(0.0, 1.0),
             lines: vec![line(false, "Without BN"), line(true, "With BN")],
         }],
     };

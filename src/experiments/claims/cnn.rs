@@ -1,10 +1,11 @@
-//! "MLP and CNN": the LeNet of [`crate::cnn`] with and without BN after its convolutions,
+//! "MLP and CNN": the LeNet of [`crate::experiments::cnn`] with and without BN after its convolutions,
 //! trained side by side (same weights, same mini-batches of 60, plain SGD), at the CNN
 //! example's learning rate 0.1 and at 0.5, where the README's sweep saw BN fall behind.
 
-use super::plot::{Figure, Line, Panel};
 use super::{format_table, Context, Report, CHANCE};
-use crate::cnn::{self, Config, Record};
+use crate::experiments::cnn::{self, Config};
+use crate::experiments::{accuracy_panel, steps_to, Record};
+use crate::plot::Figure;
 
 /// The learning rates (full run; the quick run takes the first).
 pub const LEARNING_RATES: [f32; 2] = [0.1, 0.5];
@@ -44,7 +45,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
         let last = records.last().expect("at least the initial record");
         let best = |pick: fn(&Record) -> f64| records.iter().map(pick).fold(0.0, f64::max);
         let to = |acc: f64, pick: fn(&Record) -> f64| {
-            records.iter().find(|r| pick(r) >= acc).map_or("never".to_string(), |r| r.step.to_string())
+            steps_to(records, acc, pick).map_or("never".to_string(), |step| step.to_string())
         };
         for (name, pick) in [("no", (|r: &Record| r.acc_plain) as fn(&Record) -> f64), ("yes", |r: &Record| r.acc_bn)] {
             let end = pick(last);
@@ -62,20 +63,10 @@ pub fn run(ctx: &Context<'_>) -> Report {
     let panels = runs
         .iter()
         .map(|(lr, records)| {
-            let line = |name: &str, pick: fn(&Record) -> f64| Line {
-                name: name.to_string(),
-                points: records.iter().map(|r| (r.step as f64, pick(r))).collect(),
-                bands: Vec::new(),
-            };
-            Panel {
-                title: format!("LeNet, SGD lr {lr}"),
-                x_desc: "Training step".into(),
-                y_desc: "Test accuracy".into(),
-                log_x: false,
-                x_names: Vec::new(),
-                y_range: (0.0, 1.0),
-                lines: vec![line("Without BN", |r| r.acc_plain), line("With BN", |r| r.acc_bn)],
-            }
+            let last = records.last().map_or(0, |r| r.step);
+            let points: Vec<(usize, f32, f32)> =
+                records.iter().map(|r| (r.step, r.acc_plain as f32, r.acc_bn as f32)).collect();
+            accuracy_panel(&format!("LeNet, SGD lr {lr}"), (0, last), &points)
         })
         .collect();
     Report { name: "cnn", csv, text, figure: Figure { panels } }

@@ -6,7 +6,7 @@
 //! - [`batch_size`]: "if the batch size is small, the effect will be significantly reduced";
 //!   Batch Renormalization and Layer Normalization as the remedies.
 //! - [`dropout`]: a regularizer that "in some cases eliminates the need for Dropout".
-//! - [`cnn`]: "MLP and CNN": the LeNet of [`crate::cnn`] with and without BN.
+//! - [`cnn`]: "MLP and CNN": the LeNet of [`crate::experiments::cnn`] with and without BN.
 //!
 //! Every run is seeded; where one run would be noise (batch size, dropout) a cell is run
 //! with three seeds and reported as mean, min and max. Where a learning rate must be
@@ -24,15 +24,21 @@ pub mod cnn;
 pub mod dropout;
 pub mod init_sweep;
 pub mod lr_sweep;
-pub mod plot;
 
 use std::fmt::Write as _;
 
-use bn_core::generic_array::{ArrayLength, GenericArray};
-use bn_core::typenum::{U10, U100, U784};
-use bn_core::{Batch, Network, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::generic_array::ArrayLength;
+use bn_core::typenum::{U10, U784};
+use bn_core::{Network, Rng, Sgd, StateDict};
 
 use crate::mnist::Dataset;
+use crate::plot::Figure;
+// The figures are drawn by `crate::plot`, the accuracy measured by `crate::train`, the
+// spread computed by `crate::stats`; these paths stay.
+pub use crate::plot;
+pub use crate::stats::Spread;
+pub use crate::train::accuracy;
+use crate::train::{run_side_by_side, Lane, Plan, Trainee, Watch};
 
 /// Test accuracy at or below which a run counts as at chance (10 classes: 10 %, plus the
 /// margin of the largest class of a 1,000-digit test set).
@@ -95,7 +101,7 @@ pub struct Report {
     /// The table and its notes as printed.
     pub text: String,
     /// The figure.
-    pub figure: plot::Figure,
+    pub figure: Figure,
 }
 
 /// Runs the experiment called `name` (one of [`NAMES`]).
@@ -124,109 +130,35 @@ pub struct Outcome {
 /// Trains `net` for `steps` mini-batches of `B` digits drawn without replacement from
 /// `data` (reshuffled each epoch, seeded), with softmax cross-entropy and `opt`;
 /// `before_step(net, step, steps)` runs before each step (e.g. a renorm schedule). Stops at
-/// the first non-finite loss.
+/// the first non-finite loss. A [`run_side_by_side`] of one network, without evaluations.
 pub fn train<N, B>(
     net: &mut N,
     data: &Dataset,
     steps: usize,
     opt: &Sgd<f32>,
     seed: u64,
-    mut before_step: impl FnMut(&mut N, usize, usize),
+    before_step: impl FnMut(&mut N, usize, usize),
 ) -> Outcome
 where
-    N: Network<Scalar = f32, Input = U784, Output = U10>,
+    N: Network<Scalar = f32, Input = U784, Output = U10> + StateDict,
     B: ArrayLength,
 {
-    let batch = B::USIZE;
-    assert!(data.len() >= batch, "{} digits cannot fill a batch of {batch}", data.len());
-    let mut trainer = Trainer::<N, B>::new_boxed();
-    trainer.seed(seed ^ 0xd0d0);
-    let mut x = bn_core::boxed_zeroed::<Batch<B, U784>>();
-    let mut labels = GenericArray::<usize, B>::default();
-    let mut rng = Rng::seed(seed ^ 0x5eed);
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut cursor = order.len();
-    let tail = (steps / 10).max(1);
-    let (mut sum, mut count) = (0.0f64, 0usize);
-    for step in 0..steps {
-        for b in 0..batch {
-            if cursor == order.len() {
-                rng.shuffle(&mut order);
-                cursor = 0;
-            }
-            let i = order[cursor];
-            cursor += 1;
-            x[b].copy_from_slice(data.image(i));
-            labels[b] = data.labels[i] as usize;
-        }
-        before_step(net, step, steps);
-        let loss = f64::from(net.train_step(&*x, &labels, &SoftmaxCrossEntropy, opt, &mut trainer));
-        if !loss.is_finite() {
-            return Outcome { steps: step + 1, final_loss: loss, non_finite: true };
-        }
-        if step + tail >= steps {
-            sum += loss;
-            count += 1;
-        }
+    let mut lane = Lane::<N, B>::new(net).with_dropout_seed(seed ^ 0xd0d0).with_before_step(before_step);
+    let plan = Plan { steps, eval_every: steps.max(1), seed, watch: Watch::Loss, optimizer: &|_| *opt };
+    run_side_by_side(&mut [&mut lane], data, None, &plan, |_| {}, |_| {});
+    let losses = lane.losses();
+    if let Some(d) = lane.diverged() {
+        return Outcome { steps: d.step, final_loss: f64::from(d.loss), non_finite: true };
     }
-    Outcome { steps, final_loss: sum / count.max(1) as f64, non_finite: false }
-}
-
-/// The accuracy of `net`'s eval path (population statistics) on `data`.
-pub fn accuracy<N>(net: &N, data: &Dataset) -> f64
-where
-    N: Network<Scalar = f32, Input = U784, Output = U10>,
-{
-    const CHUNK: usize = 100;
-    let mut trainer = Trainer::<N, U100>::new_boxed();
-    let mut x = bn_core::boxed_zeroed::<Batch<U100, U784>>();
-    let mut correct = 0;
-    for start in (0..data.len()).step_by(CHUNK) {
-        let n = CHUNK.min(data.len() - start);
-        for (b, row) in x.iter_mut().enumerate().take(n) {
-            row.copy_from_slice(data.image(start + b));
-        }
-        let out = net.forward_eval(&*x, &mut trainer.workspace);
-        correct +=
-            out.iter().take(n).zip(&data.labels[start..]).filter(|(o, &l)| bn_core::argmax(o) == l as usize).count();
-    }
-    correct as f64 / data.len().max(1) as f64
+    let tail = &losses[losses.len().saturating_sub((steps / 10).max(1))..];
+    let final_loss = tail.iter().fold(0.0, |sum, &l| sum + f64::from(l)) / tail.len().max(1) as f64;
+    Outcome { steps, final_loss, non_finite: false }
 }
 
 /// Whether a run diverged: a non-finite loss, or a test accuracy at chance with a final
 /// training loss above [`DIVERGED_LOSS`].
 pub fn diverged(outcome: &Outcome, test_accuracy: f64) -> bool {
     outcome.non_finite || (test_accuracy <= CHANCE && outcome.final_loss > DIVERGED_LOSS)
-}
-
-/// Mean, minimum and maximum of some values (NaN for none).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Spread {
-    /// The mean.
-    pub mean: f64,
-    /// The smallest value.
-    pub min: f64,
-    /// The largest value.
-    pub max: f64,
-}
-
-impl Spread {
-    /// The spread of `values`.
-    pub fn of(values: &[f64]) -> Self {
-        if values.is_empty() {
-            return Spread { mean: f64::NAN, min: f64::NAN, max: f64::NAN };
-        }
-        Spread {
-            mean: values.iter().sum::<f64>() / values.len() as f64,
-            min: values.iter().copied().fold(f64::INFINITY, f64::min),
-            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        }
-    }
-
-    /// `97.1 % (96.8–97.4)`.
-    pub fn percent(&self) -> String {
-        format!("{:5.1} % ({:.1}–{:.1})", 100.0 * self.mean, 100.0 * self.min, 100.0 * self.max)
-    }
 }
 
 /// A table printed with right-aligned columns of at least the header's width.
@@ -280,7 +212,7 @@ pub(crate) fn train_and_measure<N, B>(
     before_step: impl FnMut(&mut N, usize, usize),
 ) -> Measured
 where
-    N: Network<Scalar = f32, Input = U784, Output = U10>,
+    N: Network<Scalar = f32, Input = U784, Output = U10> + StateDict,
     B: ArrayLength,
 {
     let mut net = bn_core::boxed_zeroed::<N>();

@@ -23,6 +23,12 @@ impl Divergence {
     pub fn check<N: StateDict + ?Sized>(step: usize, loss: f32, net: &N) -> Option<Divergence> {
         (!loss.is_finite() || !net.is_finite()).then_some(Divergence { step, loss })
     }
+
+    /// `Some` when step `step` returned a NaN or ±∞ `loss` (the parameters are not looked
+    /// at: the cheap check of many short runs).
+    pub fn of_loss(step: usize, loss: f32) -> Option<Divergence> {
+        (!loss.is_finite()).then_some(Divergence { step, loss })
+    }
 }
 
 /// `diverged at step 12 (loss NaN)`, `… (loss inf)`, or `… (parameters not finite, loss 2.3026)`.
@@ -53,5 +59,8 @@ mod tests {
         net.dense3.weight[1][0] = f32::INFINITY;
         let d = Divergence::check(7, 2.0, &net).unwrap();
         assert_eq!(d.to_string(), "diverged at step 7 (parameters not finite, loss 2.0000)");
+        // The loss alone does not look at the parameters.
+        assert_eq!(Divergence::of_loss(7, 2.0), None);
+        assert_eq!(Divergence::of_loss(8, f32::NAN).unwrap().to_string(), "diverged at step 8 (loss NaN)");
     }
 }

@@ -10,10 +10,10 @@
 
 use bn_core::typenum::U60;
 
-use super::plot::{Figure, Line, Panel};
-use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
-use crate::experiment::{PaperBn, PaperPlain};
+use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Spread, Tuned};
 use crate::mnist::Dataset;
+use crate::networks::{PaperBn, PaperPlain};
+use crate::plot::{Axis, Figure, Line, Panel};
 
 // The networks moved to `crate::networks`; these paths stay.
 pub use crate::networks::{
@@ -122,29 +122,17 @@ pub fn run(ctx: &Context<'_>) -> Report {
         })
         .collect();
     text += &format_table(&["model", "train accuracy", "test accuracy", "gap", "lr"], &rows);
-    let line = |name: &str, pick: fn(&Measured) -> f64| Line {
-        name: name.to_string(),
-        points: cells
-            .iter()
-            .enumerate()
-            .map(|(k, (_, t))| (k as f64, t.runs.iter().map(pick).sum::<f64>() / t.runs.len() as f64))
-            .collect(),
-        bands: cells
-            .iter()
-            .map(|(_, t)| {
-                let v: Vec<f64> = t.runs.iter().map(pick).collect();
-                (v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
-            })
-            .collect(),
+    let line = |name: &str, pick: fn(&Measured) -> f64| {
+        let spreads: Vec<Spread> =
+            cells.iter().map(|(_, t)| Spread::of(&t.runs.iter().map(pick).collect::<Vec<_>>())).collect();
+        Line::new(name, spreads.iter().enumerate().map(|(k, s)| (k as f64, s.mean)).collect())
+            .with_bands(spreads.iter().map(|s| (s.min, s.max)).collect())
     };
     let figure = Figure {
         panels: vec![Panel {
             title: format!("{} training digits, {steps} steps", subset.len()),
-            x_desc: "Model".into(),
-            y_desc: "Accuracy (mean; bars: min–max of 3 seeds)".into(),
-            log_x: false,
-            x_names: MODELS.iter().map(|m| m.to_string()).collect(),
-            y_range: (0.6, 1.0),
+            x: Axis::categories("Model", &MODELS),
+            y: Axis::linear("Accuracy (mean; bars: min–max of 3 seeds)").within(0.0, 1.0),
             lines: vec![line("Training set", |m| m.train), line("Test set", |m| m.test)],
         }],
     };

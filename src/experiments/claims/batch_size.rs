@@ -15,9 +15,9 @@
 
 use bn_core::typenum::{U128, U16, U2, U32, U4, U60, U8};
 
-use super::plot::{Figure, Line, Panel};
 use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
-use crate::experiment::{PaperBn, PaperPlain};
+use crate::networks::{PaperBn, PaperPlain};
+use crate::plot::{Axis, Figure, Line, Panel};
 
 // The networks moved to `crate::networks`; these paths stay.
 pub use crate::networks::{
@@ -151,21 +151,15 @@ pub fn run(ctx: &Context<'_>) -> Report {
         .iter()
         .map(|&norm| {
             let mine: Vec<&Tuned> = cells.iter().filter(|(n, _, _)| *n == norm).map(|(_, _, t)| t).collect();
-            Line {
-                name: norm.to_string(),
-                points: batches.iter().zip(&mine).map(|(&b, t)| (b as f64, t.test().mean)).collect(),
-                bands: mine.iter().map(|t| (t.test().min, t.test().max)).collect(),
-            }
+            Line::new(norm, batches.iter().zip(&mine).map(|(&b, t)| (b as f64, t.test().mean)).collect())
+                .with_bands(mine.iter().map(|t| (t.test().min, t.test().max)).collect())
         })
         .collect();
     let figure = Figure {
         panels: vec![Panel {
             title: format!("Test accuracy after {samples} training digits"),
-            x_desc: "Batch size (log scale)".into(),
-            y_desc: "Test accuracy (mean; bars: min–max of 3 seeds)".into(),
-            log_x: true,
-            x_names: Vec::new(),
-            y_range: (0.5, 1.0),
+            x: Axis::log("Batch size (log scale)"),
+            y: Axis::linear("Test accuracy (mean; bars: min–max of 3 seeds)").within(0.0, 1.0),
             lines,
         }],
     };
