@@ -16,14 +16,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use bn_core::generic_array::ArrayLength;
-use bn_core::typenum::{U16, U476, U8};
-use bn_core::{Batch, BatchNorm, Momentum, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::typenum::{U16, U476};
+use bn_core::{Batch, BatchNorm, Momentum};
 use bn_paper::networks::{InteropCnn, InteropCnnFolded};
 
-use common::pytorch::{fixture, le_bytes, max_rel_rows, read, rows, REL};
+use common::pytorch::{fixture, max_rel_rows, read, rows, train_and_write_for_pytorch, REL};
 
 /// One input: 2 × 17 × 14 values, in (C, H, W) order.
 const N_IN: usize = 2 * 17 * 14;
@@ -135,38 +133,9 @@ fn writes_files_for_pytorch() {
     // `--check-rust` replays these steps in PyTorch: keep the batches, labels, loss and
     // learning rate in step with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` there.
     let mut net = pytorch_model();
-    let mut trainer = Trainer::<InteropCnn, U8>::new_boxed();
-    let x = inputs();
-    let mut batch = Batch::<U8, U476>::default();
-    for step in 0..3 {
-        for (b, row) in batch.iter_mut().enumerate() {
-            row.copy_from_slice(&x[(step * 8 + b) % x.len()]);
-        }
-        let labels = core::array::from_fn::<usize, 8, _>(|i| (i + step) % 3).into();
-        net.train_step(&batch, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.05), &mut trainer);
-    }
+    let folded = train_and_write_for_pytorch(&mut *net, &inputs(), "rust_cnn_model", "pytorch_interop_cnn.py");
     assert_eq!(net.batchnorm1.num_batches_tracked, 13);
     assert_eq!(net.batchnorm20.num_batches_tracked, 13);
-    let folded = net.fold();
-
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let bytes = net.save_safetensors();
-    let folded_bytes = folded.save_safetensors();
-    assert_eq!(*InteropCnn::load_safetensors(&bytes).unwrap(), *net);
-    assert_eq!(*InteropCnnFolded::load_safetensors(&folded_bytes).unwrap(), folded);
-    let eval = le_bytes(&x.iter().map(|x| net.eval(x).to_vec()).collect::<Vec<_>>());
-    let folded_out = le_bytes(&x.iter().map(|x| folded.forward(x).to_vec()).collect::<Vec<_>>());
-    for (name, data) in [
-        ("rust_cnn_model.safetensors", &bytes),
-        ("rust_cnn_model_outputs.bin", &eval),
-        ("rust_cnn_model_folded.safetensors", &folded_bytes),
-        ("rust_cnn_model_folded_outputs.bin", &folded_out),
-    ] {
-        std::fs::write(dir.join(name), data).unwrap();
-    }
-    println!(
-        "wrote {dir}/rust_cnn_model.safetensors (and its siblings); check with:\n  \
-         python3 tools/pytorch_interop_cnn.py --check-rust {dir}/rust_cnn_model.safetensors",
-        dir = dir.display()
-    );
+    // The files are of a trained, folded network: the fold is not the identity.
+    assert_ne!(folded, pytorch_model().fold());
 }

@@ -14,13 +14,10 @@
 
 mod common;
 
-use std::path::Path;
-
-use bn_core::typenum::{U6, U8};
-use bn_core::{Batch, Momentum, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::Momentum;
 use bn_paper::networks::{Interop, InteropFolded};
 
-use common::pytorch::{fixture, le_bytes, max_rel_rows, read, rows, REL};
+use common::pytorch::{fixture, max_rel_rows, read, rows, train_and_write_for_pytorch, REL};
 
 const N_IN: usize = 6;
 const N_OUT: usize = 3;
@@ -83,37 +80,8 @@ fn pytorch_folded_model_loads_into_the_folded_type() {
 fn writes_files_for_pytorch() {
     // Train a few more steps in bn-core, so the file holds bn-core's own values.
     let mut net = pytorch_model();
-    let mut trainer = Trainer::<Interop, U8>::new_boxed();
-    let x = inputs();
-    let mut batch = Batch::<U8, U6>::default();
-    for step in 0..3 {
-        for (b, row) in batch.iter_mut().enumerate() {
-            row.copy_from_slice(&x[(step * 8 + b) % x.len()]);
-        }
-        let labels = core::array::from_fn::<usize, 8, _>(|i| (i + step) % 3).into();
-        net.train_step(&batch, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.05), &mut trainer);
-    }
+    let folded = train_and_write_for_pytorch(&mut *net, &inputs(), "rust_model", "pytorch_interop.py");
     assert_eq!(net.batchnorm1.num_batches_tracked, 13);
-    let folded = net.fold();
-
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let bytes = net.save_safetensors();
-    let folded_bytes = folded.save_safetensors();
-    assert_eq!(*Interop::load_safetensors(&bytes).unwrap(), *net);
-    assert_eq!(*InteropFolded::load_safetensors(&folded_bytes).unwrap(), folded);
-    let eval = le_bytes(&x.iter().map(|x| net.eval(x).to_vec()).collect::<Vec<_>>());
-    let folded_out = le_bytes(&x.iter().map(|x| folded.forward(x).to_vec()).collect::<Vec<_>>());
-    for (name, data) in [
-        ("rust_model.safetensors", &bytes),
-        ("rust_model_outputs.bin", &eval),
-        ("rust_model_folded.safetensors", &folded_bytes),
-        ("rust_model_folded_outputs.bin", &folded_out),
-    ] {
-        std::fs::write(dir.join(name), data).unwrap();
-    }
-    println!(
-        "wrote {dir}/rust_model.safetensors (and its siblings); check with:\n  \
-         python3 tools/pytorch_interop.py --check-rust {dir}/rust_model.safetensors",
-        dir = dir.display()
-    );
+    // The files are of a trained, folded network: the fold is not the identity.
+    assert_ne!(folded, pytorch_model().fold());
 }

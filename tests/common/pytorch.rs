@@ -57,3 +57,77 @@ pub fn check(what: &str, got: &[f32], want: &[f32], tol: f32) -> f32 {
 pub fn le_bytes(rows: &[Vec<f32>]) -> Vec<u8> {
     rows.iter().flatten().flat_map(|v| v.to_le_bytes()).collect()
 }
+
+/// The training steps that the scripts' `--check-rust` mode replays in PyTorch (keep in step
+/// with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` there): `STEPS` SGD steps at learning rate
+/// `LR` on batches of 8 fixture inputs taken in turn, labels `(i + step) % 3`.
+pub const RUST_STEPS: usize = 3;
+/// See [`RUST_STEPS`].
+pub const RUST_LR: f32 = 0.05;
+
+/// Trains `net` the [`RUST_STEPS`] steps, checks that its weights file and its folded model's
+/// load back unchanged, and writes `{prefix}.safetensors`, `{prefix}_outputs.bin` (the eval
+/// outputs of `x`), `{prefix}_folded.safetensors` and `{prefix}_folded_outputs.bin` to the
+/// target's tmp directory, for `python3 tools/{script} --check-rust …`. Returns the folded
+/// model.
+pub fn train_and_write_for_pytorch<N, const I: usize>(
+    net: &mut N,
+    x: &[[f32; I]],
+    prefix: &str,
+    script: &str,
+) -> N::Folded
+where
+    N: bn_core::Network<Scalar = f32> + bn_core::StateDict<Scalar = f32> + PartialEq + std::fmt::Debug,
+    N::Folded: bn_core::StateDict<Scalar = f32> + PartialEq + std::fmt::Debug,
+{
+    use bn_core::typenum::U8;
+    use bn_core::{boxed_zeroed, Batch, Sgd, SoftmaxCrossEntropy, StateDict, Trainer};
+
+    let mut trainer = Trainer::<N, U8>::new_boxed();
+    let mut batch: Box<Batch<U8, N::Input>> = boxed_zeroed();
+    for step in 0..RUST_STEPS {
+        for (b, row) in batch.iter_mut().enumerate() {
+            row.copy_from_slice(&x[(step * 8 + b) % x.len()]);
+        }
+        let labels = core::array::from_fn::<usize, 8, _>(|i| (i + step) % 3).into();
+        net.train_step(&*batch, &labels, &SoftmaxCrossEntropy, &Sgd::new(RUST_LR), &mut trainer);
+    }
+    let folded = net.fold();
+
+    let bytes = net.save_safetensors();
+    let folded_bytes = folded.save_safetensors();
+    let mut loaded = N::new_boxed(0);
+    loaded.load_safetensors_into(&bytes).expect("bn-core's weights file loads");
+    assert_eq!(*loaded, *net);
+    let mut loaded_folded: Box<N::Folded> = boxed_zeroed();
+    loaded_folded.load_safetensors_into(&folded_bytes).expect("bn-core's folded weights file loads");
+    assert_eq!(*loaded_folded, folded);
+
+    let eval = le_bytes(&x.iter().map(|v| forward(&*net, v)).collect::<Vec<_>>());
+    let folded_out = le_bytes(&x.iter().map(|v| forward(&folded, v)).collect::<Vec<_>>());
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for (name, data) in [
+        (format!("{prefix}.safetensors"), &bytes),
+        (format!("{prefix}_outputs.bin"), &eval),
+        (format!("{prefix}_folded.safetensors"), &folded_bytes),
+        (format!("{prefix}_folded_outputs.bin"), &folded_out),
+    ] {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+    println!(
+        "wrote {dir}/{prefix}.safetensors (and its siblings); check with:\n  \
+         python3 tools/{script} --check-rust {dir}/{prefix}.safetensors",
+        dir = dir.display()
+    );
+    folded
+}
+
+/// A model's output (eval mode) for one input, as a `Vec`.
+fn forward<M: bn_core::Inference<Scalar = f32>, const I: usize>(model: &M, x: &[f32; I]) -> Vec<f32> {
+    let mut input = bn_core::Vector::<M::Input>::default();
+    input.copy_from_slice(x);
+    let mut out = bn_core::Vector::<M::Output>::default();
+    model.forward_one(&input, &mut out);
+    out.to_vec()
+}
