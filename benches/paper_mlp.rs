@@ -18,13 +18,12 @@ mod common;
 
 use std::hint::black_box;
 
-use bn_core::typenum::{U10, U100, U60, U784};
-use bn_core::{
-    flat_mut, Activation, Batch, CacheAligned, GenericArray, Rng, Sgd, Sigmoid, SoftmaxCrossEntropy, Trainer,
-};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use bn_core::typenum::{U100, U60};
+use bn_core::Batch;
+use criterion::{criterion_group, criterion_main, Criterion};
 
-use bn_paper::networks::{PaperBn, PaperBnFolded};
+use bn_paper::networks::{paper_bn_folded_chain, PaperBn, PaperBnFolded};
+use common::workload::{Workload, BATCH};
 use common::Row;
 
 /// FLOPs of one training step at batch 60: forward, `dW` of every layer, `dX` of layers 2–4.
@@ -32,88 +31,21 @@ const TRAIN_FLOPS: f64 = 2.0 * 60.0 * (99_400.0 + 99_400.0 + 21_000.0);
 /// FLOPs of one folded forward.
 const FOLDED_FLOPS: f64 = 2.0 * 99_400.0;
 
-struct Setup {
-    net: Box<PaperBn>,
-    trainer: Box<Trainer<PaperBn, U60>>,
-    x: Box<Batch<U60, U784>>,
-    labels: GenericArray<usize, U60>,
-    folded: Box<CacheAligned<PaperBnFolded>>,
-    y: Batch<U60, U10>,
-    h: Box<[Batch<U60, U100>; 2]>,
-}
-
-/// The folded model on a whole batch, layer by layer (one matrix product per layer, the
-/// sigmoid in place); equal bit for bit to `forward_batch`.
-fn folded_batch_chain(f: &PaperBnFolded, x: &Batch<U60, U784>, h: &mut [Batch<U60, U100>; 2], y: &mut Batch<U60, U10>) {
-    let [h0, h1] = h;
-    f.dense0.forward(x, h0);
-    Sigmoid::apply(flat_mut(h0));
-    f.dense3.forward(h0, h1);
-    Sigmoid::apply(flat_mut(h1));
-    f.dense6.forward(h1, h0);
-    Sigmoid::apply(flat_mut(h0));
-    f.dense9.forward(h0, y);
-}
-
-fn setup() -> Setup {
-    let mut rng = Rng::seed(2015);
-    let net = PaperBn::new_boxed(1);
-    let mut x = bn_core::boxed_zeroed::<Batch<U60, U784>>();
-    flat_mut(&mut x).iter_mut().for_each(|p| *p = rng.uniform() as f32);
-    let mut labels = GenericArray::<usize, U60>::default();
-    labels.iter_mut().for_each(|l| *l = rng.below(10));
-    let mut trainer = Trainer::<PaperBn, U60>::new_boxed();
-    let mut net = net;
-    // A few steps so that the population statistics and the folded weights are not trivial.
-    for _ in 0..5 {
-        net.train_step(&*x, &labels, &SoftmaxCrossEntropy, &Sgd::new(0.1), &mut trainer);
-    }
-    // On a cache line (as the floor below is measured): `fold_boxed` gets whatever offset the
-    // allocator gives (16 bytes past a line here).
-    let mut folded = bn_core::boxed_zeroed::<CacheAligned<PaperBnFolded>>();
-    net.fold_into(&mut folded.0);
-    Setup { net, trainer, x, labels, folded, y: Batch::default(), h: bn_core::boxed_zeroed() }
-}
-
 fn bench(c: &mut Criterion) {
-    let mut s = setup();
-    let opt = Sgd::new(0.01f32);
+    let mut w = Workload::<PaperBn>::new(2015, 10);
+    // The hidden layers' outputs of the hand-written chain.
+    let mut h: Box<[Batch<U60, U100>; 2]> = bn_core::boxed_zeroed();
     let mut g = c.benchmark_group("paper_mlp");
-    g.throughput(Throughput::Elements(TRAIN_FLOPS as u64));
-    g.bench_function("train_step_b60", |b| {
-        b.iter(|| black_box(s.net.train_step(&*s.x, &s.labels, &SoftmaxCrossEntropy, &opt, &mut s.trainer)))
-    });
-    g.throughput(Throughput::Elements(FOLDED_FLOPS as u64));
-    g.bench_function("folded_one", |b| b.iter(|| black_box(s.folded.0.forward(black_box(&s.x[7])))));
-    g.throughput(Throughput::Elements(60 * FOLDED_FLOPS as u64));
-    g.bench_function("folded_batch60", |b| {
-        b.iter(|| {
-            s.folded.0.forward_batch(black_box(&*s.x), &mut s.y);
-            black_box(&s.y);
-        })
-    });
-    g.bench_function("folded_batch60_chain", |b| {
-        b.iter(|| {
-            folded_batch_chain(&s.folded.0, black_box(&s.x), &mut s.h, &mut s.y);
-            black_box(&s.y);
-        })
-    });
+    w.bench(&mut g, TRAIN_FLOPS, FOLDED_FLOPS);
+    let mut chain = |w: &mut Workload<PaperBn>| {
+        paper_bn_folded_chain(&w.folded.0, black_box(&w.x), &mut h, &mut w.y);
+        black_box(&w.y);
+    };
+    g.bench_function("folded_batch60_chain", |b| b.iter(|| chain(&mut w)));
     g.finish();
 
-    let train = common::time_per_call(|| {
-        black_box(s.net.train_step(&*s.x, &s.labels, &SoftmaxCrossEntropy, &opt, &mut s.trainer));
-    });
-    let one = common::time_per_call(|| {
-        black_box(s.folded.0.forward(black_box(&s.x[7])));
-    });
-    let batch = common::time_per_call(|| {
-        s.folded.0.forward_batch(black_box(&*s.x), &mut s.y);
-        black_box(&s.y);
-    }) / 60.0;
-    let batch_chain = common::time_per_call(|| {
-        folded_batch_chain(&s.folded.0, black_box(&s.x), &mut s.h, &mut s.y);
-        black_box(&s.y);
-    }) / 60.0;
+    let [train, one, batch] = w.times();
+    let batch_chain = common::time_per_call(|| chain(&mut w)) / BATCH as f64;
     // folded_one streams every folded weight once per sample: more bytes than L1 holds, so the time
     // to read that many bytes from L2 (measured now) is its floor.
     let bytes = std::mem::size_of::<PaperBnFolded>();

@@ -38,6 +38,27 @@ bn_core::network! {
     }
 }
 
+/// The folded [`PaperBn`] written by hand as a chain of its layers on a whole batch (one
+/// matrix product per layer, the sigmoid in place): the reference that the benches and the
+/// zero-allocation test set beside the generated `forward_batch` (the same values, bit for
+/// bit).
+pub fn paper_bn_folded_chain<B: bn_core::generic_array::ArrayLength>(
+    f: &PaperBnFolded,
+    x: &bn_core::Batch<B, bn_core::typenum::U784>,
+    h: &mut [bn_core::Batch<B, bn_core::typenum::U100>; 2],
+    y: &mut bn_core::Batch<B, bn_core::typenum::U10>,
+) {
+    use bn_core::{flat_mut, Activation, Sigmoid};
+    let [h0, h1] = h;
+    f.dense0.forward(x, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense3.forward(h0, h1);
+    Sigmoid::apply(flat_mut(h1));
+    f.dense6.forward(h1, h0);
+    Sigmoid::apply(flat_mut(h0));
+    f.dense9.forward(h0, y);
+}
+
 bn_core::network! {
     /// The paper's network with Batch Renormalization before every sigmoid.
     pub struct PaperRenorm {

@@ -23,27 +23,12 @@ use std::hint::black_box;
 
 use bn_core::kernels::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
-use bn_core::{
-    boxed_zeroed, flat_mut, Activation, Batch, GenericArray, Rng, Sgd, Sigmoid, SoftmaxCrossEntropy, Trainer,
-};
-use bn_paper::networks::{LeNetBn, LeNetBnFolded, PaperBn, PaperBnFolded, TinyMlp};
+use bn_core::{boxed_zeroed, flat_mut, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_paper::networks::{paper_bn_folded_chain, LeNetBn, LeNetBnFolded, PaperBn, PaperBnFolded, TinyMlp};
 
 #[path = "../bn-core/tests/common/counting.rs"]
 mod counting;
 use counting::{assert_no_alloc, count};
-
-/// `paper_mlp/folded_batch60` written by hand as a chain of the folded model's layers on the whole batch (one matrix
-/// product per layer, the sigmoid in place): a cross-check of the generated `forward_batch`.
-fn folded_batch_chain(f: &PaperBnFolded, x: &Batch<U60, U784>, h: &mut [Batch<U60, U100>; 2], y: &mut Batch<U60, U10>) {
-    let [h0, h1] = h;
-    f.dense0.forward(x, h0);
-    Sigmoid::apply(flat_mut(h0));
-    f.dense3.forward(h0, h1);
-    Sigmoid::apply(flat_mut(h1));
-    f.dense6.forward(h1, h0);
-    Sigmoid::apply(flat_mut(h0));
-    f.dense9.forward(h0, y);
-}
 
 #[test]
 fn the_benchmark_workloads_do_not_allocate_on_any_level() {
@@ -99,7 +84,7 @@ fn workloads(level: &str) {
     let one = assert_no_alloc(&format!("{level}: paper_mlp/folded_one"), || folded.forward(&x[3]));
     assert_no_alloc(&format!("{level}: paper_mlp/folded_batch60, forward_batch"), || folded.forward_batch(&*x, &mut y));
     assert_no_alloc(&format!("{level}: paper_mlp/folded_batch60, batched chain"), || {
-        folded_batch_chain(&folded, &x, &mut h, &mut y_chain)
+        paper_bn_folded_chain(&folded, &x, &mut h, &mut y_chain)
     });
     // One sample, a batch and the batched chain agree bit for bit; the eval path closely.
     assert_eq!(one, y[3]);

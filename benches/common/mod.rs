@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
+pub mod workload;
+
 /// Criterion settings for every workload: a short warm-up and 2.5 s of measurement. Also
 /// applies `BN_SIMD=avx2|portable` (to benchmark bn-core's fallback paths).
 pub fn criterion() -> Criterion {
