@@ -32,3 +32,25 @@ pub mod figure {
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The code blocks of the guides in `docs/`, compiled and run as doctests (a block that
+/// cannot run alone, such as an abbreviated declaration, is marked `ignore` there).
+#[cfg(doctest)]
+pub mod docs_doctests {
+    #[doc = include_str!("../docs/cnn.md")]
+    pub struct Cnn;
+    #[doc = include_str!("../docs/claims.md")]
+    pub struct Claims;
+    #[doc = include_str!("../docs/kernels.md")]
+    pub struct Kernels;
+    #[doc = include_str!("../docs/normalization.md")]
+    pub struct Normalization;
+    #[doc = include_str!("../docs/paper.md")]
+    pub struct Paper;
+    #[doc = include_str!("../docs/performance.md")]
+    pub struct Performance;
+    #[doc = include_str!("../docs/reliability.md")]
+    pub struct Reliability;
+    #[doc = include_str!("../docs/shipping.md")]
+    pub struct Shipping;
+}
