@@ -30,18 +30,16 @@ pub fn criterion() -> Criterion {
         .configure_from_args()
 }
 
-/// Which FMA kernel runs (the same detection as bn-core's kernels).
+/// Which FMA kernel runs: the instruction set of bn-core's kernels in this process (the best
+/// the CPU has, capped by `BN_SIMD=avx2|portable`), so that every workload is measured
+/// against the peak of the level it ran at.
 pub fn isa() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            return "avx512f";
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return "avx2+fma";
-        }
+    use bn_core::kernels::{simd_level, SimdLevel};
+    match simd_level() {
+        SimdLevel::Avx512 => "avx512f",
+        SimdLevel::Avx2 => "avx2+fma",
+        SimdLevel::Portable => "portable",
     }
-    "portable"
 }
 
 /// FLOPs of one call of [`fma_kernel`] with `iters` iterations.
@@ -60,9 +58,9 @@ pub fn fma_kernel(iters: usize) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         match isa() {
-            // SAFETY: the CPU has AVX-512F (detected above); the kernel only touches registers.
+            // SAFETY: the CPU has AVX-512F (bn-core detected it: `isa` follows `simd_level`, which only returns levels the CPU has); the kernel only touches registers.
             "avx512f" => return unsafe { x86::fma_avx512(iters) },
-            // SAFETY: the CPU has AVX2 and FMA (detected above); registers only.
+            // SAFETY: the CPU has AVX2 and FMA (bn-core detected them, as above); registers only.
             "avx2+fma" => return unsafe { x86::fma_avx2(iters) },
             _ => {}
         }
@@ -217,9 +215,9 @@ fn read_kernel(b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         match isa() {
-            // SAFETY: the CPU has AVX-512F (detected); the kernel reads `b` within its length.
+            // SAFETY: the CPU has AVX-512F (bn-core detected it, see `isa`); the kernel reads `b` within its length.
             "avx512f" => return unsafe { x86::sum_avx512(b) },
-            // SAFETY: the CPU has AVX2 (detected); reads within `b`.
+            // SAFETY: the CPU has AVX2 (bn-core detected it); reads within `b`.
             "avx2+fma" => return unsafe { x86::sum_avx2(b) },
             _ => {}
         }
