@@ -1,4 +1,4 @@
-//! The method's claims, measured (issue 14): one experiment per claim, each a table (CSV)
+//! The method's claims, measured: one experiment per claim, each a table (CSV)
 //! and a figure (SVG).
 //!
 //! - [`lr_sweep`]: "allows much higher learning rates without the risk of divergence".
