@@ -9,6 +9,7 @@
 mod activation;
 mod affine;
 mod batchnorm;
+mod centering;
 mod conv2d;
 mod conv_block;
 mod dense;
