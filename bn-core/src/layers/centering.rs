@@ -1,5 +1,6 @@
 //! [`Centering`]: the shifted two-pass statistics of one run of values (a sample of a
-//! [`LayerNorm`](crate::LayerNorm)), never `E[x²] − E[x]²`.
+//! [`LayerNorm`](crate::LayerNorm), a group of a [`GroupNorm`](crate::GroupNorm)), never
+//! `E[x²] − E[x]²`.
 
 use crate::float::Float;
 

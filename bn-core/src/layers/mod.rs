@@ -1,8 +1,8 @@
 //! The layers, one per file, each with its forward and backward side by side: [`Dense`],
 //! [`Conv2d`], [`BatchNorm`] (over features, or over the channels of images), [`Affine`] (an
 //! inference-mode BN that could not be folded), [`LayerNorm`] (over the values of each
-//! sample), [`Dropout`], the pools [`MaxPool2d`] and [`AvgPool2d`], and the element-wise
-//! activations; [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool`
+//! sample), [`GroupNorm`] (over groups of an image's channels), [`Dropout`], the pools
+//! [`MaxPool2d`] and [`AvgPool2d`], and the element-wise activations; [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool`
 //! a sample at a time. Layers compute through [`kernels`](crate::kernels); they know
 //! nothing of networks, training loops or files.
 
@@ -14,6 +14,7 @@ mod conv2d;
 mod conv_block;
 mod dense;
 mod dropout;
+mod groupnorm;
 mod layernorm;
 mod pool;
 #[cfg(test)]
@@ -26,5 +27,6 @@ pub use conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch, Conv2dSha
 pub use conv_block::ConvBlock;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use groupnorm::{GroupNorm, GroupNormCache, GroupNormGrads};
 pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};
 pub use pool::{AvgPool2d, MaxPool2d, Pool2dGeometry, Pool2dShape};
