@@ -32,7 +32,7 @@ use crate::shape::{flat, flat_mut};
 /// | `batchnorm(affine = false)` | as `batchnorm` without `weight` and `bias`; a `renorm` BN saves its moving σ as `running_var = σ² − ε` |
 /// | `layernorm` | `{i}.weight` (γ), `{i}.bias` (β), shape `[n]`, or `[c, h, w]` after an image (`nn.LayerNorm([c, h, w])`); none with `affine = false` |
 /// | `groupnorm(g)` | `{i}.weight` (γ), `{i}.bias` (β), shape `[c]` (`nn.GroupNorm(g, c)`); none with `affine = false` |
-/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `flatten`, `dropout` | none (the index is used up) |
+/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `global_avgpool`, `flatten`, `dropout` | none (the index is used up) |
 ///
 /// A layer named in the macro (`fc1: dense(100)`) uses its name instead of its index
 /// (`fc1.weight`), as a PyTorch module with that named child does (an `nn.Sequential` built

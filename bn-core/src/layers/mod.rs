@@ -2,9 +2,10 @@
 //! [`Conv2d`], [`BatchNorm`] (over features, or over the channels of images), [`Affine`] (an
 //! inference-mode BN that could not be folded), [`LayerNorm`] (over the values of each
 //! sample), [`GroupNorm`] (over groups of an image's channels), [`Dropout`], the pools
-//! [`MaxPool2d`] and [`AvgPool2d`], and the element-wise activations; [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool`
-//! a sample at a time. Layers compute through [`kernels`](crate::kernels); they know
-//! nothing of networks, training loops or files.
+//! [`MaxPool2d`], [`AvgPool2d`] and [`GlobalAvgPool`], and the element-wise activations;
+//! [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool` a sample at a time. Layers
+//! compute through [`kernels`](crate::kernels); they know nothing of networks, training
+//! loops or files.
 
 mod activation;
 mod affine;
@@ -14,6 +15,7 @@ mod conv2d;
 mod conv_block;
 mod dense;
 mod dropout;
+mod global_avgpool;
 mod groupnorm;
 mod layernorm;
 mod pool;
@@ -27,6 +29,7 @@ pub use conv2d::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch, Conv2dSha
 pub use conv_block::ConvBlock;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use global_avgpool::GlobalAvgPool;
 pub use groupnorm::{GroupNorm, GroupNormCache, GroupNormGrads};
 pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};
 pub use pool::{AvgPool2d, MaxPool2d, Pool2dGeometry, Pool2dShape};
