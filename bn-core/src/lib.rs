@@ -11,7 +11,8 @@
 //! - Layers (one per module, forward and backward side by side): [`Dense`], [`Conv2d`],
 //!   [`BatchNorm`] (over features, or over the channels of images), [`Affine`], [`LayerNorm`],
 //!   [`GroupNorm`], [`Dropout`], the pools [`MaxPool2d`], [`AvgPool2d`] and [`GlobalAvgPool`],
-//!   and the [`Activation`]s [`Sigmoid`], [`ReLU`], [`Tanh`].
+//!   the skip connection's arithmetic [`Residual`], and the [`Activation`]s [`Sigmoid`],
+//!   [`ReLU`], [`Tanh`].
 //! - Losses: [`softmax_cross_entropy`], [`mse`]. Optimizer: [`Sgd`].
 //! - Initialization: [`Init`] with a seeded [`Rng`].
 //! - Folding: [`BatchNorm::to_affine`], [`Dense::fold_affine_after`] (Dense → BN) and
@@ -87,7 +88,7 @@ pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
     Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Fused, GlobalAvgPool, GroupNorm, GroupNormCache,
     GroupNormGrads, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU,
-    Sigmoid, Tanh,
+    Residual, Sigmoid, Tanh,
 };
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};

@@ -2,10 +2,10 @@
 //! [`Conv2d`], [`BatchNorm`] (over features, or over the channels of images), [`Affine`] (an
 //! inference-mode BN that could not be folded), [`LayerNorm`] (over the values of each
 //! sample), [`GroupNorm`] (over groups of an image's channels), [`Dropout`], the pools
-//! [`MaxPool2d`], [`AvgPool2d`] and [`GlobalAvgPool`], and the element-wise activations;
-//! [`ConvBlock`] trains `conv2d, batchnorm, relu, maxpool` a sample at a time. Layers
-//! compute through [`kernels`](crate::kernels); they know nothing of networks, training
-//! loops or files.
+//! [`MaxPool2d`], [`AvgPool2d`] and [`GlobalAvgPool`], a skip connection's sum
+//! [`Residual`], and the element-wise activations; [`ConvBlock`] trains `conv2d, batchnorm,
+//! relu, maxpool` a sample at a time. Layers compute through [`kernels`](crate::kernels);
+//! they know nothing of networks, training loops or files.
 
 mod activation;
 mod affine;
@@ -19,6 +19,7 @@ mod global_avgpool;
 mod groupnorm;
 mod layernorm;
 mod pool;
+mod residual;
 #[cfg(test)]
 mod testing;
 
@@ -33,3 +34,4 @@ pub use global_avgpool::GlobalAvgPool;
 pub use groupnorm::{GroupNorm, GroupNormCache, GroupNormGrads};
 pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};
 pub use pool::{AvgPool2d, MaxPool2d, Pool2dGeometry, Pool2dShape};
+pub use residual::Residual;
