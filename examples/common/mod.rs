@@ -1,12 +1,13 @@
 //! What the examples share: the command line (parsing and the checks of its values), the
 //! data (`--data DIR` or the embedded subset), the progress bar, the cells of their tables
 //! ([`table`]), and what the two side-by-side experiments print and save around their run
-//! ([`pair`], with `--save DIR`).
+//! ([`pair`], with `--save DIR`; [`sgd`] for the two on an SGD schedule).
 
 // Each example uses a part of this module.
 #![allow(dead_code)]
 
 pub mod pair;
+pub mod sgd;
 pub mod table;
 
 use std::path::PathBuf;

@@ -6,8 +6,10 @@
 //! - [`claims`]: the method's claims measured, one experiment per claim (`examples/claims.rs`).
 //! - [`saturation`]: the sigmoid saturation BN undoes, §1 (`examples/sigmoid_saturation.rs`).
 //!
-//! The paper's experiment and the CNN share their [`Record`] of an evaluation point and
-//! their [`Report`] (two networks without and with BN, side by side, then folded).
+//! The paper's experiment, the CNN and the ResNet share their [`Record`] of an evaluation
+//! point and their [`Report`] (two networks without and with BN, side by side, then
+//! folded); the CNN and the ResNet also their settings ([`SgdConfig`]) and figure
+//! ([`CurveData`]).
 
 pub mod claims;
 pub mod cnn;
@@ -15,5 +17,5 @@ mod pair;
 pub mod paper;
 pub mod saturation;
 
-pub(crate) use self::pair::{accuracy_panel, check_lengths, step_axis, train_pair};
-pub use self::pair::{steps_to, Record, Report};
+pub(crate) use self::pair::{accuracy_panel, check_lengths, step_axis, train_pair, train_sgd_pair};
+pub use self::pair::{steps_to, write_curves_svg, CurveData, Record, Report, SgdConfig, CURVE_TITLES};
