@@ -10,7 +10,8 @@
 //!   layer kind over features) and [`InteropCnn`] (every image layer kind and every place of
 //!   the fold plan).
 //! - Networks that several integration tests share: [`Moons`], [`Everything`] (f64),
-//!   [`Every`], [`Every64`], [`Lonely`] and [`InputBnPadded`].
+//!   [`Every`], [`Every64`], [`Lonely`], [`InputBnPadded`] and [`ResNetTiny`] (residual
+//!   blocks).
 //!
 //! Each `network!` also declares its `…Folded`, `…Grads`, `…Workspace`, `…Input` and
 //! `…Batch` items (see the rustdoc of `bn_core::network!`).
@@ -123,6 +124,31 @@ bn_core::network! {
         conv2d(8 => 16, kernel = 3, padding = 1), relu, maxpool(2),
         flatten,
         dense(10),
+    }
+}
+
+bn_core::network! {
+    /// A small residual network: a stem, an identity block and a projection block (stride
+    /// 2, a 1×1 conv and a BN in the shortcut), each followed by a ReLU (fused with the
+    /// block's sum), global average pooling. What the tests of residual blocks share
+    /// (folding, weights files, frozen BNs, zero allocation).
+    pub struct ResNetTiny {
+        input: (2, 8, 8),
+        conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+        residual {
+            conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+            conv2d(4, kernel = 3, padding = 1), batchnorm,
+        },
+        relu,
+        residual {
+            conv2d(8, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+            conv2d(8, kernel = 3, padding = 1), batchnorm,
+        } shortcut {
+            conv2d(8, kernel = 1, stride = 2), batchnorm,
+        },
+        relu,
+        global_avgpool,
+        dense(3),
     }
 }
 
