@@ -9,7 +9,7 @@
 use bn_core::generic_array::GenericArray;
 use bn_core::typenum::{U2, U4};
 use bn_core::{Batch, Network, Rng, Trainer, Vector};
-use bn_paper::networks::{EverythingFolded, Moons, MoonsFolded, ResNetTiny, ResNetTinyFolded};
+use bn_paper::networks::{EverythingFolded, Moons, MoonsFolded, ResNetBn, ResNetPlain, ResNetTiny, ResNetTinyFolded};
 
 #[test]
 fn constants_summary_and_heap_construction() {
@@ -18,6 +18,11 @@ fn constants_summary_and_heap_construction() {
     // 2·16 + 2·16 + 16·16 + 2·16 + 16·2 + 2
     assert_eq!(Moons::PARAMS, 32 + 32 + 256 + 32 + 32 + 2);
     assert_eq!(<Moons as Network>::PARAMS, Moons::PARAMS);
+    // The ResNet experiment's W5: stem 144 + 32; stage 1: 2·(2,304 + 32); stage 2:
+    // 4,608 + 64 + 9,216 + 64 + shortcut 512 + 64; stage 3: 18,432 + 128 + 36,864 + 128 +
+    // shortcut 2,048 + 128; dense 640 + 10. Without BN: the convolutions' biases instead.
+    assert_eq!(ResNetBn::PARAMS, 77_754);
+    assert_eq!(ResNetPlain::PARAMS, 77_754 - (32 + 2 * 32 + 3 * 64 + 3 * 128) / 2);
     let net = Moons::new_boxed(3);
     assert_eq!(*net, Moons::new(3));
     let text = net.to_string();
