@@ -3,6 +3,7 @@
 //! - [`paper`]: Ioffe & Szegedy 2015, §4.1 and Figure 1 (the MNIST network with and without
 //!   BN; `examples/paper.rs`).
 //! - [`cnn`]: a LeNet-style CNN with and without BN, then folded (`examples/cnn.rs`).
+//! - [`resnet`]: a small ResNet with and without BN, then folded (`examples/resnet.rs`).
 //! - [`claims`]: the method's claims measured, one experiment per claim (`examples/claims.rs`).
 //! - [`saturation`]: the sigmoid saturation BN undoes, §1 (`examples/sigmoid_saturation.rs`).
 //!
@@ -15,6 +16,7 @@ pub mod claims;
 pub mod cnn;
 mod pair;
 pub mod paper;
+pub mod resnet;
 pub mod saturation;
 
 pub(crate) use self::pair::{accuracy_panel, check_lengths, step_axis, train_pair, train_sgd_pair};

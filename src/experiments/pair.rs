@@ -177,7 +177,7 @@ pub type TrainBatchSize = U60;
 pub type EvalChunk = U100;
 
 /// The settings of a side-by-side run trained with SGD on mini-batches of 60 (the
-/// convolutional experiment's `Config`, the ResNet's too; [`train_sgd_pair`] runs it).
+/// convolutional experiment's `Config`, the ResNet's too; `train_sgd_pair` runs it).
 ///
 /// `Default` is the convolutional experiment's run on the embedded data (2,000 steps);
 /// the ResNet's is `resnet::default_config()`.
