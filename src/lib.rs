@@ -51,6 +51,8 @@ pub mod docs_doctests {
     pub struct Performance;
     #[doc = include_str!("../docs/reliability.md")]
     pub struct Reliability;
+    #[doc = include_str!("../docs/resnet.md")]
+    pub struct Resnet;
     #[doc = include_str!("../docs/shipping.md")]
     pub struct Shipping;
 }
