@@ -59,8 +59,9 @@ pub fn le_bytes(rows: &[Vec<f32>]) -> Vec<u8> {
 }
 
 /// The training steps that the scripts' `--check-rust` mode replays in PyTorch (keep in step
-/// with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` there): `STEPS` SGD steps at learning rate
-/// `LR` on batches of 8 fixture inputs taken in turn, labels `(i + step) % 3`.
+/// with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` of `tools/pytorch_interop.py`): `STEPS` SGD
+/// steps at learning rate `LR` on batches of 8 fixture inputs taken in turn, labels
+/// `(i + step) % 3`.
 pub const RUST_STEPS: usize = 3;
 /// See [`RUST_STEPS`].
 pub const RUST_LR: f32 = 0.05;
