@@ -33,10 +33,15 @@ pub fn inputs<const N: usize>(name: &str) -> Vec<[f32; N]> {
     rows(&read(&fixture(name)), N).into_iter().map(|r| r.try_into().unwrap()).collect()
 }
 
-/// The largest relative difference (with the [`FLOOR`]) between two sets of values.
+/// The largest relative difference (with the [`FLOOR`]) between two sets of values; a NaN
+/// on either side counts as infinitely far (`f32::max` alone would drop it).
 pub fn max_rel(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len());
-    got.iter().zip(want).map(|(a, b)| (a - b).abs() / b.abs().max(FLOOR)).fold(0.0, f32::max)
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(FLOOR))
+        .map(|e| if e.is_nan() { f32::INFINITY } else { e })
+        .fold(0.0, f32::max)
 }
 
 /// [`max_rel`] over rows of outputs (the same number of rows, each of the same width).
