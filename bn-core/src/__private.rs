@@ -6,9 +6,10 @@ pub use crate::inference::{array_as_vector, image_as_vector};
 pub use crate::{flat, flat_mut, sub_batch, sub_batch_mut, CacheAligned};
 pub use crate::{
     Activation, Affine, AvgPool2d, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers,
-    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Float, Freeze, Fused, Inference, Init, LayerNorm,
-    LayerNormCache, LayerNormGrads, Matrix, MaxPool2d, Momentum, Network, NonEmptyBatch, Optimizer, Parameters,
-    PlainData, Pool2dShape, ReLU, Rng, Sigmoid, Tanh, TrainBatch, Vector, Zeroable,
+    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Float, Freeze, Fused, GlobalAvgPool, GroupNorm,
+    GroupNormCache, GroupNormGrads, Inference, Init, LayerNorm, LayerNormCache, LayerNormGrads, Matrix, MaxPool2d,
+    Momentum, Network, NonEmptyBatch, Optimizer, Parameters, PlainData, Pool2dShape, ReLU, Residual, Rng, Sigmoid,
+    Tanh, TrainBatch, Vector, Zeroable,
 };
 pub use crate::{Loss, Trainer};
 pub use generic_array::{ArrayLength, GenericArray};

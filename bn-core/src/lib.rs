@@ -10,8 +10,9 @@
 //!
 //! - Layers (one per module, forward and backward side by side): [`Dense`], [`Conv2d`],
 //!   [`BatchNorm`] (over features, or over the channels of images), [`Affine`], [`LayerNorm`],
-//!   [`Dropout`], the pools [`MaxPool2d`] and [`AvgPool2d`], and the [`Activation`]s
-//!   [`Sigmoid`], [`ReLU`], [`Tanh`].
+//!   [`GroupNorm`], [`Dropout`], the pools [`MaxPool2d`], [`AvgPool2d`] and [`GlobalAvgPool`],
+//!   the skip connection's arithmetic [`Residual`], and the [`Activation`]s [`Sigmoid`],
+//!   [`ReLU`], [`Tanh`].
 //! - Losses: [`softmax_cross_entropy`], [`mse`]. Optimizer: [`Sgd`].
 //! - Initialization: [`Init`] with a seeded [`Rng`].
 //! - Folding: [`BatchNorm::to_affine`], [`Dense::fold_affine_after`] (Dense → BN) and
@@ -85,8 +86,9 @@ pub use format::{LoadError, PlainData, PlainScalar, StateDict, TensorMut, Tensor
 pub use inference::{accuracy, argmax, Inference};
 pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
-    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Fused, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d,
-    Momentum, Pool2dGeometry, Pool2dShape, ReLU, Sigmoid, Tanh,
+    Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Fused, GlobalAvgPool, GroupNorm, GroupNormCache,
+    GroupNormGrads, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU,
+    Residual, Sigmoid, Tanh,
 };
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};

@@ -9,7 +9,7 @@ use typenum::Unsigned;
 use super::plain::PlainScalar;
 use super::tensor::{TensorMut, TensorName, TensorRef};
 use crate::float::Float;
-use crate::layers::{Affine, BatchNorm, Conv2d, Conv2dGeometry, Dense, LayerNorm};
+use crate::layers::{Affine, BatchNorm, Conv2d, Conv2dGeometry, Dense, GroupNorm, LayerNorm};
 use crate::shape::{flat, flat_mut};
 
 /// A model whose parameters and statistics are a PyTorch-style `state_dict`: named tensors,
@@ -31,7 +31,8 @@ use crate::shape::{flat, flat_mut};
 /// | `batchnorm` | `{i}.weight` (γ), `{i}.bias` (β), `{i}.running_mean`, `{i}.running_var` `[n]`, `{i}.num_batches_tracked` (`I64`, shape `[]`); BatchNorm1d or, after an image, BatchNorm2d (`n` channels) |
 /// | `batchnorm(affine = false)` | as `batchnorm` without `weight` and `bias`; a `renorm` BN saves its moving σ as `running_var = σ² − ε` |
 /// | `layernorm` | `{i}.weight` (γ), `{i}.bias` (β), shape `[n]`, or `[c, h, w]` after an image (`nn.LayerNorm([c, h, w])`); none with `affine = false` |
-/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `flatten`, `dropout` | none (the index is used up) |
+/// | `groupnorm(g)` | `{i}.weight` (γ), `{i}.bias` (β), shape `[c]` (`nn.GroupNorm(g, c)`); none with `affine = false` |
+/// | `sigmoid`, `relu`, `tanh`, `maxpool`, `avgpool`, `global_avgpool`, `flatten`, `dropout` | none (the index is used up) |
 ///
 /// A layer named in the macro (`fc1: dense(100)`) uses its name instead of its index
 /// (`fc1.weight`), as a PyTorch module with that named child does (an `nn.Sequential` built
@@ -296,6 +297,24 @@ fn layer_norm_dims<N: ArrayLength>(dims: Option<[usize; 3]>) -> Option<[usize; 3
     dims
 }
 
+/// PyTorch's `nn.GroupNorm(G, C)`: `weight` (γ) and `bias` (β) `[C]` with `AFFINE`, nothing
+/// without (`affine=False`).
+impl<C: ArrayLength, G: ArrayLength, T: Float, const AFFINE: bool> LayerTensors<T> for GroupNorm<C, G, T, AFFINE> {
+    fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
+        if AFFINE {
+            f(name(layer, "weight"), TensorRef::Vector(&self.gamma));
+            f(name(layer, "bias"), TensorRef::Vector(&self.beta));
+        }
+    }
+
+    fn visit_layer_mut(&mut self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorMut<'_, T>)) {
+        if AFFINE {
+            f(name(layer, "weight"), TensorMut::Vector(&mut self.gamma));
+            f(name(layer, "bias"), TensorMut::Vector(&mut self.beta));
+        }
+    }
+}
+
 /// A diagonal `nn.Linear(n, n)`: `weight` = `diag(scale)`, `bias` = `shift`.
 impl<N: ArrayLength, T: Float> LayerTensors<T> for Affine<N, T> {
     fn visit_layer(&self, layer: &str, f: &mut dyn FnMut(TensorName<'_>, TensorRef<'_, T>)) {
@@ -414,5 +433,29 @@ mod tests {
         let mut m = fresh();
         m.c.scale[0] = f32::NAN; // the per-channel affine layer's `Tensor4`
         assert!(!m.is_finite());
+    }
+
+    #[test]
+    fn group_norm_has_pytorch_tensors_only_when_affine() {
+        use crate::GroupNorm;
+        use alloc::{format, string::String, vec::Vec};
+        use typenum::U4;
+        let mut gn = GroupNorm::<U4, U2, f32>::new();
+        let mut seen = Vec::new();
+        gn.visit_layer("5", &mut |name, t| seen.push(format!("{name} {:?}", t.shape())));
+        assert_eq!(seen, ["5.weight [4]", "5.bias [4]"]);
+        // The mutable twin: the same tensors in the same order, γ then β.
+        let mut k = 0.0;
+        gn.visit_layer_mut("5", &mut |_, t| {
+            if let TensorMut::Vector(d) = t {
+                d.iter_mut().for_each(|v| (*v, k) = (k, k + 1.0));
+            }
+        });
+        assert_eq!((gn.gamma.as_slice(), gn.beta.as_slice()), (&[0.0, 1.0, 2.0, 3.0][..], &[4.0, 5.0, 6.0, 7.0][..]));
+        let mut raw = GroupNorm::<U4, U2, f32, false>::new();
+        let mut none = Vec::<String>::new();
+        raw.visit_layer("5", &mut |name, _| none.push(format!("{name}")));
+        raw.visit_layer_mut("5", &mut |name, _| none.push(format!("{name}")));
+        assert!(none.is_empty(), "{none:?}");
     }
 }

@@ -183,12 +183,21 @@ pub(crate) fn embed<T: Copy + Default>(
     (rows, cols): (usize, usize),
     (top, left): (usize, usize),
 ) {
+    debug_assert!(top + h <= rows && left + w <= cols);
     let dst = &mut dst[..planes * rows * cols];
-    dst.fill(T::default());
+    // Every value is written once: the border rows and columns zero, the image copied (the
+    // padded buffers of a batch are megabytes: zeroing them whole first doubled the writes).
     for (plane, out) in src[..planes * h * w].chunks_exact(h * w).zip(dst.chunks_exact_mut(rows * cols)) {
-        for (r, row) in plane.chunks_exact(w).enumerate() {
-            let at = (top + r) * cols + left;
-            copy_row(&mut out[at..at + w], row);
+        let (above, rest) = out.split_at_mut(top * cols);
+        above.fill(T::default());
+        let (body, below) = rest.split_at_mut(h * cols);
+        below.fill(T::default());
+        for (row, out) in plane.chunks_exact(w).zip(body.chunks_exact_mut(cols)) {
+            let (margin, rest) = out.split_at_mut(left);
+            margin.fill(T::default());
+            let (inside, margin) = rest.split_at_mut(w);
+            copy_row(inside, row);
+            margin.fill(T::default());
         }
     }
 }

@@ -6,6 +6,7 @@ use core::fmt;
 
 use generic_array::ArrayLength;
 
+use super::centering::Centering;
 use crate::float::Float;
 use crate::kernels::{self, zero};
 use crate::shape::{Batch, Vector};
@@ -82,53 +83,6 @@ pub struct LayerNormGrads<N: ArrayLength, T: Float = f32> {
     pub beta: Vector<N, T>,
 }
 
-/// One sample's statistics: `x − μ` is computed as `(x − shift) − delta`.
-#[derive(Clone, Copy)]
-struct Centering<T> {
-    /// The sample's first value.
-    shift: T,
-    /// `μ − shift`, accurately.
-    delta: T,
-}
-
-impl<T: Float> Centering<T> {
-    /// The shift and `delta = mean(x − shift)` of a sample (the first pass).
-    #[inline(always)]
-    fn of(x: &[T]) -> Self {
-        let shift = x[0];
-        let mut s = T::ZERO;
-        for &v in x {
-            s += v - shift;
-        }
-        Centering { shift, delta: s / T::from_usize(x.len()) }
-    }
-
-    /// `x − μ`.
-    #[inline(always)]
-    fn center(self, x: T) -> T {
-        (x - self.shift) - self.delta
-    }
-
-    /// The biased variance (the second pass): the corrected two-pass sum
-    /// `(Σd² − (Σd)²/N)/N` with `d = x − μ`, clamped at 0.
-    #[inline(always)]
-    fn variance(self, x: &[T]) -> T {
-        let (mut q, mut s) = (T::ZERO, T::ZERO);
-        for &v in x {
-            let d = self.center(v);
-            q += d * d;
-            s += d;
-        }
-        let n = T::from_usize(x.len());
-        let var = (q - s * s / n) / n;
-        if var > T::ZERO {
-            var
-        } else {
-            T::ZERO
-        }
-    }
-}
-
 impl<N: ArrayLength, T: Float, const AFFINE: bool> LayerNorm<N, T, AFFINE> {
     /// Number of values normalized together (one sample).
     pub const FEATURES: usize = N::USIZE;
@@ -163,7 +117,7 @@ impl<N: ArrayLength, T: Float, const AFFINE: bool> LayerNorm<N, T, AFFINE> {
     fn normalize(&self, x: &[T], y: &mut [T]) -> (Centering<T>, T) {
         const { assert!(N::USIZE > 0, "LayerNorm: a sample must have at least one value") };
         let c = Centering::of(x);
-        let inv_std = T::ONE / (c.variance(x) + self.eps).sqrt();
+        let inv_std = c.inv_std(x, self.eps);
         if AFFINE {
             for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(self.gamma.iter()).zip(self.beta.iter()) {
                 *y = g * (c.center(x) * inv_std) + b;
@@ -192,7 +146,7 @@ impl<N: ArrayLength, T: Float, const AFFINE: bool> LayerNorm<N, T, AFFINE> {
             || {
                 for (b, (xb, yb)) in x.iter().zip(y.iter_mut()).enumerate() {
                     let (c, inv_std) = self.normalize(xb, yb);
-                    cache.mean[b] = c.shift + c.delta;
+                    cache.mean[b] = c.mean();
                     cache.inv_std[b] = inv_std;
                 }
             },
