@@ -51,8 +51,8 @@ pooling stay. The folded top level and each folded branch are renumbered from 0.
    `replay_rust_steps` in tools/pytorch_interop.py), comparing the state_dicts. It exits with
    status 1 on any mismatch.
 
-Versions used: Python 3.11.7, torch 2.15.0+cu132 (PyPI's wheel; it pulls the CUDA libraries, unused: the CPU runs it), safetensors
-0.8.0, numpy 2.4.6, in a venv:
+Versions used: Python 3.11.7, torch 2.15.0+cu132 (PyPI's wheel; it pulls the CUDA libraries,
+unused: the CPU runs it), safetensors 0.8.0, numpy 2.4.6, in a venv:
 
     python3 -m venv /work/venv
     /work/venv/bin/pip install torch safetensors numpy
