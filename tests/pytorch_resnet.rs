@@ -23,7 +23,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use bn_core::typenum::{U144, U16, U8};
-use bn_core::{Batch, Loss, Sgd, SoftmaxCrossEntropy, StateDict, Trainer};
+use bn_core::{Batch, Loss, Network, Sgd, SoftmaxCrossEntropy, StateDict, Trainer};
 
 use common::files::{f32s, layout, tensors, Tensor};
 use common::pytorch::{check, fixture, max_rel, max_rel_state, read, train_and_write_for_pytorch, REL};

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::f32s;
+use std::collections::BTreeMap;
+
+use super::files::{f32s, layout, Tensor};
 
 /// The tolerance of outputs computed from the same weights (eval, folded, one training
 /// forward): relative, with a floor for values near zero (as the scripts').
@@ -48,6 +50,25 @@ pub fn max_rel(got: &[f32], want: &[f32]) -> f32 {
 pub fn max_rel_rows(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
     assert_eq!(got.len(), want.len());
     got.iter().zip(want).map(|(g, w)| max_rel(g, w)).fold(0.0, f32::max)
+}
+
+/// [`max_rel`] over two state_dicts with the same tensors (names, dtypes and shapes are
+/// asserted equal): the largest difference of any `F32` tensor and its name; any other dtype
+/// (`num_batches_tracked`) must be equal bit for bit.
+pub fn max_rel_state(got: &BTreeMap<String, Tensor>, want: &BTreeMap<String, Tensor>) -> (f32, String) {
+    assert_eq!(layout(got), layout(want));
+    let mut worst = (0f32, String::new());
+    for (k, w) in want {
+        if w.dtype != "F32" {
+            assert_eq!(got[k].data, w.data, "{k}");
+            continue;
+        }
+        let err = max_rel(&got[k].f32s(), &w.f32s());
+        if err > worst.0 || worst.1.is_empty() {
+            worst = (err, k.clone());
+        }
+    }
+    worst
 }
 
 /// Prints and checks one comparison; returns the measured difference.
@@ -105,7 +126,10 @@ where
     let mut loaded = N::new_boxed(0);
     loaded.load_safetensors_into(&bytes).expect("bn-core's weights file loads");
     assert_eq!(*loaded, *net);
-    let mut loaded_folded: Box<N::Folded> = boxed_zeroed();
+    // Into another network's fold, not zeroed memory: a kept GroupNorm or LayerNorm has its
+    // declared ε and groups, which the file does not carry (as `load_safetensors` does).
+    let mut loaded_folded = N::new_boxed(1).fold_boxed();
+    assert_ne!(*loaded_folded, folded);
     loaded_folded.load_safetensors_into(&folded_bytes).expect("bn-core's folded weights file loads");
     assert_eq!(*loaded_folded, folded);
 
