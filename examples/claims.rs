@@ -1,5 +1,6 @@
-//! The method's claims, measured: learning rate, initialization, batch size, dropout, CNN.
-//! Each experiment prints its table and writes `NAME.csv` and `NAME.svg` into `--out`.
+//! The method's claims, measured: learning rate, initialization, batch size, dropout, CNN,
+//! depth. Each experiment prints its table and writes `NAME.csv` (and any further table,
+//! e.g. `depth_batch.csv`) and `NAME.svg` into `--out`.
 //!
 //! ```sh
 //! cargo run --release --example claims                   # all of them, embedded 5k digits
@@ -32,12 +33,14 @@ Experiments:
               the same number of digits seen; learning rate per cell chosen on a validation split
   dropout     plain, dropout, BN, BN + dropout on 500 training digits: training vs test accuracy
   cnn         the LeNet with and without BN at learning rates 0.1 and 0.5
+  depth       plain and residual CNNs of 2 to 16 convolutions with and without BN; the deepest
+              residual network with BN, GroupNorm or none at batch sizes 2, 8 and 60
 
 A run diverged when its loss became non-finite or its test accuracy is at chance (≤ 15 %).
-The batch_size and dropout cells run 3 seeds each (mean, min and max reported)."
+The batch_size and dropout cells run 3 seeds each (mean, min and max reported); depth runs one."
 )]
 struct Args {
-    /// Experiments to run (lr_sweep, init_sweep, batch_size, dropout, cnn, or all)
+    /// Experiments to run (lr_sweep, init_sweep, batch_size, dropout, cnn, depth, or all)
     #[arg(value_name = "NAME", default_value = "all", value_parser = experiment_name)]
     names: Vec<String>,
     #[command(flatten)]
@@ -101,9 +104,12 @@ fn main() -> ExitCode {
         print!("{}", report.text);
         let csv = args.out.join(format!("{name}.csv"));
         let svg = args.out.join(format!("{name}.svg"));
-        if let Err(e) = std::fs::write(&csv, &report.csv) {
-            eprintln!("error: could not write {}: {e}", csv.display());
-            failed = true;
+        let more = report.more_csv.iter().map(|(stem, table)| (args.out.join(format!("{stem}.csv")), table));
+        for (path, table) in std::iter::once((csv.clone(), &report.csv)).chain(more) {
+            if let Err(e) = std::fs::write(&path, table) {
+                eprintln!("error: could not write {}: {e}", path.display());
+                failed = true;
+            }
         }
         if let Err(e) = report.figure.write_svg(&svg) {
             eprintln!("error: could not write {}: {e}", svg.display());

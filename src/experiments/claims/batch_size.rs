@@ -15,7 +15,7 @@
 
 use bn_core::typenum::{U128, U16, U2, U32, U4, U60, U8};
 
-use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
+use super::{format_table, round3, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
 use crate::networks::{PaperBn, PaperPlain};
 use crate::plot::{Axis, Figure, Line, Panel};
 
@@ -163,10 +163,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             lines,
         }],
     };
-    Report { name: "batch_size", csv, text, figure }
-}
-
-/// `x` rounded to three significant digits.
-fn round3(x: f64) -> f64 {
-    format!("{x:.2e}").parse().unwrap_or(x)
+    Report { name: "batch_size", csv, more_csv: Vec::new(), text, figure }
 }

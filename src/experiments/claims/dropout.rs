@@ -136,5 +136,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             lines: vec![line("Training set", |m| m.train), line("Test set", |m| m.test)],
         }],
     };
-    Report { name: "dropout", csv, text, figure }
+    Report { name: "dropout", csv, more_csv: Vec::new(), text, figure }
 }

@@ -7,6 +7,8 @@
 //!   Batch Renormalization and Layer Normalization as the remedies.
 //! - [`dropout`]: a regularizer that "in some cases eliminates the need for Dropout".
 //! - [`cnn`]: "MLP and CNN": the LeNet of [`crate::experiments::cnn`] with and without BN.
+//! - [`depth`]: "Accelerating Deep Network Training": plain and residual CNNs of 2 to 16
+//!   convolutions with and without BN; BN, GroupNorm and none at small batches.
 //!
 //! Every run is seeded; where one run would be noise (batch size, dropout) a cell is run
 //! with three seeds and reported as mean, min and max. Where a learning rate must be
@@ -21,6 +23,7 @@
 
 pub mod batch_size;
 pub mod cnn;
+pub mod depth;
 pub mod dropout;
 pub mod init_sweep;
 pub mod lr_sweep;
@@ -50,7 +53,7 @@ pub const CHANCE: f64 = 0.15;
 pub const DIVERGED_LOSS: f64 = 2.5;
 
 /// The names of the experiments, in the order `all` runs them.
-pub const NAMES: [&str; 5] = ["lr_sweep", "init_sweep", "batch_size", "dropout", "cnn"];
+pub const NAMES: [&str; 6] = ["lr_sweep", "init_sweep", "batch_size", "dropout", "cnn", "depth"];
 
 /// The data of a run of the suite.
 #[derive(Clone, Debug)]
@@ -98,6 +101,8 @@ pub struct Report {
     pub name: &'static str,
     /// The table as CSV, header first.
     pub csv: String,
+    /// Further tables, each (file name without `.csv`, CSV); most experiments have none.
+    pub more_csv: Vec<(&'static str, String)>,
     /// The table and its notes as printed.
     pub text: String,
     /// The figure.
@@ -112,6 +117,7 @@ pub fn run(name: &str, ctx: &Context<'_>) -> Option<Report> {
         "batch_size" => batch_size::run(ctx),
         "dropout" => dropout::run(ctx),
         "cnn" => cnn::run(ctx),
+        "depth" => depth::run(ctx),
         _ => return None,
     })
 }
@@ -146,6 +152,44 @@ where
     let mut lane = Lane::<N, B>::new(net).with_dropout_seed(seed ^ 0xd0d0).with_before_step(before_step);
     let plan = Plan { steps, eval_every: steps.max(1), seed, watch: Watch::Loss, optimizer: &|_| *opt };
     run_side_by_side(&mut [&mut lane], data, None, &plan, |_| {}, |_| {});
+    outcome_of(&lane, steps)
+}
+
+/// [`train`] without a hook, evaluating the eval path's accuracy on `test` at step 0, every
+/// `eval_every` steps and the last step: `on_point(step, accuracy)` sees each (not after a
+/// divergence). The same mini-batches and steps as [`train`].
+pub fn train_evaluated<N, B>(
+    net: &mut N,
+    data: &Dataset,
+    steps: usize,
+    opt: &Sgd<f32>,
+    seed: u64,
+    (test, eval_every): (&Dataset, usize),
+    mut on_point: impl FnMut(usize, f64),
+) -> Outcome
+where
+    N: Network<Scalar = f32, Input = U784, Output = U10> + StateDict,
+    B: ArrayLength,
+{
+    let mut lane = Lane::<N, B>::new(net).with_dropout_seed(seed ^ 0xd0d0);
+    let plan = Plan { steps, eval_every, seed, watch: Watch::Loss, optimizer: &|_| *opt };
+    run_side_by_side(
+        &mut [&mut lane],
+        data,
+        Some(test),
+        &plan,
+        |_| {},
+        |point| {
+            if point.lanes[0].diverged.is_none() {
+                on_point(point.step, point.lanes[0].accuracy);
+            }
+        },
+    );
+    outcome_of(&lane, steps)
+}
+
+/// The [`Outcome`] of a lane trained for `steps` steps.
+fn outcome_of<B: ArrayLength>(lane: &dyn Trainee<B>, steps: usize) -> Outcome {
     let losses = lane.losses();
     if let Some(d) = lane.diverged() {
         return Outcome { steps: d.step, final_loss: f64::from(d.loss), non_finite: true };
@@ -252,6 +296,19 @@ impl Tuned {
     }
 }
 
+/// The index of the best run of a learning-rate grid given each run's `(validation accuracy,
+/// diverged)`: the highest validation accuracy, a diverged run counting as 0 (of equal ones,
+/// the last). `None` for an empty grid.
+pub(crate) fn best_on_validation(runs: impl IntoIterator<Item = (f64, bool)>) -> Option<usize> {
+    let scores: Vec<f64> = runs.into_iter().map(|(v, diverged)| if diverged { 0.0 } else { v }).collect();
+    (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+}
+
+/// `x` rounded to three significant digits (the learning rates of a scaled grid).
+pub(crate) fn round3(x: f64) -> f64 {
+    format!("{x:.2e}").parse().unwrap_or(x)
+}
+
 /// Runs `one(lr, seed)` for every rate of `grid` with the first of `seeds`, keeps the rate
 /// with the best validation accuracy (a diverged run counts as 0), and runs the other
 /// seeds at it. `tick` is called after each run.
@@ -267,8 +324,8 @@ pub(crate) fn tune(
         tick();
         first.push((lr, m));
     }
-    let score = |m: &Measured| if diverged(&m.outcome, m.test) { 0.0 } else { m.validation };
-    let best = (0..first.len()).max_by(|&a, &b| score(&first[a].1).total_cmp(&score(&first[b].1))).expect("a grid");
+    let best =
+        best_on_validation(first.iter().map(|(_, m)| (m.validation, diverged(&m.outcome, m.test)))).expect("a grid");
     let (lr, m0) = first[best];
     let mut runs = vec![m0];
     for &seed in &seeds[1..] {
