@@ -5,12 +5,14 @@
 //!   [`PaperBn`], [`PaperPlain`], [`PaperRenorm`], [`PaperLayerNorm`], [`PaperDropout`],
 //!   [`PaperBnDropout`].
 //! - The convolutional experiment's LeNet: [`LeNetBn`], [`LeNetPlain`].
+//! - The ResNet experiment's networks: [`ResNetBn`] (the benches' W5), [`ResNetPlain`].
 //! - [`TinyMlp`]: a 16-32-32-4 classifier, the smallest workload of the benches.
 //! - The networks of the PyTorch fixtures (`tools/pytorch_interop*.py`): [`Interop`] (every
 //!   layer kind over features) and [`InteropCnn`] (every image layer kind and every place of
 //!   the fold plan).
 //! - Networks that several integration tests share: [`Moons`], [`Everything`] (f64),
-//!   [`Every`], [`Every64`], [`Lonely`] and [`InputBnPadded`].
+//!   [`Every`], [`Every64`], [`Lonely`], [`InputBnPadded`] and [`ResNetTiny`] (residual
+//!   blocks).
 //!
 //! Each `network!` also declares its `…Folded`, `…Grads`, `…Workspace`, `…Input` and
 //! `…Batch` items (see the rustdoc of `bn_core::network!`).
@@ -123,6 +125,93 @@ bn_core::network! {
         conv2d(8 => 16, kernel = 3, padding = 1), relu, maxpool(2),
         flatten,
         dense(10),
+    }
+}
+
+bn_core::network! {
+    /// The ResNet experiment's network (He et al. 2016, the CIFAR layout scaled to MNIST),
+    /// W5 of the benches: a stem `conv 3×3, 16` at 28×28, then three stages of one residual
+    /// block each at 16, 32 and 64 channels (28×28, 14×14, 7×7), each block two 3×3 convs with
+    /// BN and the stride-2 stages a projection shortcut (1×1 conv, BN), a ReLU after each
+    /// block, `global_avgpool` and `dense(10)`. 77,754 parameters.
+    pub struct ResNetBn {
+        input: (1, 28, 28),
+        conv2d(16, kernel = 3, padding = 1), batchnorm, relu,
+        residual {
+            conv2d(16, kernel = 3, padding = 1), batchnorm, relu,
+            conv2d(16, kernel = 3, padding = 1), batchnorm,
+        },
+        relu,
+        residual {
+            conv2d(32, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+            conv2d(32, kernel = 3, padding = 1), batchnorm,
+        } shortcut {
+            conv2d(32, kernel = 1, stride = 2), batchnorm,
+        },
+        relu,
+        residual {
+            conv2d(64, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+            conv2d(64, kernel = 3, padding = 1), batchnorm,
+        } shortcut {
+            conv2d(64, kernel = 1, stride = 2), batchnorm,
+        },
+        relu,
+        global_avgpool,
+        dense(10),
+    }
+}
+
+bn_core::network! {
+    /// [`ResNetBn`] without Batch Normalization (the convolutions have a bias).
+    pub struct ResNetPlain {
+        input: (1, 28, 28),
+        conv2d(16, kernel = 3, padding = 1), relu,
+        residual {
+            conv2d(16, kernel = 3, padding = 1), relu,
+            conv2d(16, kernel = 3, padding = 1),
+        },
+        relu,
+        residual {
+            conv2d(32, kernel = 3, stride = 2, padding = 1), relu,
+            conv2d(32, kernel = 3, padding = 1),
+        } shortcut {
+            conv2d(32, kernel = 1, stride = 2),
+        },
+        relu,
+        residual {
+            conv2d(64, kernel = 3, stride = 2, padding = 1), relu,
+            conv2d(64, kernel = 3, padding = 1),
+        } shortcut {
+            conv2d(64, kernel = 1, stride = 2),
+        },
+        relu,
+        global_avgpool,
+        dense(10),
+    }
+}
+
+bn_core::network! {
+    /// A small residual network: a stem, an identity block and a projection block (stride
+    /// 2, a 1×1 conv and a BN in the shortcut), each followed by a ReLU (fused with the
+    /// block's sum), global average pooling. What the tests of residual blocks share
+    /// (folding, weights files, frozen BNs, zero allocation).
+    pub struct ResNetTiny {
+        input: (2, 8, 8),
+        conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+        residual {
+            conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+            conv2d(4, kernel = 3, padding = 1), batchnorm,
+        },
+        relu,
+        residual {
+            conv2d(8, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+            conv2d(8, kernel = 3, padding = 1), batchnorm,
+        } shortcut {
+            conv2d(8, kernel = 1, stride = 2), batchnorm,
+        },
+        relu,
+        global_avgpool,
+        dense(3),
     }
 }
 

@@ -178,3 +178,99 @@ fn folded_equals_eval_across_dropout_renorm_affine_free_bn_and_layernorm() {
          maxpool -> flatten -> dense(27 => 4) with `batchnorm6` folded in"
     );
 }
+
+bn_core::network! {
+    /// Every fold placement inside and around residual blocks on images: in the body a BN
+    /// after a conv (folds in), before a conv without padding (folds in), before a padded
+    /// conv and last after an activation (affine layers); a BN right before a block folds
+    /// into the conv before it, one right after a block stays an affine layer (nothing folds
+    /// across a block's boundary); the shortcut's BN folds into its conv; GroupNorm is kept;
+    /// a BN over features after `global_avgpool` folds into the dense layer.
+    pub struct FoldBlocks {
+        input: (3, 8, 8),
+        conv2d(4, kernel = 3, padding = 1), batchnorm,
+        residual {
+            conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+            batchnorm, conv2d(4, kernel = 1),
+            relu, batchnorm, conv2d(4, kernel = 3, padding = 1),
+            tanh, batchnorm,
+        },
+        batchnorm,
+        relu,
+        residual {
+            conv2d(6, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+            conv2d(6, kernel = 3, padding = 1), batchnorm,
+        } shortcut {
+            conv2d(6, kernel = 1, stride = 2), batchnorm,
+        },
+        relu, maxpool(2),
+        groupnorm(3),
+        global_avgpool, batchnorm, dense(4),
+    }
+}
+
+bn_core::network! {
+    /// Blocks on features: a BN on the input before a block (an affine layer), a BN first in
+    /// a body (folds into the dense layer after it), the shortcut's BN across a dropout, a
+    /// LayerNorm kept inside a body, nested blocks, a BN right after a block.
+    pub struct FoldBlocksFlat {
+        input: 6,
+        batchnorm,
+        residual {
+            batchnorm, dense(6), batchnorm, sigmoid, dense(6),
+        } shortcut {
+            dense(6), dropout(0.5), batchnorm,
+        },
+        batchnorm, tanh,
+        residual { layernorm, dense(6), batchnorm, relu, residual { dense(6), batchnorm } },
+        dense(3),
+    }
+}
+
+/// Folded == eval for networks with residual blocks (every fold placement inside and around
+/// the branches, f32, randomized), the plans, and the batched folded forward equal to the
+/// one-sample forward bit for bit.
+#[test]
+fn folded_equals_eval_with_residual_blocks() {
+    let mut worst = 0f64;
+    for seed in 0..5 {
+        worst = worst.max(folded_equals_eval::<FoldBlocks>(seed));
+        worst = worst.max(folded_equals_eval::<FoldBlocksFlat>(seed));
+        worst = worst.max(folded_equals_eval::<bn_paper::networks::ResNetTiny>(seed));
+    }
+    println!("folded vs eval with residual blocks, worst normwise relative error: {worst:.2e}");
+    let plan = plan_of::<FoldBlocksFolded>();
+    for part in [
+        "FoldBlocksFolded: conv2d(3×8×8 => 4×8×8) with `batchnorm1` folded in -> residual(body: ",
+        "body: conv2d(4×8×8 => 4×8×8) with `batchnorm1` folded in -> relu -> conv2d(4×8×8 => 4×8×8) with \
+         `batchnorm3` folded in -> relu -> affine(4×8×8) from `batchnorm6` -> conv2d(4×8×8 => 4×8×8) -> tanh -> \
+         affine(4×8×8) from `batchnorm9`; shortcut: identity) -> affine(4×8×8) from `batchnorm3` -> relu",
+        "shortcut: conv2d(4×8×8 => 6×4×4) with `batchnorm1` folded in)",
+        "groupnorm(3, 6×2×2) -> global_avgpool -> dense(6 => 4) with `batchnorm10` folded in",
+    ] {
+        assert!(plan.contains(part), "{part} in {plan}");
+    }
+    assert_eq!(
+        plan_of::<FoldBlocksFlatFolded>(),
+        "FoldBlocksFlatFolded: affine(6) from `batchnorm0` -> residual(body: dense(6 => 6) with `batchnorm0`, \
+         `batchnorm2` folded in -> sigmoid -> dense(6 => 6); shortcut: dense(6 => 6) with `batchnorm2` folded in) \
+         -> affine(6) from `batchnorm2` -> tanh -> residual(body: layernorm(6) -> dense(6 => 6) with `batchnorm2` \
+         folded in -> relu -> residual(body: dense(6 => 6) with `batchnorm1` folded in; shortcut: identity); \
+         shortcut: identity) -> dense(6 => 3)"
+    );
+
+    // The batched folded forward (blocks through temporaries of their own) gives exactly the
+    // one-sample results, with a partial chunk at the end.
+    let mut net = FoldBlocks::new_boxed(3);
+    common::fold::randomize(&mut *net, 3);
+    let folded = net.fold_boxed();
+    let x = common::random::random_batch::<bn_core::typenum::U37, _, f32>(4);
+    let mut y = Batch::default();
+    folded.forward_batch(&x, &mut y);
+    let mut z = Batch::default();
+    net.eval_batch(&x, &mut z);
+    for ((x, y), z) in x.iter().zip(y.iter()).zip(z.iter()) {
+        assert_eq!(*y, folded.forward(x));
+        assert_eq!(*z, net.eval(x));
+    }
+}

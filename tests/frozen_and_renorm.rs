@@ -330,3 +330,65 @@ fn renorm_tracks_the_moving_sigma_as_running_var() {
     }
     assert_eq!(file.batchnorm1.num_batches_tracked, 1);
 }
+
+bn_core::network! {
+    /// Renormalizing BNs inside both branches of a block, beside plain ones.
+    pub struct RenormBlock {
+        input: 6,
+        dense(6), batchnorm, relu,
+        residual { dense(6), batchnorm(renorm), tanh, dense(6), batchnorm } shortcut { dense(6), batchnorm(renorm(rmax = 2, dmax = 1)) },
+        dense(3),
+    }
+}
+
+/// `freeze_batchnorm` reaches the BNs inside residual blocks (the fused BN-ReLU path, the
+/// last BN of a body, the shortcut's BN): frozen, a training forward of the small ResNet is
+/// its eval forward bit for bit and tracks nothing; `Freeze::All` fixes every γ and β; one BN
+/// inside a block freezes through its field alone. `set_renorm_limits` reaches the
+/// renormalizing BNs of both branches.
+#[test]
+fn frozen_and_renorm_batchnorms_inside_blocks() {
+    use bn_paper::networks::ResNetTiny;
+    let x = random_batch::<U4, _, f32>(5);
+    let labels: GenericArray<usize, U4> = GenericArray::from([0, 1, 2, 1]);
+    let opt = Sgd::new(0.1f32);
+
+    let mut net = ResNetTiny::new_boxed(2);
+    set_population_statistics(&mut *net, 3);
+    net.freeze_batchnorm(Freeze::Statistics);
+    assert_frozen_forward_is_eval(&mut *net, &x);
+    net.freeze_batchnorm(Freeze::All);
+    let before = net.clone();
+    let mut trainer = Trainer::<ResNetTiny, U4>::new_boxed();
+    net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+    assert_eq!(statistics(&*net), statistics(&*before));
+    let (got, was) = (&net.residual5, &before.residual5);
+    assert_eq!(
+        (got.shortcut.batchnorm1.gamma, got.body.batchnorm4.beta),
+        (was.shortcut.batchnorm1.gamma, was.body.batchnorm4.beta)
+    );
+    assert_ne!(got.shortcut.conv2d0, was.shortcut.conv2d0, "the convolutions still learn");
+
+    // One BN inside a block, frozen through its field.
+    let mut net = ResNetTiny::new_boxed(2);
+    set_population_statistics(&mut *net, 3);
+    net.residual3.body.batchnorm4.freeze = Freeze::All;
+    let before = net.clone();
+    net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+    let (got, was) = (&net.residual3.body, &before.residual3.body);
+    assert_eq!(
+        (got.batchnorm4.running_mean, got.batchnorm4.gamma),
+        (was.batchnorm4.running_mean, was.batchnorm4.gamma)
+    );
+    assert_eq!(got.batchnorm4.num_batches_tracked, 17);
+    assert_eq!(got.batchnorm1.num_batches_tracked, 18);
+    assert_ne!(got.batchnorm1.gamma, was.batchnorm1.gamma);
+
+    let mut net = RenormBlock::new(4);
+    assert_eq!((net.residual3.body.batchnorm1.rmax, net.residual3.shortcut.batchnorm1.dmax), (3.0, 1.0));
+    net.set_renorm_limits(1.5, 0.25);
+    let (body, shortcut) = (&net.residual3.body, &net.residual3.shortcut);
+    assert_eq!((body.batchnorm1.rmax, body.batchnorm1.dmax), (1.5, 0.25));
+    assert_eq!((shortcut.batchnorm1.rmax, shortcut.batchnorm1.dmax), (1.5, 0.25));
+    assert!(body.batchnorm1.renorm && !body.batchnorm4.renorm);
+}

@@ -2,12 +2,14 @@
 //! `PARAMS`), the summary (`Display`), heap construction equal to stack construction, the
 //! bias rules, the eval entry points (one sample as an array or a generic array, a batch,
 //! into a workspace), and the folded type as plain data (`Copy`, `#[repr(C)]` scalars in
-//! declaration order, the batched forward equal to the one-sample forward bit for bit).
+//! declaration order, the batched forward equal to the one-sample forward bit for bit); for
+//! networks with residual blocks too: their summary, heap construction of a model larger than
+//! a thread's stack, and the folded model's bytes (`to_bytes`, `from_bytes`, `embed!`).
 
 use bn_core::generic_array::GenericArray;
 use bn_core::typenum::{U2, U4};
 use bn_core::{Batch, Network, Rng, Trainer, Vector};
-use bn_paper::networks::{EverythingFolded, Moons, MoonsFolded};
+use bn_paper::networks::{EverythingFolded, Moons, MoonsFolded, ResNetBn, ResNetPlain, ResNetTiny, ResNetTinyFolded};
 
 #[test]
 fn constants_summary_and_heap_construction() {
@@ -16,6 +18,11 @@ fn constants_summary_and_heap_construction() {
     // 2·16 + 2·16 + 16·16 + 2·16 + 16·2 + 2
     assert_eq!(Moons::PARAMS, 32 + 32 + 256 + 32 + 32 + 2);
     assert_eq!(<Moons as Network>::PARAMS, Moons::PARAMS);
+    // The ResNet experiment's W5: stem 144 + 32; stage 1: 2·(2,304 + 32); stage 2:
+    // 4,608 + 64 + 9,216 + 64 + shortcut 512 + 64; stage 3: 18,432 + 128 + 36,864 + 128 +
+    // shortcut 2,048 + 128; dense 640 + 10. Without BN: the convolutions' biases instead.
+    assert_eq!(ResNetBn::PARAMS, 77_754);
+    assert_eq!(ResNetPlain::PARAMS, 77_754 - (32 + 2 * 32 + 3 * 64 + 3 * 128) / 2);
     let net = Moons::new_boxed(3);
     assert_eq!(*net, Moons::new(3));
     let text = net.to_string();
@@ -66,4 +73,103 @@ fn folded_type_is_plain_data() {
     assert_eq!(s[0], folded.dense0.weight[0][0]);
     assert_eq!(s[2 * 16], folded.dense0.bias[0]);
     assert_eq!(s[s.len() - 1], folded.dense6.bias[1]);
+}
+
+/// The folded small ResNet, compiled in from its bytes (`ResNetTiny::new(7).fold().to_bytes()`).
+static EMBEDDED: ResNetTinyFolded = bn_core::embed!(ResNetTinyFolded, "fixtures/resnet_tiny_folded.bin");
+
+/// A folded model with residual blocks is plain data: `#[repr(C)]` scalars (its blocks and
+/// branches nested in declaration order, no padding), its bytes round-trip, and `embed!`
+/// compiles them in; the summary shows each block's branches indented under it.
+#[test]
+fn residual_folded_model_is_plain_data_and_embeds() {
+    use bn_core::PlainData;
+    let folded = ResNetTiny::new(7).fold();
+    assert_eq!(std::mem::size_of::<ResNetTinyFolded>(), 4 * <ResNetTinyFolded as PlainData>::LEN);
+    let bytes = folded.to_bytes();
+    assert_eq!(ResNetTinyFolded::from_bytes(&bytes).unwrap(), folded);
+    // The stem's conv, then the identity block's body: declaration order.
+    let s = folded.as_scalars();
+    assert_eq!(s[4 * 2 * 9], folded.conv2d0.bias[0]);
+    assert_eq!(s[4 * 2 * 9 + 4], folded.residual3.body.conv2d0.weight[0][0]);
+    assert_eq!(s[s.len() - 1], folded.dense8.bias[2]);
+    // The embedded file is such a model (written from `new(7)` on some machine: the same
+    // values up to the rounding of the fold).
+    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resnet_tiny_folded.bin")).unwrap();
+    assert_eq!(EMBEDDED.to_bytes(), file);
+    let x = [0.25f32; 128];
+    let (a, b) = (EMBEDDED.forward(&x), folded.forward(&x));
+    for k in 0..3 {
+        assert!((a[k] - b[k]).abs() <= 1e-5 * (1.0 + b[k].abs()), "{a:?} vs {b:?}");
+    }
+
+    let text = ResNetTiny::SUMMARY;
+    let words = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lines: Vec<String> = text.lines().map(words).collect();
+    for line in [
+        "4 residual3 residual: body + input 4×8×8 304",
+        "body:",
+        "4 conv2d3 conv2d(3×3, stride 1, padding 1), no bias 4×8×8 -> 4×8×8 144",
+        "6 residual5 residual: body + shortcut 4×8×8 -> 8×4×4 944",
+        "shortcut:",
+        "1 conv2d0 conv2d(1×1, stride 2, padding 0), no bias 4×8×8 -> 8×4×4 32",
+        "shortcut: identity",
+    ] {
+        assert!(lines.iter().any(|l| l == line), "{line:?} in\n{text}");
+    }
+    // A branch's layers are indented under their block.
+    let at = |name: &str| text.lines().find_map(|l| l.find(name)).unwrap();
+    assert_eq!(at("conv2d3"), at("residual3") + 4);
+    // The network's own rows (their names in the name column, not indented) add up to the
+    // total, and the rows of a block's branches to the block's.
+    let rows: Vec<(usize, usize)> = text
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != "folded:")
+        .filter_map(|l| {
+            let params = l.rsplit(' ').next()?.replace(',', "").parse().ok()?;
+            Some((l.find(char::is_alphabetic)?, params))
+        })
+        .collect();
+    let column = rows[0].0;
+    assert_eq!(rows.iter().filter(|r| r.0 == column).map(|r| r.1).sum::<usize>(), ResNetTiny::PARAMS);
+    assert_eq!(rows.iter().filter(|r| r.0 == column + 4).map(|r| r.1).sum::<usize>(), 304 + 944);
+}
+
+bn_core::network! {
+    /// Wide residual blocks on a small image: 2.7 MB of parameters, more than a thread's 2 MiB
+    /// stack.
+    pub struct WideBlocks {
+        input: (64, 4, 4),
+        conv2d(128, kernel = 3, padding = 1), batchnorm, relu,
+        residual { conv2d(128, kernel = 3, padding = 1), batchnorm, relu, conv2d(128, kernel = 3, padding = 1), batchnorm },
+        relu,
+        residual { conv2d(128, kernel = 3, padding = 1), groupnorm(8) } shortcut { conv2d(128, kernel = 1) },
+        global_avgpool, dense(10),
+    }
+}
+
+/// A network with residual blocks larger than a thread's stack is built zeroed on the heap
+/// and initialized in place, trained, folded and saved, on a thread with a 2 MiB stack.
+#[test]
+fn residual_network_larger_than_the_stack_is_built_on_the_heap() {
+    assert!(std::mem::size_of::<WideBlocks>() > 2 * 1024 * 1024);
+    let run = || {
+        let mut net = WideBlocks::new_boxed(1);
+        assert_eq!(net.residual3.body.batchnorm1.gamma[5], 1.0);
+        let mut trainer = Trainer::<WideBlocks, U2>::new_boxed();
+        let x = bn_core::boxed_zeroed::<Batch<U2, bn_core::typenum::U1024>>();
+        let loss = net.train_step(
+            &*x,
+            &[1usize, 2].into(),
+            &bn_core::SoftmaxCrossEntropy,
+            &bn_core::Sgd::new(0.01f32),
+            &mut trainer,
+        );
+        assert!(loss.is_finite());
+        let folded = net.fold_boxed();
+        let back = WideBlocksFolded::load_safetensors(&folded.save_safetensors()).unwrap();
+        assert_eq!(*back, *folded);
+    };
+    std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(run).unwrap().join().unwrap();
 }

@@ -3,14 +3,17 @@
 //! placement over features (and the input gradient), a convolutional stack with padding,
 //! strides and both pools, a flat stack with LayerNorm, dropout, Batch Renormalization
 //! (clipped, and unclipped against a twin that holds r and d fixed) and an affine-free BN,
-//! and LayerNorm over an image. The stacks assembled by hand from bn-core's layers are
-//! checked in `bn-core/tests/gradients.rs`, each layer in its unit tests.
+//! and LayerNorm over an image; residual blocks (identity and projection, with a stride, on
+//! images and on features, nested, with every normalization option inside a branch, the
+//! sum at the fork and the ReLU fused after a block), GroupNorm alone (at batch 1) and inside
+//! a block, and global average pooling. The stacks assembled by hand from bn-core's layers
+//! are checked in `bn-core/tests/gradients.rs`, each layer in its unit tests.
 
 mod common;
 
 use bn_core::generic_array::GenericArray;
 use bn_core::gradcheck::{self, Tensor};
-use bn_core::typenum::{U4, U5, U6};
+use bn_core::typenum::{U1, U3, U4, U5, U6};
 use bn_core::{flat, flat_mut, Batch, Init, Rng, SoftmaxCrossEntropy, StateDict, TensorMut};
 use bn_paper::networks::Everything;
 
@@ -270,4 +273,196 @@ fn image_stack_gradients_match_finite_differences() {
     report.assert_passed();
     assert_eq!(report.checked, ImageStack::PARAMS);
     assert_eq!(ImageStack::PARAMS, (3 * 2 * 9 + 3) + 2 * 3 * 6 * 6 + (27 * 4 + 4));
+}
+
+bn_core::network! {
+    /// Residual blocks on images: a stem, an identity block (a ReLU inside, BN last, the ReLU
+    /// after the block fused with it), a projection block with a stride of 2 (a 1×1 conv and
+    /// a BN in the shortcut), global average pooling.
+    pub struct ResImage {
+        input: (2, 6, 6),
+        scalar: f64,
+        conv2d(3, kernel = 3, padding = 1), batchnorm, relu,
+        residual {
+            conv2d(3, kernel = 3, padding = 1), batchnorm, relu,
+            conv2d(3, kernel = 3, padding = 1), batchnorm,
+        },
+        relu,
+        residual {
+            conv2d(4, kernel = 3, stride = 2, padding = 1), batchnorm, tanh,
+            conv2d(4, kernel = 3, padding = 1),
+        } shortcut {
+            conv2d(4, kernel = 1, stride = 2), batchnorm,
+        },
+        tanh,
+        global_avgpool,
+        dense(3),
+    }
+}
+
+/// Identity and projection blocks on images (stride 2, a BN in both branches, a ReLU fused
+/// after a block, global average pooling) against central finite differences, every
+/// trainable scalar.
+#[test]
+fn residual_image_blocks_gradients_match_finite_differences() {
+    let mut net = ResImage::new(3);
+    randomize_trainable(&mut net, 4);
+    let x = random_batch::<U4, _, f64>(5);
+    let labels: GenericArray<usize, U4> = GenericArray::from([0, 2, 1, 1]);
+    let (report, trainer) = gradcheck::check_network(&net, &x, &labels, &SoftmaxCrossEntropy);
+    report.assert_passed();
+    assert_eq!(report.checked, ResImage::PARAMS);
+    // The fused ReLU after the identity block: the block's sum is not stored, its gradient is.
+    let block = &trainer.workspace.residual3;
+    assert!(flat(&trainer.workspace.a4).iter().all(|&v| v >= 0.0));
+    assert!(flat(&trainer.workspace.d3).contains(&0.0), "the ReLU's zeros reach the block's gradient");
+    assert!(flat(&block.body.a4).iter().any(|&v| v < 0.0), "the body's output, before the sum and the ReLU");
+    assert_eq!(
+        ResImage::PARAMS,
+        (3 * 2 * 9 + 2 * 3)
+            + 2 * (3 * 3 * 9 + 2 * 3)
+            + (4 * 3 * 9 + 2 * 4 + 4 * 4 * 9 + 4 + 4 * 3 + 2 * 4)
+            + (4 * 3 + 3)
+    );
+}
+
+bn_core::network! {
+    /// Residual blocks on features, after a BN on the input (so the input gradient flows
+    /// through both): an identity block, a projection block (a dense layer and a BN in the
+    /// shortcut).
+    pub struct ResFeatures {
+        input: 5,
+        scalar: f64,
+        batchnorm,
+        residual { dense(5), batchnorm, relu, dense(5), batchnorm },
+        relu,
+        residual { dense(6), batchnorm, tanh, dense(6) } shortcut { dense(6), batchnorm },
+        tanh,
+        dense(3),
+    }
+}
+
+/// Identity and projection blocks on features against central finite differences: every
+/// trainable scalar, and the input gradient (the sum at each fork: the body's, plus the
+/// identity's or the shortcut's).
+#[test]
+fn residual_feature_blocks_gradients_match_finite_differences() {
+    let mut net = ResFeatures::new(6);
+    randomize_trainable(&mut net, 7);
+    let x = random_batch::<U6, _, f64>(8);
+    let labels: GenericArray<usize, U6> = GenericArray::from([0, 1, 2, 2, 1, 0]);
+    let (report, trainer) = gradcheck::check_network(&net, &x, &labels, &SoftmaxCrossEntropy);
+    report.assert_passed();
+    assert_eq!(report.checked, ResFeatures::PARAMS);
+    let input = [Tensor::new("dx", flat(&trainer.workspace.dx), |x: &mut Batch<U6, U5, f64>| flat_mut(x))];
+    let report = gradcheck::check(&x, &input, |x| gradcheck::network_loss(&net, x, &labels, &SoftmaxCrossEntropy));
+    report.assert_passed();
+    assert_eq!(report.checked, 30);
+}
+
+bn_core::network! {
+    /// Blocks inside blocks: a projection block in the middle of a body, an identity block
+    /// that is a whole body (its gradient is the outer block's).
+    pub struct ResNested {
+        input: 4,
+        scalar: f64,
+        dense(6), tanh,
+        residual {
+            dense(6), batchnorm, relu,
+            residual { dense(6), tanh } shortcut { dense(6, no_bias), batchnorm },
+            dense(6), batchnorm,
+        },
+        relu,
+        residual { residual { dense(6), sigmoid } },
+        dense(3),
+    }
+}
+
+/// Nested blocks against central finite differences, every trainable scalar.
+#[test]
+fn nested_residual_blocks_gradients_match_finite_differences() {
+    let mut net = ResNested::new(9);
+    randomize_trainable(&mut net, 10);
+    let x = random_batch::<U5, _, f64>(11);
+    let labels: GenericArray<usize, U5> = GenericArray::from([2, 0, 1, 2, 0]);
+    let (report, _) = gradcheck::check_network(&net, &x, &labels, &SoftmaxCrossEntropy);
+    report.assert_passed();
+    assert_eq!(report.checked, ResNested::PARAMS);
+    let _ = &net.residual2.body.residual3.shortcut.batchnorm1;
+    let _ = &net.residual4.body.residual0.body.dense0;
+}
+
+bn_core::network! {
+    /// GroupNorm without any BN (so it trains at batch 1): affine, and without γ/β; global
+    /// average pooling.
+    pub struct GroupNormStack {
+        input: (4, 5, 5),
+        scalar: f64,
+        conv2d(4, kernel = 3, padding = 1), groupnorm(2), relu,
+        conv2d(6, kernel = 3), groupnorm(3, eps = 1e-3, affine = false), tanh,
+        global_avgpool, dense(3),
+    }
+}
+
+/// GroupNorm (per sample: here a batch of one) against central finite differences, every
+/// trainable scalar.
+#[test]
+fn groupnorm_gradients_match_finite_differences_at_batch_one() {
+    let mut net = GroupNormStack::new(12);
+    randomize_trainable(&mut net, 13);
+    let x = random_batch::<U1, _, f64>(14);
+    let labels: GenericArray<usize, U1> = GenericArray::from([1]);
+    let (report, _) = gradcheck::check_network(&net, &x, &labels, &SoftmaxCrossEntropy);
+    report.assert_passed();
+    assert_eq!(report.checked, GroupNormStack::PARAMS);
+    assert_eq!(GroupNormStack::PARAMS, (4 * 4 * 9 + 4) + 2 * 4 + (6 * 4 * 9 + 6) + (6 * 3 + 3));
+}
+
+bn_core::network! {
+    /// Every normalization option inside a branch: Batch Renormalization (clipped), a BN
+    /// without γ/β, LayerNorm over an image in the body; GroupNorm and dropout in the
+    /// shortcut; then on features a block with LayerNorm without γ/β, dropout, and a BN
+    /// ending the body.
+    pub struct BranchNorms {
+        input: (2, 6, 6),
+        scalar: f64,
+        conv2d(4, kernel = 3, padding = 1), relu,
+        residual {
+            conv2d(4, kernel = 3, padding = 1), batchnorm(renorm(rmax = 1.5, dmax = 0.5)), relu,
+            conv2d(4, kernel = 3, padding = 1), batchnorm(affine = false), layernorm,
+        } shortcut {
+            groupnorm(2), dropout(0.3),
+        },
+        tanh,
+        flatten, dense(6),
+        residual { dense(6), layernorm(affine = false), tanh, dropout(0.2), dense(6), batchnorm },
+        sigmoid,
+        dense(3),
+    }
+}
+
+/// Every normalization option inside a branch against central finite differences, every
+/// trainable scalar (Batch Renormalization clipped, as in
+/// `flat_stack_gradients_match_finite_differences`).
+#[test]
+fn normalization_options_inside_branches_gradients_match_finite_differences() {
+    let mut net = BranchNorms::new(15);
+    randomize_trainable(&mut net, 16);
+    let renorm = &mut net.residual2.body.batchnorm1;
+    renorm.running_mean.iter_mut().for_each(|m| *m = 5.0);
+    renorm.running_var.iter_mut().for_each(|v| *v = 50.0);
+    let x = random_batch::<U3, _, f64>(17);
+    let labels: GenericArray<usize, U3> = GenericArray::from([2, 0, 1]);
+    let (report, trainer) = gradcheck::check_network(&net, &x, &labels, &SoftmaxCrossEntropy);
+    let ws = &trainer.workspace;
+    let c = &ws.residual2.body.c1;
+    for k in 0..4 {
+        assert_eq!(c.r[k], 1.0 / 1.5, "r[{k}] is clipped at 1/r_max");
+        assert_eq!(c.d[k], -0.5, "d[{k}] is clipped at −d_max");
+    }
+    for mask in [flat(&ws.residual2.shortcut.m1), flat(&ws.residual6.body.m3)] {
+        assert!(mask.contains(&0.0) && mask.iter().any(|&m| m != 0.0), "{mask:?}");
+    }
+    report.assert_passed();
+    assert_eq!(report.checked, BranchNorms::PARAMS);
 }

@@ -1,17 +1,18 @@
 //! Networks declared with `network!` learn, and their population statistics are the
 //! paper's: a two-moons classifier with BN reaches 95% test accuracy (and folds exactly), the
 //! LeNet with BN over channels fits a batch (and folds, one sample or a batch at a time), a
-//! LayerNorm network trains at batch size 1, and `recompute_population_statistics` gives the
-//! cumulative averages of Algorithm 2. The MNIST experiments are tested in `tests/paper.rs`,
+//! LayerNorm network trains at batch size 1 (and a residual GroupNorm network), a small
+//! ResNet fits a batch (and folds), and `recompute_population_statistics` gives the cumulative
+//! averages of Algorithm 2, for BNs inside residual blocks too. The MNIST experiments are tested in `tests/paper.rs`,
 //! `tests/cnn_experiment.rs` and `tests/claims.rs`.
 
 mod common;
 
 use approx::assert_relative_eq;
 use bn_core::generic_array::GenericArray;
-use bn_core::typenum::{U1, U2, U32, U4};
+use bn_core::typenum::{U1, U16, U2, U32, U4};
 use bn_core::{flat_mut, Batch, Init, Rng, Sgd, SoftmaxCrossEntropy, Trainer, Vector};
-use bn_paper::networks::{LeNetBn, Moons};
+use bn_paper::networks::{LeNetBn, Moons, ResNetTiny};
 
 use common::fold::relative_error;
 
@@ -182,4 +183,119 @@ fn layernorm_network_trains_at_batch_size_one() {
     for (x, label) in &samples {
         assert_eq!(net.classify(x), *label);
     }
+}
+
+bn_core::network! {
+    /// No BN: GroupNorm in residual blocks, trains one sample at a time.
+    pub struct GnResidual {
+        input: (2, 4, 4),
+        conv2d(4, kernel = 3, padding = 1), groupnorm(2), relu,
+        residual { conv2d(4, kernel = 3, padding = 1), groupnorm(2), relu, conv2d(4, kernel = 1), groupnorm(4) },
+        relu,
+        residual { layernorm, conv2d(6, kernel = 3, stride = 2, padding = 1) } shortcut { conv2d(6, kernel = 1, stride = 2) },
+        global_avgpool, dense(3),
+    }
+}
+
+/// A residual network with GroupNorm and LayerNorm, no BN, trains at batch size 1: the loss
+/// of a tiny problem falls, and the folded model (GroupNorm kept) agrees with the eval path.
+#[test]
+fn groupnorm_residual_network_trains_at_batch_size_one() {
+    let mut net = GnResidual::new(2);
+    let mut trainer = Trainer::<GnResidual, U1>::new_boxed();
+    let mut rng = Rng::seed(3);
+    let samples: Vec<(Batch<U1, bn_core::typenum::U32>, usize)> = (0..3)
+        .map(|label| {
+            let mut x = Batch::default();
+            Init::Gaussian { std: 1.0 }.fill(flat_mut(&mut x), 1, 1, &mut rng);
+            (x, label)
+        })
+        .collect();
+    let opt = Sgd::new(0.05f32).with_momentum(0.9);
+    let mut epoch = |net: &mut GnResidual| -> f32 {
+        let mut total = 0.0;
+        for (x, label) in &samples {
+            total += net.train_step(x, &GenericArray::from([*label]), &SoftmaxCrossEntropy, &opt, &mut trainer);
+        }
+        total / 3.0
+    };
+    let first = epoch(&mut net);
+    let mut last = first;
+    for _ in 0..60 {
+        last = epoch(&mut net);
+    }
+    assert!(last < 0.1 * first, "loss {first} -> {last}");
+    let folded = net.fold_boxed();
+    for (x, label) in &samples {
+        assert_eq!(net.classify(&x[0]), *label);
+        assert!(relative_error(&folded.forward(&x[0]), &net.eval(&x[0])) <= 1e-5);
+    }
+}
+
+/// The small ResNet fits a batch (the loss falls), and its folded model agrees with the eval
+/// path on every sample.
+#[test]
+fn resnet_trains_and_folds() {
+    let mut net = ResNetTiny::new_boxed(5);
+    let mut trainer = Trainer::<ResNetTiny, U16>::new_boxed();
+    let mut rng = Rng::seed(6);
+    let mut x = Batch::<U16, bn_core::typenum::U128>::default();
+    Init::Gaussian { std: 1.0 }.fill(flat_mut(&mut x), 1, 1, &mut rng);
+    let labels: GenericArray<usize, U16> = GenericArray::from_iter((0..16).map(|i| i % 3));
+    let opt = Sgd::new(0.1f32).with_momentum(0.9);
+    let first = net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+    let mut last = first;
+    for _ in 0..60 {
+        last = net.train_step(&x, &labels, &SoftmaxCrossEntropy, &opt, &mut trainer);
+    }
+    assert!(last < 0.2 * first, "loss {first} -> {last}");
+    let folded = net.fold_boxed();
+    for xb in x.iter() {
+        assert!(relative_error(&folded.forward(xb), &net.eval(xb)) <= 1e-5);
+    }
+}
+
+/// `recompute_population_statistics` reaches the BNs inside residual blocks: each gets the
+/// cumulative averages of its batches, its momentum back, and the parameters stay.
+#[test]
+fn recompute_reaches_the_batchnorms_in_blocks() {
+    let mut rng = Rng::seed(10);
+    let batches: Vec<Batch<U4, bn_core::typenum::U128>> = (0..4)
+        .map(|_| {
+            let mut b = Batch::default();
+            Init::Gaussian { std: 1.0 }.fill(flat_mut(&mut b), 1, 1, &mut rng);
+            b
+        })
+        .collect();
+    let net = ResNetTiny::new(1);
+    let mut trainer = Trainer::<ResNetTiny, U4>::new_boxed();
+    let mut reference = net.clone();
+    let cumulative = bn_core::Momentum::Cumulative;
+    for bn in
+        [&mut reference.batchnorm1, &mut reference.residual3.body.batchnorm1, &mut reference.residual3.body.batchnorm4]
+    {
+        bn.momentum = cumulative;
+    }
+    let stage2 = &mut reference.residual5;
+    for bn in [&mut stage2.body.batchnorm1, &mut stage2.body.batchnorm4, &mut stage2.shortcut.batchnorm1] {
+        bn.momentum = cumulative;
+    }
+    for b in &batches {
+        reference.forward_train(b, &mut trainer.workspace);
+    }
+    let mut recomputed = net.clone();
+    recomputed.forward_train(&batches[0], &mut trainer.workspace);
+    recomputed.recompute_population_statistics(&batches, &mut trainer.workspace);
+    fn same<C: bn_core::generic_array::ArrayLength>(got: &bn_core::BatchNorm<C>, want: &bn_core::BatchNorm<C>) {
+        assert_eq!(got.momentum, bn_core::Momentum::Exponential(0.1));
+        assert_eq!(got.num_batches_tracked, 4);
+        assert_eq!(got.gamma, want.gamma);
+        for k in 0..C::USIZE {
+            assert_relative_eq!(got.running_mean[k], want.running_mean[k], max_relative = 1e-6, epsilon = 1e-7);
+            assert_relative_eq!(got.running_var[k], want.running_var[k], max_relative = 1e-6);
+        }
+    }
+    same(&recomputed.residual3.body.batchnorm4, &reference.residual3.body.batchnorm4);
+    same(&recomputed.residual5.shortcut.batchnorm1, &reference.residual5.shortcut.batchnorm1);
+    assert_eq!(recomputed.residual5.body.conv2d0, net.residual5.body.conv2d0);
 }

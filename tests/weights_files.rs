@@ -366,3 +366,83 @@ fn affine_free_batchnorm_files_have_no_weight_or_bias() {
     let err = NoAffine::load_safetensors(&with_affine).unwrap_err().to_string();
     assert_eq!(err, "unexpected tensor `1.weight`: the model has no such tensor");
 }
+
+bn_core::network! {
+    /// Residual blocks in weights files: a named block with a named layer inside, GroupNorm
+    /// with and without γ/β, a block nested at the end of a body, a projection shortcut.
+    pub struct BlockFiles {
+        input: (2, 6, 6),
+        conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+        stage1: residual {
+            conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+            mid: conv2d(4, kernel = 3, padding = 1), groupnorm(2),
+        },
+        relu,
+        residual {
+            conv2d(6, kernel = 3, stride = 2, padding = 1), groupnorm(3, affine = false), relu,
+            residual { conv2d(6, kernel = 1), batchnorm },
+        } shortcut {
+            conv2d(6, kernel = 1, stride = 2), batchnorm,
+        },
+        relu, global_avgpool, dense(3),
+    }
+}
+
+/// A block's layers are named `K.body.J.…` and `K.shortcut.J.…` (J counted within the
+/// branch; a named block or layer by its name), as the `state_dict` of `tools/`'s
+/// `Residual` module; both types round-trip exactly.
+#[test]
+fn residual_blocks_have_pytorch_names_and_round_trip() {
+    let mut net = BlockFiles::new(1);
+    randomize(&mut net, 2);
+    let bn = |k: &str, c: usize| {
+        ["weight", "bias", "running_mean", "running_var"]
+            .map(|t| format!("{k}.{t} [{c}]"))
+            .into_iter()
+            .chain([format!("{k}.num_batches_tracked []")])
+            .collect::<Vec<_>>()
+    };
+    let mut want = vec!["0.weight [4, 2, 3, 3]".to_string()];
+    want.extend(bn("1", 4));
+    want.push("stage1.body.0.weight [4, 4, 3, 3]".into());
+    want.extend(bn("stage1.body.1", 4));
+    want.extend(["stage1.body.mid.weight [4, 4, 3, 3]", "stage1.body.mid.bias [4]"].map(String::from));
+    want.extend(["stage1.body.4.weight [4]", "stage1.body.4.bias [4]"].map(String::from));
+    want.extend(["5.body.0.weight [6, 4, 3, 3]", "5.body.0.bias [6]"].map(String::from));
+    want.push("5.body.3.body.0.weight [6, 6, 1, 1]".into());
+    want.extend(bn("5.body.3.body.1", 6));
+    want.push("5.shortcut.0.weight [6, 4, 1, 1]".into());
+    want.extend(bn("5.shortcut.1", 6));
+    want.extend(["8.weight [3, 6]", "8.bias [3]"].map(String::from));
+    assert_eq!(names(&net), want);
+    let back = BlockFiles::load_safetensors(&net.save_safetensors()).unwrap();
+    assert_eq!(*back, net);
+
+    // Folded: each branch renumbered on its own, the BNs folded into the convs before them.
+    let folded = net.fold_boxed();
+    assert_eq!(
+        names(&*folded),
+        [
+            "0.weight [4, 2, 3, 3]",
+            "0.bias [4]",
+            "stage1.body.0.weight [4, 4, 3, 3]",
+            "stage1.body.0.bias [4]",
+            "stage1.body.mid.weight [4, 4, 3, 3]",
+            "stage1.body.mid.bias [4]",
+            "stage1.body.3.weight [4]",
+            "stage1.body.3.bias [4]",
+            "4.body.0.weight [6, 4, 3, 3]",
+            "4.body.0.bias [6]",
+            "4.body.3.body.0.weight [6, 6, 1, 1]",
+            "4.body.3.body.0.bias [6]",
+            "4.shortcut.0.weight [6, 4, 1, 1]",
+            "4.shortcut.0.bias [6]",
+            "7.weight [3, 6]",
+            "7.bias [3]",
+        ]
+    );
+    let back = BlockFilesFolded::load_safetensors(&folded.save_safetensors()).unwrap();
+    assert_eq!(*back, *folded);
+    // A GroupNorm's ε is the declaration's, kept by the folded model (not in the file).
+    assert_eq!(back.stage1.body.groupnorm4.eps, 1e-5);
+}

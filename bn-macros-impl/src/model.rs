@@ -184,6 +184,33 @@ pub enum Kind {
     /// An image as its `C·H·W` features (C, H, W order): no computation, the storage is
     /// already flat.
     Flatten,
+    /// PyTorch's `nn.GroupNorm(groups, C)` over an image: per sample, each group of
+    /// `C/groups` channels normalized over its values.
+    GroupNorm {
+        groups: usize,
+        eps: f64,
+        affine: bool,
+    },
+    /// The mean of each channel of an image over its pixels: `C` features.
+    GlobalAvgPool,
+    /// A residual block: `y = body(x) + shortcut(x)` (the identity without a shortcut).
+    Residual(Box<Block>),
+}
+
+/// The branches of a residual block, each a sequence of layers like the network's (nested
+/// blocks included), each taking the block's input; the layers are numbered from 0 within
+/// their branch.
+pub struct Block {
+    pub body: Vec<Layer>,
+    /// `None` for the identity.
+    pub shortcut: Option<Vec<Layer>>,
+}
+
+impl Block {
+    /// The branches: the body, then the shortcut if any.
+    pub fn branches(&self) -> impl Iterator<Item = &[Layer]> {
+        std::iter::once(self.body.as_slice()).chain(self.shortcut.as_deref())
+    }
 }
 
 /// The output extent of a window sweep: `⌊(n + 2·padding − kernel)/stride⌋ + 1` (PyTorch's),
@@ -211,6 +238,8 @@ impl Layer {
                 w: sweep(w, *size, *stride, 0).unwrap_or(w),
             },
             (Kind::Flatten, _) => Shape::Flat(input.len()),
+            (Kind::GlobalAvgPool, _) => Shape::Flat(input.channels()),
+            (Kind::Residual(block), _) => block.body.last().map_or(input, Layer::output),
             _ => input,
         }
     }
@@ -225,13 +254,24 @@ impl Layer {
             Kind::Flatten => "flatten",
             Kind::LayerNorm { .. } => "layernorm",
             Kind::Dropout { .. } => "dropout",
+            Kind::GroupNorm { .. } => "groupnorm",
+            Kind::GlobalAvgPool => "global_avgpool",
+            Kind::Residual(_) => "residual",
         }
     }
 
     /// Trainable scalars: `out·in (+ out)` for dense, `out·in_channels·kh·kw (+ out)` for
-    /// conv2d, `2·channels` for batchnorm.
+    /// conv2d, `2·channels` for batchnorm and groupnorm, those of both branches for a block.
     pub fn params(&self) -> usize {
         match self.kind {
+            Kind::Residual(ref block) => block.branches().map(params).sum(),
+            Kind::GroupNorm { affine, .. } => {
+                if affine {
+                    2 * self.input.channels()
+                } else {
+                    0
+                }
+            }
             Kind::Dense { output, bias } => output * self.input.len() + if bias { output } else { 0 },
             Kind::Conv2d { out_channels, kernel, bias, .. } => {
                 out_channels * self.input.channels() * kernel.0 * kernel.1 + if bias { out_channels } else { 0 }
@@ -250,9 +290,21 @@ impl Layer {
                     0
                 }
             }
-            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten | Kind::Dropout { .. } => 0,
+            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten | Kind::Dropout { .. } | Kind::GlobalAvgPool => 0,
         }
     }
+}
+
+/// The trainable scalars of a sequence of layers.
+pub fn params(layers: &[Layer]) -> usize {
+    layers.iter().map(Layer::params).sum()
+}
+
+/// Whether any layer of `layers`, or of a block among them (at any depth), satisfies `pred`.
+pub fn any_layer(layers: &[Layer], pred: &impl Fn(&Layer) -> bool) -> bool {
+    layers
+        .iter()
+        .any(|l| pred(l) || matches!(&l.kind, Kind::Residual(block) if block.branches().any(|b| any_layer(b, pred))))
 }
 
 impl Model {
@@ -261,11 +313,17 @@ impl Model {
     }
 
     pub fn params(&self) -> usize {
-        self.layers.iter().map(Layer::params).sum()
+        params(&self.layers)
     }
 
-    /// Whether any layer is a `batchnorm` (training then needs batches of at least 2).
+    /// Whether any layer, inside blocks too, is a `batchnorm` (training then needs batches
+    /// of at least 2).
     pub fn has_batchnorm(&self) -> bool {
-        self.layers.iter().any(|l| matches!(l.kind, Kind::BatchNorm { .. }))
+        any_layer(&self.layers, &|l| matches!(l.kind, Kind::BatchNorm { .. }))
+    }
+
+    /// Whether any layer, inside blocks too, is a `dropout`.
+    pub fn has_dropout(&self) -> bool {
+        any_layer(&self.layers, &|l| matches!(l.kind, Kind::Dropout { .. }))
     }
 }

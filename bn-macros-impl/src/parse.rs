@@ -9,7 +9,7 @@ use syn::{token, Attribute, Ident, Token, Visibility};
 
 /// The layer kinds, for suggestions and to tell a misplaced setting from a layer: those on
 /// features first, then those that need an image.
-pub const LAYER_KINDS: [&str; 11] = [
+pub const LAYER_KINDS: [&str; 13] = [
     "dense",
     "batchnorm",
     "layernorm",
@@ -20,11 +20,18 @@ pub const LAYER_KINDS: [&str; 11] = [
     "conv2d",
     "maxpool",
     "avgpool",
+    "global_avgpool",
+    "groupnorm",
     "flatten",
 ];
 
-/// The layer kinds that only apply to an image (`flatten` makes features of one).
-pub const IMAGE_LAYERS: [&str; 4] = ["conv2d", "maxpool", "avgpool", "flatten"];
+/// The layer kinds that only apply to an image (`flatten` and `global_avgpool` make
+/// features of one).
+pub const IMAGE_LAYERS: [&str; 6] = ["conv2d", "maxpool", "avgpool", "global_avgpool", "groupnorm", "flatten"];
+
+/// The words of a residual block, `residual { … } shortcut { … }`: suggested for a
+/// misspelled layer, but not listed among the layers.
+pub const BLOCK_WORDS: [&str; 2] = ["residual", "shortcut"];
 
 /// `#[attrs] vis struct Name { items }`.
 pub struct Invocation {
@@ -52,17 +59,38 @@ pub enum Item {
     },
 }
 
-/// A layer as written: `fc1: dense(784 => 100, bias)`.
+/// A layer as written: `fc1: dense(784 => 100, bias)`, or a block `residual { … }`.
 pub struct RawLayer {
     pub name: Option<Ident>,
     pub kind: Ident,
     /// The parenthesized arguments, if any, with the span of the parentheses.
     pub args: Option<(Span, TokenStream)>,
+    /// The branches in braces after the kind (`residual { … } shortcut { … }`), if any.
+    pub block: Option<RawBlock>,
+}
+
+/// The branches of a block as written: `{ body }` and, after the `shortcut` keyword,
+/// `{ shortcut }`.
+pub struct RawBlock {
+    pub body: Branch,
+    pub shortcut: Option<(Ident, Branch)>,
+}
+
+/// The layers of one branch of a block, parsed like the network's layers.
+pub struct Branch {
+    /// The span of the braces.
+    pub span: Span,
+    /// The layers in order; `None` marks an item that failed to parse (its error is in
+    /// `errors`).
+    pub layers: Vec<Option<RawLayer>>,
+    /// Errors found while splitting and parsing the items.
+    pub errors: Vec<syn::Error>,
 }
 
 mod kw {
     syn::custom_keyword!(input);
     syn::custom_keyword!(scalar);
+    syn::custom_keyword!(shortcut);
 }
 
 impl Parse for Invocation {
@@ -202,12 +230,54 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else {
         None
     };
+    let block = if input.peek(token::Brace) { Some(parse_block(input, &kind)?) } else { None };
     if !input.is_empty() {
         let rest: TokenStream = input.parse()?;
         let first = rest.clone().into_iter().next().map(|t| t.span()).unwrap_or_else(|| rest.span());
-        return Err(syn::Error::new(first, format!("expected `,` after layer `{kind}`, found `{rest}`")));
+        let after = if block.is_some() { "the block".to_string() } else { format!("layer `{kind}`") };
+        return Err(syn::Error::new(first, format!("expected `,` after {after}, found `{rest}`")));
     }
-    Ok(Item::Layer(RawLayer { name, kind, args }))
+    Ok(Item::Layer(RawLayer { name, kind, args, block }))
+}
+
+/// `{ body } [shortcut { shortcut }]` after a block's kind.
+fn parse_block(input: ParseStream, kind: &Ident) -> syn::Result<RawBlock> {
+    let body = parse_branch(input)?;
+    if !input.peek(kw::shortcut) {
+        return Ok(RawBlock { body, shortcut: None });
+    }
+    let keyword: Ident = input.parse()?;
+    if !input.peek(token::Brace) {
+        let msg = format!(
+            "`shortcut` needs its layers in braces after the `{kind} {{ … }}` block, e.g. `shortcut {{ conv2d(32, \
+             kernel = 1, stride = 2) }}`"
+        );
+        return Err(syn::Error::new(keyword.span(), msg));
+    }
+    let shortcut = parse_branch(input)?;
+    Ok(RawBlock { body, shortcut: Some((keyword, shortcut)) })
+}
+
+/// `{ layers }`: the layers of one branch, each parsed alone as the network's are. A
+/// setting inside a branch is an error (settings belong to the network).
+fn parse_branch(input: ParseStream) -> syn::Result<Branch> {
+    let content;
+    let brace = syn::braced!(content in input);
+    let tokens: TokenStream = content.parse()?;
+    let mut errors = Vec::new();
+    let mut layers = Vec::new();
+    for item in split_items(tokens, &mut errors) {
+        match item {
+            Item::Layer(raw) => layers.push(Some(raw)),
+            Item::Broken { .. } => layers.push(None),
+            Item::Setting { key, .. } => {
+                let msg = format!("`{key}:` is a setting of the network; it cannot be inside a block");
+                errors.push(syn::Error::new(key.span(), msg));
+                layers.push(None);
+            }
+        }
+    }
+    Ok(Branch { span: brace.span.join(), layers, errors })
 }
 
 /// `ident: <something that is not an identifier>` is a setting (perhaps misspelled).

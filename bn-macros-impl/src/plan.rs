@@ -6,8 +6,10 @@
 //! channel). Otherwise it folds into the linear layer right after it where that is exact: a
 //! dense layer (for a BN over an image, across a `flatten`), or a conv without padding (a
 //! padded conv sees zeros at the border, not the BN's shift). Otherwise, composed with the
-//! BNs next to it, it stays an affine layer. Folding never crosses an activation, a pool or
-//! a LayerNorm (kept as it is); dropout is the identity in inference and is left out.
+//! BNs next to it, it stays an affine layer. Folding never crosses an activation, a pool, a
+//! LayerNorm or GroupNorm (kept as they are) or a residual block's boundary; dropout is the
+//! identity in inference and is left out. Each branch of a block has a plan of its own, by
+//! the same rules (a BN in the shortcut folds into the shortcut's conv); the addition stays.
 
 use syn::Ident;
 
@@ -22,15 +24,18 @@ pub(crate) enum Folded<'a> {
     Affine { bns: Vec<&'a Layer> },
     /// A layer without parameters, kept: an activation, a pool, `flatten`.
     Plain(&'a Layer),
-    /// A layer with parameters that does not fold, kept as it is: a LayerNorm (its
-    /// statistics are the sample's own, not a fixed affine map).
+    /// A layer with parameters that does not fold, kept as it is: a LayerNorm or GroupNorm
+    /// (its statistics are the sample's own, not a fixed affine map).
     Kept(&'a Layer),
+    /// A residual block (layer `index` of its sequence in the trained network), each branch
+    /// folded by its own plan; `shortcut` is `None` for the identity.
+    Block { src: &'a Layer, index: usize, body: Vec<Folded<'a>>, shortcut: Option<Vec<Folded<'a>>> },
 }
 
 /// The folding plan of `layers` (see the module docs).
 pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
     let mut first: Vec<Folded> = Vec::new();
-    for l in layers {
+    for (index, l) in layers.iter().enumerate() {
         match l.kind {
             Kind::Dense { .. } | Kind::Conv2d { .. } => {
                 first.push(Folded::Linear { src: l, pre: vec![], post: vec![] })
@@ -40,8 +45,16 @@ pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
                 Some(Folded::Affine { bns }) => bns.push(l),
                 _ => first.push(Folded::Affine { bns: vec![l] }),
             },
-            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten => first.push(Folded::Plain(l)),
-            Kind::LayerNorm { .. } => first.push(Folded::Kept(l)),
+            Kind::Activation(_) | Kind::Pool { .. } | Kind::Flatten | Kind::GlobalAvgPool => {
+                first.push(Folded::Plain(l))
+            }
+            Kind::LayerNorm { .. } | Kind::GroupNorm { .. } => first.push(Folded::Kept(l)),
+            Kind::Residual(ref block) => first.push(Folded::Block {
+                src: l,
+                index,
+                body: fold_plan(&block.body),
+                shortcut: block.shortcut.as_deref().map(fold_plan),
+            }),
             // Identity in inference: absent from the folded model.
             Kind::Dropout { .. } => {}
         }
@@ -63,11 +76,11 @@ pub(crate) fn fold_plan(layers: &[Layer]) -> Vec<Folded<'_>> {
                 };
                 out.push(Folded::Linear { src, pre, post })
             }
-            Folded::Kept(l) => {
+            Folded::Kept(_) | Folded::Block { .. } => {
                 if let Some(bns) = pending.take() {
                     out.push(Folded::Affine { bns });
                 }
-                out.push(Folded::Kept(l));
+                out.push(f);
             }
             Folded::Plain(l) => {
                 // A BN over an image, then `flatten`, then a dense layer: the BN folds into
@@ -105,14 +118,14 @@ impl Folded<'_> {
         match self {
             Folded::Linear { src, .. } => Some(&src.field),
             Folded::Affine { bns } => Some(&bns[0].field),
-            Folded::Kept(l) => Some(&l.field),
+            Folded::Kept(l) | Folded::Block { src: l, .. } => Some(&l.field),
             Folded::Plain(_) => None,
         }
     }
     /// The input shape.
     pub(crate) fn input(&self) -> Shape {
         match self {
-            Folded::Linear { src, .. } => src.input,
+            Folded::Linear { src, .. } | Folded::Block { src, .. } => src.input,
             Folded::Affine { bns } => bns[0].input,
             Folded::Plain(l) | Folded::Kept(l) => l.input,
         }
@@ -120,14 +133,14 @@ impl Folded<'_> {
     /// The output shape.
     pub(crate) fn output(&self) -> Shape {
         match self {
-            Folded::Linear { src, .. } => src.output(),
+            Folded::Linear { src, .. } | Folded::Block { src, .. } => src.output(),
             Folded::Affine { bns } => bns[0].input,
             Folded::Plain(l) | Folded::Kept(l) => l.output(),
         }
     }
     /// One line for the folded type's field docs and summary: `dense(a => b)` or
     /// `conv2d(c×h×w => c×h×w)` with the names of the BNs folded in, `affine(n)` with the
-    /// names of its BNs, or the layer's kind.
+    /// names of its BNs, the layer's kind, or a block with its branches' entries.
     pub(crate) fn describe(&self) -> String {
         match self {
             Folded::Linear { src, pre, post } => {
@@ -143,7 +156,15 @@ impl Folded<'_> {
                 format!("affine({}) from {}", bns[0].input.show(), names.join(", "))
             }
             Folded::Plain(l) => l.kind_name().to_string(),
-            Folded::Kept(l) => format!("layernorm({})", l.input.show()),
+            Folded::Kept(l) => match l.kind {
+                Kind::GroupNorm { groups, .. } => format!("groupnorm({groups}, {})", l.input.show()),
+                _ => format!("layernorm({})", l.input.show()),
+            },
+            Folded::Block { body, shortcut, .. } => {
+                let branch = |plan: &[Folded]| plan.iter().map(Folded::describe).collect::<Vec<_>>().join(" -> ");
+                let shortcut = shortcut.as_deref().map_or_else(|| "identity".to_string(), branch);
+                format!("residual(body: {}; shortcut: {shortcut})", branch(body))
+            }
         }
     }
 }
@@ -161,8 +182,14 @@ pub(crate) fn folded_scalars(plan: &[Folded]) -> usize {
             },
             Folded::Affine { bns } => 2 * bns[0].input.channels(),
             // γ, β (stored even without `affine`, as 1 and 0) and ε.
-            Folded::Kept(l) => 2 * l.input.len() + 1,
+            Folded::Kept(l) => match l.kind {
+                Kind::GroupNorm { .. } => 2 * l.input.channels() + 1,
+                _ => 2 * l.input.len() + 1,
+            },
             Folded::Plain(_) => 0,
+            Folded::Block { body, shortcut, .. } => {
+                folded_scalars(body) + shortcut.as_deref().map_or(0, folded_scalars)
+            }
         })
         .sum()
 }

@@ -158,3 +158,50 @@ fn fallback_declares_the_items_of_the_expansion() {
     assert!(valid.contains("impl Net: fn train_step") && valid.contains("impl NetFolded: fn load_safetensors"));
     assert_eq!(valid, invalid);
 }
+
+#[test]
+fn expansion_with_residual_blocks_is_linear_in_the_number_of_layers() {
+    let count = |t: proc_macro2::TokenStream| t.to_string().len();
+    let block = quote!(
+        residual {
+            conv2d(8, kernel = 3, padding = 1), batchnorm, relu, conv2d(8, kernel = 3, padding = 1), batchnorm,
+        } shortcut { conv2d(8, kernel = 1), batchnorm },
+        relu,
+    );
+    let plain = quote!(
+        conv2d(8, kernel = 3, padding = 1),
+        batchnorm,
+        relu,
+        conv2d(8, kernel = 3, padding = 1),
+        batchnorm,
+        relu,
+    );
+    let net = |unit: &proc_macro2::TokenStream, n: usize| {
+        let units = (0..n).map(|_| unit.clone());
+        count(expand_tokens(quote!(struct N { input: (8, 8, 8), #(#units)* global_avgpool, dense(3) })))
+    };
+    let sizes: Vec<usize> = [1, 2, 4, 8, 16, 32].map(|n| net(&block, n)).to_vec();
+    println!("residual networks of 1 to 32 blocks: {sizes:?}");
+    // Each block adds the same amount (names grow by a digit here and there).
+    let per_block = |a: usize, b: usize, n: usize| (sizes[b] - sizes[a]) as f64 / n as f64;
+    let (early, late) = (per_block(0, 1, 1), per_block(4, 5, 16));
+    assert!(late < early * 1.15, "a block adds {early} at first, {late} in a 32-block network");
+    // A block costs about what its layers cost unrolled in a straight network.
+    let straight = net(&plain, 16) as f64;
+    let deep = sizes[4] as f64;
+    println!("16 blocks: {deep}, 16 unrolled: {straight}");
+    assert!(deep < 2.5 * straight, "16 blocks expand to {deep}, their layers without blocks to {straight}");
+    // Nesting: each level adds a block's worth, and a field to the path of every reference
+    // inside it (`ws.residual0.body.residual0.body.a0`): the statements of a layer nested `d`
+    // deep are longer by `d` path segments, so over 8 levels a level costs at most twice the
+    // first.
+    let nested = |depth: usize| {
+        let mut body = quote!(conv2d(8, kernel = 1), batchnorm);
+        for _ in 0..depth {
+            body = quote!(residual { #body }, relu);
+        }
+        count(expand_tokens(quote!(struct N { input: (8, 4, 4), #body, flatten, dense(3) })))
+    };
+    let (d1, d2, d8) = (nested(1), nested(2), nested(8));
+    assert!(((d8 - d1) as f64 / 7.0) < (d2 - d1) as f64 * 2.0, "nesting: {d1}, {d2}, {d8}");
+}

@@ -4,6 +4,7 @@
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, ToTokens};
+use syn::ext::IdentExt;
 use syn::{Attribute, Ident, Visibility};
 
 use crate::model::{Kind, Layer, Model, Shape};
@@ -73,6 +74,20 @@ pub(crate) fn pool_geometry(l: &Layer) -> TokenStream {
     let (i, o) = (width_ty(l.input.len()), width_ty(l.output().len()));
     let [c, h, w, k, s] = [c, h, w, *size, *stride].map(lit);
     quote!(#p::Pool2dShape<#i, #o, #c, #h, #w, #k, #s>)
+}
+
+/// The geometry types of a GroupNorm layer for bn-core: `(C, G, S)`, its channels, groups and
+/// pixels per channel.
+pub(crate) fn groupnorm_geometry(l: &Layer) -> (TokenStream, TokenStream, TokenStream) {
+    let Kind::GroupNorm { groups, .. } = l.kind else { unreachable!("a groupnorm layer") };
+    (width_ty(l.input.channels()), width_ty(groups), width_ty(l.input.pixels()))
+}
+
+/// The type of a global average pooling layer for bn-core: `GlobalAvgPool<C, S>`.
+pub(crate) fn global_avgpool_ty(l: &Layer) -> TokenStream {
+    let p = p();
+    let (c, s) = (width_ty(l.input.channels()), width_ty(l.input.pixels()));
+    quote!(#p::GlobalAvgPool<#c, #s>)
 }
 
 /// The typenum type of the pixels per channel of an image shape (for BN and affine layers
@@ -179,6 +194,123 @@ impl Names {
     pub(crate) fn of(m: &Model) -> Self {
         let widths = (m.input.len(), m.output().len());
         Names::new(&m.vis, Cfgs::of(&m.attrs), &m.name, &m.scalar, widths, m.has_batchnorm())
+    }
+}
+
+/// Where a sequence of layers lives in the generated types: the network itself, or a branch
+/// of a residual block at any depth. Each generator walks the sequences with it.
+#[derive(Clone)]
+pub(crate) struct Scope {
+    /// The sequence's type: the network's name, or `{Block}Body` / `{Block}Shortcut`; its
+    /// gradients, workspace and folded types add `Grads`, `Workspace` and `Folded`.
+    pub(crate) ty: Ident,
+    /// The fields from the network's types to the sequence's: empty, or `.residual3.body`.
+    pub(crate) path: TokenStream,
+    /// A prefix that keeps the local names of the generated functions apart: empty, or
+    /// `r3b_` (block 3's body), `r3b_r1s_`, ….
+    pub(crate) tag: String,
+    /// The same path for people: empty, or `residual3.body.`.
+    pub(crate) shown: String,
+}
+
+impl Scope {
+    /// The network's own layers.
+    pub(crate) fn top(name: &Ident) -> Self {
+        Scope { ty: name.clone(), path: TokenStream::new(), tag: String::new(), shown: String::new() }
+    }
+
+    /// The residual block at index `index` (field `field`) of this sequence: its type is
+    /// `{ty}Residual{index}` (whatever its field's name), its fields `body` and `shortcut`.
+    pub(crate) fn block(&self, index: usize, field: &Ident) -> Self {
+        let path = &self.path;
+        Scope {
+            ty: format_ident!("{}Residual{}", self.ty, index),
+            path: quote!(#path.#field),
+            tag: format!("{}r{index}", self.tag),
+            shown: format!("{}{}.", self.shown, field.unraw()),
+        }
+    }
+
+    /// The branch `name` (`body` or `shortcut`) of this block.
+    pub(crate) fn branch(&self, name: &str) -> Self {
+        let (path, field) = (&self.path, format_ident!("{}", name));
+        let camel = if name == "body" { "Body" } else { "Shortcut" };
+        Scope {
+            ty: format_ident!("{}{}", self.ty, camel),
+            path: quote!(#path.#field),
+            tag: format!("{}{}_", self.tag, &name[..1]),
+            shown: format!("{}{name}.", self.shown),
+        }
+    }
+
+    /// The type of `part` of this sequence or block.
+    pub(crate) fn part(&self, part: Part) -> Ident {
+        format_ident!("{}{}", self.ty, part.suffix())
+    }
+
+    /// A local name: `{tag}{base}{index}` (`h3`, `r3b_h1`).
+    pub(crate) fn local(&self, base: &str, index: usize) -> Ident {
+        format_ident!("{}{}{}", self.tag, base, index)
+    }
+}
+
+/// The four types of a network, of a block and of a branch.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Part {
+    /// The parameters and population statistics.
+    Net,
+    /// The gradients (and SGD's momentum state).
+    Grads,
+    /// The training workspace at batch size `B`.
+    Workspace,
+    /// The folded inference model.
+    Folded,
+}
+
+impl Part {
+    /// The suffix of the type's name.
+    pub(crate) fn suffix(self) -> &'static str {
+        match self {
+            Part::Net => "",
+            Part::Grads => "Grads",
+            Part::Workspace => "Workspace",
+            Part::Folded => "Folded",
+        }
+    }
+}
+
+/// A type of a block or branch (`part`), named `name`, with its `Zeroable` impl: the same
+/// representation and derives as the network's type of that part (see `expand::types`),
+/// except that a folded part is only `#[repr(C)]` scalars with no alignment of its own, so
+/// that the folded model has no padding.
+pub(crate) fn nested_struct(n: &Names, part: Part, name: &Ident, doc: &str, fields: &[TokenStream]) -> TokenStream {
+    let p = p();
+    let Names { vis, cfgs, .. } = n;
+    let (attrs, generics, impl_generics) = match part {
+        Part::Net => (
+            quote!(#[repr(C, align(64))] #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]),
+            quote!(),
+            quote!(),
+        ),
+        Part::Grads => (quote!(#[repr(C, align(64))] #[derive(::core::clone::Clone)]), quote!(), quote!()),
+        Part::Workspace => (quote!(#[repr(C, align(64))]), quote!(<B>), quote!(<B: #p::ArrayLength>)),
+        Part::Folded => (
+            quote!(#[repr(C)] #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq)]),
+            quote!(),
+            quote!(),
+        ),
+    };
+    quote! {
+        #cfgs
+        #[doc = #doc]
+        #attrs
+        #vis struct #name #impl_generics {
+            #(#fields)*
+        }
+        #cfgs
+        // SAFETY: every field is one of bn-core's `Zeroable` types (asserted by the network's
+        // `_check`) or another generated type of the network, itself `Zeroable` by this rule.
+        unsafe impl #impl_generics #p::Zeroable for #name #generics {}
     }
 }
 

@@ -113,3 +113,49 @@ fn hostile_inputs_expand_without_panicking() {
         expand(TokenStream::from_str(text).expect("lexes"));
     }
 }
+
+/// Every variant of `tokens` with one token removed, or one group cut short, at any depth.
+fn variants_at_any_depth(tokens: &[TokenTree]) -> Vec<Vec<TokenTree>> {
+    let mut out = Vec::new();
+    for i in 0..tokens.len() {
+        let mut removed = tokens.to_vec();
+        removed.remove(i);
+        out.push(removed);
+        if let TokenTree::Group(g) = &tokens[i] {
+            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+            let mut inner_variants: Vec<Vec<TokenTree>> = (0..inner.len()).map(|cut| inner[..cut].to_vec()).collect();
+            inner_variants.extend(variants_at_any_depth(&inner));
+            for v in inner_variants {
+                let mut changed = tokens.to_vec();
+                changed[i] = TokenTree::Group(proc_macro2::Group::new(g.delimiter(), v.into_iter().collect()));
+                out.push(changed);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn residual_blocks_cut_and_with_a_token_removed_at_any_depth_expand_without_panicking() {
+    let invocations = [
+        "pub struct R { input: (1, 8, 8), conv2d(4, kernel = 3, padding = 1), batchnorm, relu,
+            residual { conv2d(4, kernel = 3, padding = 1), batchnorm, relu, conv2d(4, kernel = 3, padding = 1), batchnorm },
+            relu,
+            s2: residual { conv2d(8, kernel = 3, stride = 2, padding = 1), groupnorm(2, eps = 1e-3) }
+                shortcut { conv2d(8, kernel = 1, stride = 2), batchnorm(affine = false) },
+            relu, global_avgpool, dense(3) }",
+        "struct F { input: 6, scalar: f64, residual { dense(6), batchnorm(renorm), relu,
+            residual { residual { dense(6) } shortcut { layernorm, dropout(0.5) } } }, dense(2) }",
+        "struct E { input: (2, 4, 4), residual {}, residual { } shortcut { }, shortcut { relu }, resdual { relu } }",
+    ];
+    let mut runs = 0;
+    for text in invocations {
+        let tokens: Vec<TokenTree> = TokenStream::from_str(text).expect("lexes").into_iter().collect();
+        expand(tokens.iter().cloned().collect());
+        for v in variants_at_any_depth(&tokens) {
+            expand(v.into_iter().collect());
+            runs += 1;
+        }
+    }
+    println!("{runs} variants of residual blocks expanded without a panic");
+}

@@ -7,7 +7,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::{Ident, Token};
 
 use super::errors::Errors;
-use super::shapes::{article, check_volume, features_before, pair_text, volume, Known};
+use super::shapes::{article, check_volume, features_before, pair_text, volume, Known, Pos};
 use super::values::{
     compact, did_you_mean, layer_text, parse_pair, parse_width, single_value, tuple_items, value_tokens, MAX_WIDTH,
 };
@@ -214,26 +214,26 @@ struct Conv {
 /// `conv2d(...)`: its arguments, its stated input channels against the image before it, and
 /// how its kernel fits that image.
 pub(super) fn check_conv(
-    number: usize,
+    pos: &Pos,
     raw: &RawLayer,
     input: Known,
     next_is_bn: bool,
     errs: &mut Errors,
 ) -> (Option<Kind>, Known) {
-    let conv = conv_args(number, raw, next_is_bn, errs);
+    let conv = conv_args(pos, raw, next_is_bn, errs);
     if let Known::Flat(n) = input {
-        let msg = format!("layer {number} `{}` needs an image, but {}", layer_text(raw), features_before(number, n));
+        let msg = format!("{pos} `{}` needs an image, but {}", layer_text(raw), features_before(pos, n));
         errs.push(raw.kind.span(), msg);
         // Either the layer or the input is wrong: the kind of what follows is in doubt.
         return (conv.and_then(|c| c.kind), Known::Nothing);
     }
     let Some(conv) = conv else { return (None, Known::SOME_IMAGE) };
-    let output = conv_output(number, raw, &conv, input, errs);
+    let output = conv_output(pos, raw, &conv, input, errs);
     (conv.kind, output)
 }
 
 /// The arguments of `conv2d(...)`, or `None` when they do not parse.
-fn conv_args(number: usize, raw: &RawLayer, next_is_bn: bool, errs: &mut Errors) -> Option<Conv> {
+fn conv_args(pos: &Pos, raw: &RawLayer, next_is_bn: bool, errs: &mut Errors) -> Option<Conv> {
     let syntax = Syntax {
         kind: "conv2d",
         first: "its output channels",
@@ -254,7 +254,7 @@ fn conv_args(number: usize, raw: &RawLayer, next_is_bn: bool, errs: &mut Errors)
     let stride = o.value("stride").map_or(Some((1, 1)), |v| parse_pair(v, "stride", "the stride", 1, errs));
     let padding = o.value("padding").map_or(Some((0, 0)), |v| parse_pair(v, "padding", "the padding", 0, errs));
     let padding_ok = match (kernel, padding, o.value("padding")) {
-        (Some(kernel), Some(padding), Some(at)) => check_padding(number, raw, kernel, padding, at, errs),
+        (Some(kernel), Some(padding), Some(at)) => check_padding(pos, raw, kernel, padding, at, errs),
         _ => true,
     };
     let bias = match o.flag.as_deref() {
@@ -272,20 +272,13 @@ fn conv_args(number: usize, raw: &RawLayer, next_is_bn: bool, errs: &mut Errors)
 
 /// PyTorch's rule: the padding is at most half the kernel in each direction (more would add
 /// windows that see only zeros).
-fn check_padding(
-    number: usize,
-    raw: &RawLayer,
-    kernel: Pair,
-    padding: Pair,
-    at: &TokenStream,
-    errs: &mut Errors,
-) -> bool {
+fn check_padding(pos: &Pos, raw: &RawLayer, kernel: Pair, padding: Pair, at: &TokenStream, errs: &mut Errors) -> bool {
     let max = (kernel.0 / 2, kernel.1 / 2);
     if padding.0 <= max.0 && padding.1 <= max.1 {
         return true;
     }
     let msg = format!(
-        "layer {number} `{}`: padding {} is more than half the {}×{} kernel; PyTorch requires padding ≤ kernel/2, \
+        "{pos} `{}`: padding {} is more than half the {}×{} kernel; PyTorch requires padding ≤ kernel/2, \
          at most {} here",
         layer_text(raw),
         pair_text(padding),
@@ -300,7 +293,7 @@ fn check_padding(
 /// What is known of a conv's output: its channels, and its height and width when its kernel
 /// fits the known input; an error when it does not, or when the stated input channels differ
 /// from the input's.
-fn conv_output(number: usize, raw: &RawLayer, conv: &Conv, input: Known, errs: &mut Errors) -> Known {
+fn conv_output(pos: &Pos, raw: &RawLayer, conv: &Conv, input: Known, errs: &mut Errors) -> Known {
     let text = layer_text(raw);
     let (c, hw) = match input {
         Known::Image { c, hw } => (c, hw),
@@ -310,7 +303,7 @@ fn conv_output(number: usize, raw: &RawLayer, conv: &Conv, input: Known, errs: &
         if *stated != c {
             errs.push_spanned(
                 at,
-                format!("layer {number} `{text}` expects {stated} channels, but the previous layer gives {c}"),
+                format!("{pos} `{text}` expects {stated} channels, but the previous layer gives {c}"),
             );
         }
     }
@@ -320,7 +313,7 @@ fn conv_output(number: usize, raw: &RawLayer, conv: &Conv, input: Known, errs: &
         let weights = volume(c, kernel.0, kernel.1);
         if weights > MAX_WIDTH as u128 {
             let msg = format!(
-                "layer {number} `{text}`: each filter has {c}×{}×{} = {weights} weights, more than the supported \
+                "{pos} `{text}`: each filter has {c}×{}×{} = {weights} weights, more than the supported \
                  maximum of {MAX_WIDTH}",
                 kernel.0, kernel.1
             );
@@ -332,7 +325,7 @@ fn conv_output(number: usize, raw: &RawLayer, conv: &Conv, input: Known, errs: &
     let (Some(oh), Some(ow)) = (sweep(h, kernel.0, stride.0, padding.0), sweep(w, kernel.1, stride.1, padding.1))
     else {
         let msg = format!(
-            "layer {number} `{text}`: {} {}×{} kernel does not fit the {h}×{w} input (padding {})",
+            "{pos} `{text}`: {} {}×{} kernel does not fit the {h}×{w} input (padding {})",
             article(kernel.0),
             kernel.0,
             kernel.1,
@@ -341,7 +334,7 @@ fn conv_output(number: usize, raw: &RawLayer, conv: &Conv, input: Known, errs: &
         errs.push_spanned(&conv.kernel_at, msg);
         return sizes_unknown;
     };
-    if !check_volume(out_channels, (oh, ow), &format!("layer {number} `{text}`: its output"), raw.kind.span(), errs) {
+    if !check_volume(out_channels, (oh, ow), &format!("{pos} `{text}`: its output"), raw.kind.span(), errs) {
         return sizes_unknown;
     }
     Known::Image { c: Some(out_channels), hw: Some((oh, ow)) }
@@ -359,7 +352,7 @@ fn pool_size(value: &TokenStream, kind: &str, what: &str, example: &str, errs: &
 /// `maxpool(...)` or `avgpool(...)`: its size and stride, and how its window fits the image
 /// before it.
 pub(super) fn check_pool(
-    number: usize,
+    pos: &Pos,
     raw: &RawLayer,
     pool: Pool,
     input: Known,
@@ -368,10 +361,7 @@ pub(super) fn check_pool(
     let text = layer_text(raw);
     let (kind, size_at) = pool_args(raw, pool, errs);
     if let Known::Flat(n) = input {
-        errs.push(
-            raw.kind.span(),
-            format!("layer {number} `{text}` needs an image, but {}", features_before(number, n)),
-        );
+        errs.push(raw.kind.span(), format!("{pos} `{text}` needs an image, but {}", features_before(pos, n)));
         // Either the layer or the input is wrong: the kind of what follows is in doubt.
         return (kind, Known::Nothing);
     }
@@ -380,10 +370,8 @@ pub(super) fn check_pool(
         Known::Image { c, hw: Some((h, w)) } => match (sweep(h, size, stride, 0), sweep(w, size, stride, 0)) {
             (Some(oh), Some(ow)) => Known::Image { c, hw: Some((oh, ow)) },
             _ => {
-                let msg = format!(
-                    "layer {number} `{text}`: {} {size}×{size} window does not fit the {h}×{w} image",
-                    article(size)
-                );
+                let msg =
+                    format!("{pos} `{text}`: {} {size}×{size} window does not fit the {h}×{w} image", article(size));
                 errs.push_spanned(&size_at, msg);
                 Known::Image { c, hw: None }
             }
@@ -421,18 +409,18 @@ fn pool_args(raw: &RawLayer, pool: Pool, errs: &mut Errors) -> (Option<Kind>, To
 
 /// `flatten`: an image's `C·H·W` values as features. Of features, it would do nothing: an
 /// error, so that the network says what it computes.
-pub(super) fn check_flatten(number: usize, raw: &RawLayer, input: Known, errs: &mut Errors) -> (Option<Kind>, Known) {
+pub(super) fn check_flatten(pos: &Pos, raw: &RawLayer, input: Known, errs: &mut Errors) -> (Option<Kind>, Known) {
     let output = match input {
         Known::Flat(n) => {
-            let before = match (number, n) {
-                (1, Some(n)) => format!("the input is already {n} features"),
-                (1, None) => "the input is already features".to_string(),
-                (_, Some(n)) => format!("the previous layer already gives {n} features"),
-                (_, None) => "the previous layer already gives features".to_string(),
+            let features = n.map_or_else(|| "features".to_string(), |n| format!("{n} features"));
+            let before = match (pos.number, pos.in_block()) {
+                (1, false) => format!("the input is already {features}"),
+                (1, true) => format!("the block's input is already {features}"),
+                _ => format!("the previous layer already gives {features}"),
             };
             errs.push(
                 raw.kind.span(),
-                format!("layer {number} `{}`: {before}, so `flatten` would do nothing; remove it", layer_text(raw)),
+                format!("{pos} `{}`: {before}, so `flatten` would do nothing; remove it", layer_text(raw)),
             );
             Known::Flat(n)
         }
@@ -443,4 +431,27 @@ pub(super) fn check_flatten(number: usize, raw: &RawLayer, input: Known, errs: &
         return (None, Known::Flat(None));
     }
     (Some(Kind::Flatten), output)
+}
+
+/// `global_avgpool`: the mean of each channel of an image over its pixels, `C` features.
+pub(super) fn check_global_avgpool(
+    pos: &Pos,
+    raw: &RawLayer,
+    input: Known,
+    errs: &mut Errors,
+) -> (Option<Kind>, Known) {
+    let mut ok = true;
+    if let Some((span, _)) = &raw.args {
+        errs.push(*span, "`global_avgpool` takes no arguments: it averages each channel over all its pixels");
+        ok = false;
+    }
+    match input {
+        Known::Flat(n) => {
+            let msg = format!("{pos} `{}` needs an image, but {}", layer_text(raw), features_before(pos, n));
+            errs.push(raw.kind.span(), msg);
+            (None, Known::Flat(None))
+        }
+        Known::Image { c, .. } => (ok.then_some(Kind::GlobalAvgPool), Known::Flat(c)),
+        Known::Nothing => (ok.then_some(Kind::GlobalAvgPool), Known::Flat(None)),
+    }
 }

@@ -2,11 +2,14 @@
 //! (each at the user's token, widths in decimal) instead of stopping at the first.
 //!
 //! One module per rule family: `settings` (settings and attributes), `layers` (each layer,
-//! the shapes between them, their names), `image` (the layers on images: `conv2d`, pools,
-//! `flatten`), `norm` (`batchnorm`, `layernorm`, `dropout`: options), `shapes` (what is known of a shape, with the wording of the shape rules) and
-//! `values` (reading widths, numbers and pairs, shared wording); `errors` collects what they
-//! report.
+//! the shapes between them, their names), `blocks` (residual blocks: their branches, checked
+//! as sequences of layers, and their shapes), `image` (the layers on images: `conv2d`,
+//! pools, `global_avgpool`, `flatten`), `norm` (`batchnorm`, `layernorm`, `groupnorm`,
+//! `dropout`: options), `shapes` (what is known of a shape, with the wording of the shape
+//! rules) and `values` (reading widths, numbers and pairs, shared wording); `errors` collects
+//! what they report.
 
+mod blocks;
 mod errors;
 mod image;
 mod layers;
@@ -32,7 +35,7 @@ pub fn check(inv: Invocation) -> Result<Model, (Box<Outline>, syn::Error)> {
     settings::check_attrs(&inv.attrs, &mut errs);
     let settings = settings::check_items(inv.items, &mut errs);
     settings::check_required(&settings, &inv.name, inv.body_span, had_parse_errors, &mut errs);
-    let (layers, output) = layers::check_layers(&settings.layers, settings.input, &mut errs);
+    let (layers, output) = layers::check_layers(&settings.layers, settings.input, &shapes::Pos::top(1), &mut errs);
     let scalar = settings.scalar.unwrap_or_else(|| Ident::new("f32", Span::call_site()));
     match errs.finish() {
         Some(e) => {

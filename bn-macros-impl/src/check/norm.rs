@@ -1,5 +1,6 @@
 //! The rules of the normalization layers and dropout: `batchnorm(...)` (ε, momentum,
-//! `affine`, `renorm(rmax = …, dmax = …)`), `layernorm(...)` (ε, `affine`) and `dropout(p)`.
+//! `affine`, `renorm(rmax = …, dmax = …)`), `layernorm(...)` (ε, `affine`), `groupnorm(G,
+//! ...)` (its groups against the image's channels, ε, `affine`) and `dropout(p)`.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
@@ -7,11 +8,13 @@ use syn::parse::{ParseStream, Parser};
 use syn::{token, Ident, Token};
 
 use super::errors::Errors;
-use super::values::{compact, did_you_mean, parse_number, single_value, value_tokens};
+use super::shapes::{features_before, Known, Pos};
+use super::values::{compact, did_you_mean, layer_text, parse_number, parse_width, single_value, value_tokens};
 use crate::model::{Kind, Momentum, DEFAULT_DMAX, DEFAULT_EPS, DEFAULT_MOMENTUM, DEFAULT_RMAX};
 use crate::parse::RawLayer;
 
 const BN_OPTIONS: [&str; 4] = ["eps", "momentum", "affine", "renorm"];
+/// The options of `layernorm` and of `groupnorm` (after its groups).
 const LN_OPTIONS: [&str; 2] = ["eps", "affine"];
 const RENORM_OPTIONS: [&str; 2] = ["rmax", "dmax"];
 
@@ -70,12 +73,12 @@ fn parse_options(input: ParseStream, layer: &str, known: &[&str]) -> syn::Result
 /// duplicates are errors. Returns the known options (so that their values are checked too)
 /// and whether all were valid; `None` when the options do not parse.
 fn options(
-    raw: &RawLayer,
+    args: Option<&TokenStream>,
     layer: &'static str,
     known: &'static [&'static str],
     errs: &mut Errors,
 ) -> Option<(Vec<Opt>, bool)> {
-    let Some((_, args)) = &raw.args else { return Some((Vec::new(), true)) };
+    let Some(args) = args else { return Some((Vec::new(), true)) };
     let opts = match (|input: ParseStream| parse_options(input, layer, known)).parse2(args.clone()) {
         Ok(o) => o,
         Err(e) => {
@@ -116,7 +119,7 @@ fn list(words: &[&str]) -> String {
 }
 
 pub(super) fn check_batchnorm(raw: &RawLayer, errs: &mut Errors) -> Option<Kind> {
-    let (opts, mut ok) = options(raw, "batchnorm", &BN_OPTIONS, errs)?;
+    let (opts, mut ok) = options(raw.args.as_ref().map(|a| &a.1), "batchnorm", &BN_OPTIONS, errs)?;
     let (mut eps, mut momentum, mut affine, mut renorm) = (None, None, true, None);
     for Opt { key, value, args } in opts {
         let name = key.to_string();
@@ -234,7 +237,14 @@ fn parse_pairs(input: ParseStream) -> syn::Result<Vec<(Ident, TokenStream)>> {
 }
 
 pub(super) fn check_layernorm(raw: &RawLayer, errs: &mut Errors) -> Option<Kind> {
-    let (opts, mut ok) = options(raw, "layernorm", &LN_OPTIONS, errs)?;
+    let (eps, affine) = eps_and_affine(raw.args.as_ref().map(|a| &a.1), "layernorm", errs)?;
+    Some(Kind::LayerNorm { eps, affine })
+}
+
+/// The options `eps = …` and `affine = …` of `layernorm` or `groupnorm` (`layer`), with
+/// their defaults; `None` after an error.
+fn eps_and_affine(args: Option<&TokenStream>, layer: &'static str, errs: &mut Errors) -> Option<(f64, bool)> {
+    let (opts, mut ok) = options(args, layer, &LN_OPTIONS, errs)?;
     let (mut eps, mut affine) = (None, true);
     for Opt { key, value, .. } in opts {
         let name = key.to_string();
@@ -252,7 +262,68 @@ pub(super) fn check_layernorm(raw: &RawLayer, errs: &mut Errors) -> Option<Kind>
             }
         }
     }
-    ok.then(|| Kind::LayerNorm { eps: eps.unwrap_or(DEFAULT_EPS), affine })
+    ok.then(|| (eps.unwrap_or(DEFAULT_EPS), affine))
+}
+
+/// `groupnorm(G)`, `groupnorm(G, eps = …, affine = false)`: on an image whose channels the
+/// `G` groups divide. Keeps its input's shape.
+pub(super) fn check_groupnorm(pos: &Pos, raw: &RawLayer, input: Known, errs: &mut Errors) -> (Option<Kind>, Known) {
+    const NEEDS: &str = "`groupnorm` needs its number of groups, e.g. `groupnorm(8)` (PyTorch's `nn.GroupNorm(8, C)`)";
+    let Some((paren, args)) = &raw.args else {
+        errs.push(raw.kind.span(), NEEDS);
+        return (None, input);
+    };
+    let mut tokens = args.clone().into_iter();
+    let groups: TokenStream =
+        tokens.by_ref().take_while(|t| !matches!(t, TokenTree::Punct(p) if p.as_char() == ',')).collect();
+    let options: TokenStream = tokens.collect();
+    let mut ok = true;
+    if let Some(TokenTree::Ident(key)) = groups.clone().into_iter().next() {
+        if groups.clone().into_iter().nth(1).is_some_and(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == '=')) {
+            let msg = "`groupnorm` takes its number of groups first, e.g. `groupnorm(8, eps = 1e-5)`";
+            errs.push(key.span(), msg);
+            return (None, input);
+        }
+    }
+    if groups.is_empty() {
+        errs.push(*paren, NEEDS);
+        ok = false;
+    }
+    let g = if groups.is_empty() { None } else { parse_width(&groups, "the number of groups", errs) };
+    let eps_affine = eps_and_affine((!options.is_empty()).then_some(&options), "groupnorm", errs);
+    match input {
+        Known::Flat(n) => {
+            let msg = format!(
+                "{pos} `{}` needs an image, but {}; over features, use `layernorm`",
+                layer_text(raw),
+                features_before(pos, n)
+            );
+            errs.push(raw.kind.span(), msg);
+            ok = false;
+        }
+        Known::Image { c: Some(c), .. } => {
+            if let Some(g) = g.filter(|g| c % g != 0) {
+                let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
+                // 1 divides every channel count: there is always one below (`g` is not 1).
+                let below = divisors.iter().rev().find(|&&d| d < g).copied().unwrap_or(1);
+                let hint = match divisors.iter().find(|&&d| d > g) {
+                    Some(above) => format!("`groupnorm({below})` or `groupnorm({above})`, the nearest divisors"),
+                    None => format!("`groupnorm({below})`, the nearest divisor"),
+                };
+                let msg = format!(
+                    "{pos} `{}`: {g} groups do not divide the {c} channels of its input; try {hint} of {c}",
+                    layer_text(raw)
+                );
+                errs.push_spanned(&groups, msg);
+                ok = false;
+            }
+        }
+        _ => {}
+    }
+    match (g, eps_affine) {
+        (Some(groups), Some((eps, affine))) if ok => (Some(Kind::GroupNorm { groups, eps, affine }), input),
+        _ => (None, input),
+    }
 }
 
 /// `dropout(p)` (or `dropout(p = …)`): the drop probability, in [0, 1).

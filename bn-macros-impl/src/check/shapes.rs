@@ -10,9 +10,57 @@
 //! The kind of the values (an image or features) follows from the last layer that makes
 //! them, which is why it stays known after an error inside a layer.
 
+use std::fmt;
+use std::rc::Rc;
+
 use super::errors::Errors;
 use super::values::MAX_WIDTH;
 use crate::model::{Pair, Shape};
+
+/// Where a layer is, for the messages: `layer 3` (1-based), and inside a block's branch
+/// `layer 2 (in the body of layer 4)`, numbered within the branch, the blocks from the
+/// innermost out: `layer 1 (in the shortcut of layer 2, in the body of layer 4)`.
+#[derive(Clone, Debug)]
+pub(super) struct Pos {
+    pub(super) number: usize,
+    /// Empty for the network's own layers, else `in the body of layer 4` (or the shortcut),
+    /// the blocks from the innermost out.
+    within: Rc<str>,
+}
+
+impl Pos {
+    /// The position of layer `number` of the network.
+    pub(super) fn top(number: usize) -> Self {
+        Pos { number, within: Rc::from("") }
+    }
+
+    /// The position of layer `number` in the same sequence as `self`.
+    pub(super) fn sibling(&self, number: usize) -> Self {
+        Pos { number, within: self.within.clone() }
+    }
+
+    /// The position of layer 1 of the branch `branch` (`body`, `shortcut`) of the block at
+    /// `self`.
+    pub(super) fn first_in(&self, branch: &str) -> Self {
+        let outer = if self.in_block() { format!(", {}", self.within) } else { String::new() };
+        Pos { number: 1, within: Rc::from(format!("in the {branch} of layer {}{outer}", self.number)) }
+    }
+
+    /// Whether the layer is inside a block.
+    pub(super) fn in_block(&self) -> bool {
+        !self.within.is_empty()
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.in_block() {
+            write!(f, "layer {} ({})", self.number, self.within)
+        } else {
+            write!(f, "layer {}", self.number)
+        }
+    }
+}
 
 /// What the checks know of the values between two layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,13 +133,13 @@ pub(super) fn article(n: usize) -> &'static str {
     }
 }
 
-/// What comes before layer `number` when it should be an image but is `n` features.
-pub(super) fn features_before(number: usize, n: Option<usize>) -> String {
+/// What comes before the layer at `pos` when it should be an image but is `n` features.
+pub(super) fn features_before(pos: &Pos, n: Option<usize>) -> String {
     let n = n.map_or_else(|| "features".to_string(), |n| format!("{n} features"));
-    if number == 1 {
-        format!("the input is {n}; an image input is written `input: (C, H, W)`")
-    } else {
-        format!("the previous layer gives {n}")
+    match (pos.number, pos.in_block()) {
+        (1, false) => format!("the input is {n}; an image input is written `input: (C, H, W)`"),
+        (1, true) => format!("the block's input is {n}"),
+        _ => format!("the previous layer gives {n}"),
     }
 }
 
@@ -115,6 +163,17 @@ pub(super) fn pair_text((h, w): Pair) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_inside_blocks() {
+        let block = Pos::top(4);
+        assert_eq!(block.to_string(), "layer 4");
+        let inner = block.first_in("body").sibling(3);
+        assert_eq!(inner.to_string(), "layer 3 (in the body of layer 4)");
+        let deeper = inner.first_in("shortcut").sibling(2);
+        assert_eq!(deeper.to_string(), "layer 2 (in the shortcut of layer 3, in the body of layer 4)");
+        assert!(deeper.in_block() && !block.in_block());
+    }
 
     #[test]
     fn articles_and_knowledge() {

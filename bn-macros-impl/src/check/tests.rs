@@ -315,7 +315,7 @@ fn no_cascades() {
     assert_eq!(
         messages,
         ["unknown layer `softmax`; the layers are `dense`, `batchnorm`, `layernorm`, `dropout`, `sigmoid`, `relu`, \
-             `tanh`, `conv2d`, `maxpool`, `avgpool`, `flatten`"]
+             `tanh`, `conv2d`, `maxpool`, `avgpool`, `global_avgpool`, `groupnorm`, `flatten`"]
     );
     // A broken layer keeps the kind of the values: a dense after it still needs `flatten`.
     let (messages, _) =
@@ -377,4 +377,216 @@ fn normalization_options_are_checked_at_their_tokens() {
     assert!(matches!(model.layers[5].kind, Kind::Dropout { p } if p == 0.5));
     // dense(4) without bias (a BN follows), the affine BN at layer 5: γ and β.
     assert_eq!(model.params(), 4 * 4 + 2 * 4);
+}
+
+fn resnet() -> TokenStream {
+    quote! {
+        pub struct ResNet {
+            input: (1, 28, 28),
+            conv2d(16, kernel = 3, padding = 1), batchnorm, relu,
+            residual {
+                conv2d(16, kernel = 3, padding = 1), batchnorm, relu,
+                conv2d(16, kernel = 3, padding = 1), batchnorm,
+            },
+            relu,
+            stage2: residual {
+                conv2d(32, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+                conv2d(32, kernel = 3, padding = 1), batchnorm,
+            } shortcut {
+                conv2d(32, kernel = 1, stride = 2), batchnorm,
+            },
+            relu,
+            groupnorm(8, eps = 1e-3, affine = false),
+            global_avgpool,
+            dense(10),
+        }
+    }
+}
+
+/// The layers of a block's branch.
+fn branches(layer: &crate::model::Layer) -> (&[crate::model::Layer], Option<&[crate::model::Layer]>) {
+    match &layer.kind {
+        Kind::Residual(block) => (&block.body, block.shortcut.as_deref()),
+        _ => panic!("`{}` is not a block", layer.field),
+    }
+}
+
+#[test]
+fn residual_blocks_shapes_names_and_parameters() {
+    let m = model(resnet());
+    let fields: Vec<String> = m.layers.iter().map(|l| l.field.to_string()).collect();
+    assert_eq!(
+        fields,
+        [
+            "conv2d0",
+            "batchnorm1",
+            "relu2",
+            "residual3",
+            "relu4",
+            "stage2",
+            "relu6",
+            "groupnorm7",
+            "global_avgpool8",
+            "dense9"
+        ]
+    );
+    let (body, shortcut) = branches(&m.layers[3]);
+    assert!(shortcut.is_none());
+    let names: Vec<String> = body.iter().map(|l| l.field.to_string()).collect();
+    assert_eq!(names, ["conv2d0", "batchnorm1", "relu2", "conv2d3", "batchnorm4"], "numbered within the branch");
+    let (body, shortcut) = branches(&m.layers[5]);
+    let shortcut = shortcut.expect("a projection block");
+    assert_eq!(shortcut[0].field.to_string(), "conv2d0");
+    assert!(matches!(shortcut[0].kind, Kind::Conv2d { stride: (2, 2), bias: false, .. }), "no bias before a BN");
+    assert_eq!(body[0].input, Shape::Image { c: 16, h: 28, w: 28 });
+    assert_eq!(m.layers[5].output(), Shape::Image { c: 32, h: 14, w: 14 });
+    assert!(m.layers[5].named);
+    assert!(matches!(m.layers[7].kind, Kind::GroupNorm { groups: 8, affine: false, eps } if eps == 1e-3));
+    assert_eq!(m.layers[8].output(), Shape::Flat(32));
+    assert_eq!(m.output(), Shape::Flat(10));
+    let identity = 2 * (16 * 16 * 9 + 2 * 16);
+    let projection = 16 * 32 * 9 + 2 * 32 + 32 * 32 * 9 + 2 * 32 + 16 * 32 + 2 * 32;
+    assert_eq!(m.layers[3].params(), identity);
+    assert_eq!(m.layers[5].params(), projection);
+    assert_eq!(m.params(), 16 * 9 + 2 * 16 + identity + projection + 32 * 10 + 10, "GroupNorm without affine: none");
+    assert!(m.has_batchnorm());
+}
+
+#[test]
+fn blocks_nest_and_work_on_features() {
+    let m = model(quote!(struct Net {
+        input: 32,
+        residual {
+            dense(32), batchnorm, relu,
+            residual { dense(32), relu, dropout(0.1) } shortcut { dense(32, no_bias) },
+            layernorm,
+        },
+        dense(4),
+    }));
+    let (body, _) = branches(&m.layers[0]);
+    let (inner, inner_shortcut) = branches(&body[3]);
+    assert_eq!(body[3].field.to_string(), "residual3");
+    assert_eq!(inner.len(), 3);
+    assert!(matches!(inner_shortcut.expect("a shortcut")[0].kind, Kind::Dense { bias: false, .. }));
+    assert_eq!(m.params(), 32 * 32 + 2 * 32 + (32 * 32 + 32) + 32 * 32 + 2 * 32 + 4 * 32 + 4);
+    // Without a `batchnorm` anywhere, a network trains at batch 1; one inside a block counts.
+    assert!(m.has_batchnorm() && m.has_dropout());
+    let m =
+        model(quote!(struct Net { input: (4, 6, 6), residual { groupnorm(2), relu, conv2d(4, kernel = 1) }, flatten }));
+    assert!(!m.has_batchnorm() && !m.has_dropout());
+}
+
+#[test]
+fn block_errors_point_at_the_block_and_suggest_a_shortcut() {
+    let messages = image_errors(quote! {
+        conv2d(16, kernel = 3, padding = 1),
+        residual { conv2d(32, kernel = 3, stride = 2, padding = 1), batchnorm },
+        residual { conv2d(8, kernel = 3, stride = 2), relu },
+        residual { flatten, dense(10) },
+    });
+    assert_eq!(
+        messages,
+        ["layer 2 `residual`: the block's body gives 32×14×14 but its input is 16×28×28: add `shortcut { \
+             conv2d(32, kernel = 1, stride = 2) }`",],
+        "after a mismatch, only the kind of the values is known: no cascade"
+    );
+    let (messages, outline) = errors(quote!(struct Net {
+        input: (16, 28, 28),
+        residual { conv2d(8, kernel = 3, stride = 2), relu },
+        flatten, dense(10),
+    }));
+    assert_eq!(
+        messages,
+        ["layer 1 `residual`: the block's body gives 8×13×13 but its input is 16×28×28: add `shortcut { conv2d(8, \
+          kernel = 3, stride = 2) }`"],
+        "no 1×1 window gives 13 of 28 pixels: the smallest that does"
+    );
+    assert_eq!(outline.output, Some(10));
+    let messages = errors(quote!(struct Net { input: (16, 9, 9), residual { flatten, dense(10) }, dense(2) })).0;
+    assert_eq!(
+        messages,
+        ["layer 1 `residual`: the block's body gives 10 but its input is 16×9×9: add `shortcut { flatten, dense(10) \
+          }`"]
+    );
+    let messages =
+        errors(quote!(struct Net { input: (4, 5, 5), residual { conv2d(4, kernel = 3, padding = 1), maxpool(2) } })).0;
+    assert_eq!(
+        messages,
+        ["layer 1 `residual`: the block's body gives 4×2×2 but its input is 4×5×5: add `shortcut { conv2d(4, kernel \
+          = 1, stride = 3) }`"]
+    );
+    // No window without padding grows an image.
+    let messages = errors(quote!(struct Net { input: (4, 5, 5), residual { conv2d(4, kernel = 2, padding = 1) } })).0;
+    assert_eq!(
+        messages,
+        ["layer 1 `residual`: the block's body gives 4×6×6 but its input is 4×5×5: add a `shortcut { … }` that gives \
+          4×6×6"]
+    );
+    let messages = errors(quote!(struct Net { input: (4, 5, 5), residual { conv2d(4, kernel = 3, padding = 1) } shortcut { maxpool(2) } })).0;
+    assert_eq!(
+        messages,
+        ["layer 1 `residual`: the shortcut gives 4×2×2 but the body gives 4×5×5; both branches must give the same \
+          shape, which the block adds"]
+    );
+}
+
+#[test]
+fn block_syntax_errors() {
+    let (messages, outline) = errors(quote!(struct Net {
+        input: 8,
+        residual {},
+        residual { dense(8) } shortcut {},
+        shortcut { dense(8) },
+        residual,
+        residual(2) { relu },
+        relu { dense(8) },
+        residual { input: 8, relu, scalar: f64 },
+        resdiual { dense(8) },
+        dense(3),
+    }));
+    assert_eq!(
+        messages,
+        [
+            "the body of layer 1 `residual` is empty: a block needs at least one layer, e.g. `residual { dense(100), \
+             batchnorm }`",
+            "the shortcut of layer 2 `residual` is empty: the identity shortcut is written by leaving `shortcut { … }` \
+             out",
+            "`shortcut { … }` needs a `residual { … }` block right before it: `residual { … } shortcut { … }`",
+            // What comes after the stray `shortcut` is unknown: the example is an image's.
+            "`residual` needs its layers in braces, e.g. `residual { conv2d(16, kernel = 3, padding = 1), batchnorm, \
+             relu, conv2d(16, kernel = 3, padding = 1) }`",
+            "`residual` takes no arguments: its layers go in braces, `residual { … }`",
+            "`relu` takes no layers in braces; only a `residual { … }` block does",
+            "`input:` is a setting of the network; it cannot be inside a block",
+            "`scalar:` is a setting of the network; it cannot be inside a block",
+            "unknown layer `resdiual`; did you mean `residual`?",
+        ]
+    );
+    assert_eq!(outline.output, Some(3));
+}
+
+#[test]
+fn groupnorm_and_global_avgpool_rules() {
+    let messages = image_errors(quote! {
+        conv2d(12, kernel = 3), groupnorm(5), groupnorm(24), groupnorm(12), groupnorm(0), groupnorm,
+        groupnorm(eps = 1e-3), groupnorm(3, afine = false),
+        global_avgpool(2), groupnorm(2), global_avgpool,
+    });
+    assert_eq!(
+        messages,
+        [
+            "layer 2 `groupnorm(5)`: 5 groups do not divide the 12 channels of its input; try `groupnorm(4)` or \
+             `groupnorm(6)`, the nearest divisors of 12",
+            "layer 3 `groupnorm(24)`: 24 groups do not divide the 12 channels of its input; try `groupnorm(12)`, \
+             the nearest divisor of 12",
+            "the number of groups must be at least 1, found 0",
+            "`groupnorm` needs its number of groups, e.g. `groupnorm(8)` (PyTorch's `nn.GroupNorm(8, C)`)",
+            "`groupnorm` takes its number of groups first, e.g. `groupnorm(8, eps = 1e-5)`",
+            "unknown `groupnorm` option `afine`; did you mean `affine`?",
+            "`global_avgpool` takes no arguments: it averages each channel over all its pixels",
+            "layer 10 `groupnorm(2)` needs an image, but the previous layer gives 12 features; over features, use \
+             `layernorm`",
+            "layer 11 `global_avgpool` needs an image, but the previous layer gives 12 features",
+        ]
+    );
 }

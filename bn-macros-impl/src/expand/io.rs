@@ -1,6 +1,8 @@
 //! Code generation for weights files (bn-core's `StateDict`, safetensors with PyTorch's
 //! `state_dict` names). One visitor line per parameter layer, for each of the two types; all
-//! parsing, checking and writing lives in bn-core (`format/`).
+//! parsing, checking and writing lives in bn-core (`format/`). A residual block is the
+//! module `Residual` of the repository's `tools/` (its `body` and `shortcut` are
+//! `nn.Sequential`s), so the layers of block `K` are named `K.body.J.…` and `K.shortcut.J.…`.
 //!
 //! The visitor (`StateDict`) needs no allocation and is always generated; the inherent
 //! methods that read and write files (`api::file_methods`, documented here) exist only when
@@ -13,7 +15,7 @@ use syn::Ident;
 
 use crate::model::{Act, Kind, Layer, Model, Momentum, Pool, Shape, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::plan::Folded;
-use crate::tokens::{p, Names};
+use crate::tokens::{p, Names, Scope};
 
 /// A layer's tensors: `(name, shape, is the I64 counter)`.
 type Tensors = Vec<(&'static str, Vec<usize>, bool)>;
@@ -23,12 +25,25 @@ type Tensors = Vec<(&'static str, Vec<usize>, bool)>;
 struct Entry<'a> {
     key: String,
     field: Option<&'a Ident>,
-    module: String,
+    module: Module<'a>,
     /// A comment after the module in the docs.
     note: &'static str,
     /// How the generated visitor reaches the layer's tensors.
     visit: Visit,
     tensors: Tensors,
+}
+
+/// A layer's PyTorch module: one of `torch.nn`'s, or a residual block with the entries of
+/// its branches.
+enum Module<'a> {
+    Leaf(String),
+    Block { index: usize, body: Vec<Entry<'a>>, shortcut: Option<Vec<Entry<'a>>> },
+}
+
+impl From<String> for Module<'_> {
+    fn from(module: String) -> Self {
+        Module::Leaf(module)
+    }
 }
 
 /// The visitor call of a layer: bn-core's `LayerTensors` impl, or for an affine layer over
@@ -99,8 +114,25 @@ fn plain(l: &Layer) -> String {
             format!("nn.{name}(kernel_size={size}, stride={stride})")
         }
         Kind::Dropout { p } => format!("nn.Dropout(p={p:?})"),
+        Kind::GlobalAvgPool => "GlobalAvgPool()".to_string(),
         _ => "nn.Flatten()".to_string(),
     }
+}
+
+/// `nn.GroupNorm(G, C)` with ε and `affine` where they differ from PyTorch's defaults, and
+/// its tensors (`weight` and `bias` `[C]` with `affine`).
+fn groupnorm(l: &Layer, groups: usize, eps: f64, affine: bool) -> (String, Tensors) {
+    let c = l.input.channels();
+    let mut module = format!("nn.GroupNorm({groups}, {c}");
+    if eps != DEFAULT_EPS {
+        module.push_str(&format!(", eps={eps:?}"));
+    }
+    if !affine {
+        module.push_str(", affine=False");
+    }
+    module.push(')');
+    let tensors = if affine { vec![("weight", vec![c], false), ("bias", vec![c], false)] } else { vec![] };
+    (module, tensors)
 }
 
 /// `nn.BatchNorm1d(n)` or, over an image's channels, `nn.BatchNorm2d(c)`, with ε,
@@ -158,26 +190,44 @@ fn layernorm(l: &Layer, eps: f64, affine: bool) -> (String, Tensors, Visit) {
     (module, tensors, Visit::Shaped(dims))
 }
 
-/// The training type's Sequential: every layer, activations, pools and `flatten` included.
-fn training_entries(m: &Model) -> Vec<Entry<'_>> {
-    m.layers
+/// The training type's Sequential: every layer, activations, pools and `flatten` included;
+/// a block's branches likewise.
+fn training_entries(layers: &[Layer]) -> Vec<Entry<'_>> {
+    layers
         .iter()
         .enumerate()
         .map(|(i, l)| {
             let key = key(i, l);
-            let (module, tensors) = match l.kind {
-                Kind::Dense { output, bias } => linear(l.input.len(), output, bias),
-                Kind::Conv2d { bias, .. } => conv(l, bias),
-                Kind::BatchNorm { eps, momentum, affine, .. } => batchnorm(l, eps, momentum, affine),
+            let (module, tensors) = match &l.kind {
+                Kind::Dense { output, bias } => linear(l.input.len(), *output, *bias),
+                Kind::Conv2d { bias, .. } => conv(l, *bias),
+                Kind::BatchNorm { eps, momentum, affine, .. } => batchnorm(l, *eps, *momentum, *affine),
+                Kind::GroupNorm { groups, eps, affine } => groupnorm(l, *groups, *eps, *affine),
                 Kind::LayerNorm { eps, affine } => {
-                    let (module, tensors, visit) = layernorm(l, eps, affine);
-                    return Entry { key, field: Some(&l.field), module, note: "", visit, tensors };
+                    let (module, tensors, visit) = layernorm(l, *eps, *affine);
+                    return Entry { key, field: Some(&l.field), module: module.into(), note: "", visit, tensors };
+                }
+                Kind::Residual(block) => {
+                    let module = Module::Block {
+                        index: i,
+                        body: training_entries(&block.body),
+                        shortcut: block.shortcut.as_deref().map(training_entries),
+                    };
+                    return Entry {
+                        key,
+                        field: Some(&l.field),
+                        module,
+                        note: "",
+                        visit: Visit::Layer,
+                        tensors: vec![],
+                    };
                 }
                 _ => {
-                    return Entry { key, field: None, module: plain(l), note: "", visit: Visit::Layer, tensors: vec![] }
+                    let module = plain(l).into();
+                    return Entry { key, field: None, module, note: "", visit: Visit::Layer, tensors: vec![] };
                 }
             };
-            Entry { key, field: Some(&l.field), module, note: "", visit: Visit::Layer, tensors }
+            Entry { key, field: Some(&l.field), module: module.into(), note: "", visit: Visit::Layer, tensors }
         })
         .collect()
 }
@@ -193,7 +243,14 @@ fn folded_entries<'a>(plan: &'a [Folded<'a>]) -> Vec<Entry<'a>> {
                     Kind::Conv2d { .. } => conv(src, true),
                     _ => linear(src.input.len(), src.output().len(), true),
                 };
-                Entry { key: key(i, src), field: fl.field(), module, note: "", visit: Visit::Layer, tensors }
+                Entry {
+                    key: key(i, src),
+                    field: fl.field(),
+                    module: module.into(),
+                    note: "",
+                    visit: Visit::Layer,
+                    tensors,
+                }
             }
             Folded::Affine { bns } => {
                 let key = key(i, bns[0]);
@@ -202,24 +259,49 @@ fn folded_entries<'a>(plan: &'a [Folded<'a>]) -> Vec<Entry<'a>> {
                         let module = format!("nn.Conv2d({c}, {c}, kernel_size=(1, 1), groups={c})");
                         let tensors = vec![("weight", vec![c, 1, 1, 1], false), ("bias", vec![c], false)];
                         let note = "  # depthwise 1×1: an affine layer (unfolded BN)";
-                        Entry { key, field: fl.field(), module, note, visit: Visit::ChannelAffine, tensors }
+                        Entry {
+                            key,
+                            field: fl.field(),
+                            module: module.into(),
+                            note,
+                            visit: Visit::ChannelAffine,
+                            tensors,
+                        }
                     }
                     Shape::Flat(n) => {
                         let (module, tensors) = linear(n, n, true);
                         let note = "  # diagonal: an affine layer (unfolded BN)";
-                        Entry { key, field: fl.field(), module, note, visit: Visit::Layer, tensors }
+                        Entry { key, field: fl.field(), module: module.into(), note, visit: Visit::Layer, tensors }
                     }
                 }
             }
             Folded::Kept(l) => {
-                let Kind::LayerNorm { eps, affine } = l.kind else { unreachable!("only LayerNorm is kept") };
-                let (module, tensors, visit) = layernorm(l, eps, affine);
-                Entry { key: key(i, l), field: fl.field(), module, note: "", visit, tensors }
+                let (module, tensors, visit) = match l.kind {
+                    Kind::GroupNorm { groups, eps, affine } => {
+                        let (module, tensors) = groupnorm(l, groups, eps, affine);
+                        (module, tensors, Visit::Layer)
+                    }
+                    Kind::LayerNorm { eps, affine } => layernorm(l, eps, affine),
+                    _ => unreachable!("only LayerNorm and GroupNorm are kept"),
+                };
+                Entry { key: key(i, l), field: fl.field(), module: module.into(), note: "", visit, tensors }
             }
+            Folded::Block { src, index, body, shortcut } => Entry {
+                key: key(i, src),
+                field: fl.field(),
+                module: Module::Block {
+                    index: *index,
+                    body: folded_entries(body),
+                    shortcut: shortcut.as_deref().map(folded_entries),
+                },
+                note: "",
+                visit: Visit::Layer,
+                tensors: vec![],
+            },
             Folded::Plain(l) => Entry {
                 key: i.to_string(),
                 field: None,
-                module: plain(l),
+                module: plain(l).into(),
                 note: "",
                 visit: Visit::Layer,
                 tensors: vec![],
@@ -228,66 +310,130 @@ fn folded_entries<'a>(plan: &'a [Folded<'a>]) -> Vec<Entry<'a>> {
         .collect()
 }
 
-/// The doc of `save_safetensors`: the PyTorch module and the tensors, so a user knows both.
-fn doc(entries: &[Entry], t: &Ident) -> String {
+/// The `nn.Sequential` of `entries`, its lines indented by `indent` spaces (but the first).
+/// A block is `Residual(body=nn.Sequential(…), shortcut=nn.Sequential(…))`.
+fn sequential(entries: &[Entry], indent: usize) -> String {
     let named = entries.iter().any(|e| e.key.parse::<usize>().is_err());
-    let mut module = String::from(if named { "nn.Sequential(OrderedDict([\n" } else { "nn.Sequential(\n" });
+    let pad = " ".repeat(indent + 4);
+    let mut out = String::from(if named { "nn.Sequential(OrderedDict([\n" } else { "nn.Sequential(\n" });
     for e in entries {
+        let module = match &e.module {
+            Module::Leaf(module) => module.clone(),
+            Module::Block { body, shortcut, .. } => {
+                let inner = " ".repeat(indent + 8);
+                let mut module = format!("Residual(\n{inner}body={},\n", sequential(body, indent + 8));
+                if let Some(shortcut) = shortcut {
+                    module.push_str(&format!("{inner}shortcut={},\n", sequential(shortcut, indent + 8)));
+                }
+                module.push_str(&format!("{pad})"));
+                module
+            }
+        };
         let (key, note) = (&e.key, e.note);
         if named {
-            module.push_str(&format!("    (\"{key}\", {}),{note}\n", e.module));
+            out.push_str(&format!("{pad}(\"{key}\", {module}),{note}\n"));
         } else {
-            module.push_str(&format!("    {},{note}\n", e.module));
+            out.push_str(&format!("{pad}{module},{note}\n"));
         }
     }
-    module.push_str(if named { "]))" } else { ")" });
+    out.push_str(&" ".repeat(indent));
+    out.push_str(if named { "]))" } else { ")" });
+    out
+}
+
+/// Every tensor of `entries` (names prefixed with `prefix`): name, shape and whether it is
+/// the I64 counter.
+fn all_tensors(entries: &[Entry], prefix: &str, out: &mut Vec<(String, String, bool)>) {
+    for e in entries {
+        if let Module::Block { body, shortcut, .. } = &e.module {
+            all_tensors(body, &format!("{prefix}{}.body.", e.key), out);
+            if let Some(shortcut) = shortcut {
+                all_tensors(shortcut, &format!("{prefix}{}.shortcut.", e.key), out);
+            }
+        }
+        for (name, shape, count) in &e.tensors {
+            out.push((format!("{prefix}{}.{name}", e.key), format!("{shape:?}"), *count));
+        }
+    }
+}
+
+/// The doc of `save_safetensors`: the PyTorch module and the tensors, so a user knows both.
+fn doc(entries: &[Entry], t: &Ident) -> String {
+    let mut module = sequential(entries, 0);
     if t == "f64" {
         module.push_str(".double()");
     }
-    let mut tensors = Vec::new();
-    for e in entries {
-        for (name, shape, count) in &e.tensors {
-            let dtype = if *count { "I64".to_string() } else { t.to_string().to_uppercase() };
-            tensors.push((format!("{}.{name}", e.key), format!("{shape:?}"), dtype));
-        }
-    }
+    let blocks = entries.iter().any(|e| matches!(e.module, Module::Block { .. }));
+    let mut raw = Vec::new();
+    all_tensors(entries, "", &mut raw);
+    let tensors: Vec<(String, String, String)> = raw
+        .into_iter()
+        .map(|(name, shape, count)| {
+            let dtype = if count { "I64".to_string() } else { t.to_string().to_uppercase() };
+            (name, shape, dtype)
+        })
+        .collect();
     let w0 = tensors.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = tensors.iter().map(|r| r.1.len()).max().unwrap_or(0);
     let table: String = tensors.iter().map(|(n, s, d)| format!("{n:<w0$}  {s:<w1$}  {d}\n")).collect();
+    let residual =
+        if blocks { " (`Residual` and `GlobalAvgPool` are the modules of the repository's `tools/`)" } else { "" };
     format!(
         "The weights as a safetensors file, with the tensor names, shapes and dtypes of the \
-         `state_dict` of the equivalent PyTorch module (`torch.nn` as `nn`):\n\n```python\n{module}\n```\n\n\
+         `state_dict` of the equivalent PyTorch module (`torch.nn` as `nn`{residual}):\n\n```python\n{module}\n```\n\n\
          It loads with `module.load_state_dict(safetensors.torch.load_file(path))`. The tensors:\n\n\
          ```text\n{table}```"
     )
 }
 
-/// The `StateDict` impl of one type: one visitor line per parameter layer.
-fn state_dict(ty: &Ident, t: &Ident, entries: &[Entry]) -> TokenStream {
+/// The visitor lines of the parameter layers of `entries`, a sequence in `scope` whose
+/// tensor names start with `prefix`, into `visit` and `visit_mut`.
+fn visits(
+    entries: &[Entry],
+    scope: &Scope,
+    prefix: &str,
+    visit: &mut Vec<TokenStream>,
+    visit_mut: &mut Vec<TokenStream>,
+) {
     let p = p();
-    let (mut visit, mut visit_mut) = (Vec::new(), Vec::new());
+    let path = &scope.path;
     for e in entries {
         let Some(f) = e.field else { continue };
-        let k = &e.key;
+        let k = format!("{prefix}{}", e.key);
+        if let Module::Block { index, body, shortcut } = &e.module {
+            let bs = scope.block(*index, f);
+            visits(body, &bs.branch("body"), &format!("{k}.body."), visit, visit_mut);
+            if let Some(shortcut) = shortcut {
+                visits(shortcut, &bs.branch("shortcut"), &format!("{k}.shortcut."), visit, visit_mut);
+            }
+            continue;
+        }
         match e.visit {
             Visit::Layer => {
-                visit.push(quote!(#p::LayerTensors::visit_layer(&self.#f, #k, f);));
-                visit_mut.push(quote!(#p::LayerTensors::visit_layer_mut(&mut self.#f, #k, f);));
+                visit.push(quote!(#p::LayerTensors::visit_layer(&self #path.#f, #k, f);));
+                visit_mut.push(quote!(#p::LayerTensors::visit_layer_mut(&mut self #path.#f, #k, f);));
             }
             Visit::ChannelAffine => {
-                visit.push(quote!(#p::visit_channel_affine(&self.#f, #k, f);));
-                visit_mut.push(quote!(#p::visit_channel_affine_mut(&mut self.#f, #k, f);));
+                visit.push(quote!(#p::visit_channel_affine(&self #path.#f, #k, f);));
+                visit_mut.push(quote!(#p::visit_channel_affine_mut(&mut self #path.#f, #k, f);));
             }
             Visit::Shaped(dims) => {
                 let dims = match dims {
                     Some([c, h, w]) => quote!(::core::option::Option::Some([#c, #h, #w])),
                     None => quote!(::core::option::Option::None),
                 };
-                visit.push(quote!(self.#f.visit_layer_shaped(#k, #dims, f);));
-                visit_mut.push(quote!(self.#f.visit_layer_shaped_mut(#k, #dims, f);));
+                visit.push(quote!(self #path.#f.visit_layer_shaped(#k, #dims, f);));
+                visit_mut.push(quote!(self #path.#f.visit_layer_shaped_mut(#k, #dims, f);));
             }
         }
     }
+}
+
+/// The `StateDict` impl of one type: one visitor line per parameter layer.
+fn state_dict(ty: &Ident, t: &Ident, entries: &[Entry], scope: &Scope) -> TokenStream {
+    let p = p();
+    let (mut visit, mut visit_mut) = (Vec::new(), Vec::new());
+    visits(entries, scope, "", &mut visit, &mut visit_mut);
     quote! {
         impl #p::StateDict for #ty {
             type Scalar = #t;
@@ -305,8 +451,9 @@ fn state_dict(ty: &Ident, t: &Ident, entries: &[Entry]) -> TokenStream {
 /// `save_safetensors` (the file methods themselves delegate to these impls).
 pub(crate) fn state_dicts(m: &Model, n: &Names, plan: &[Folded]) -> (TokenStream, [String; 2]) {
     let Names { cfgs, name, folded, scalar: t, .. } = n;
-    let (train, fold) = (training_entries(m), folded_entries(plan));
-    let (train_sd, fold_sd) = (state_dict(name, t, &train), state_dict(folded, t, &fold));
+    let (train, fold) = (training_entries(&m.layers), folded_entries(plan));
+    let scope = Scope::top(name);
+    let (train_sd, fold_sd) = (state_dict(name, t, &train, &scope), state_dict(folded, t, &fold, &scope));
     let impls = quote! {
         #cfgs
         #train_sd

@@ -30,11 +30,17 @@ pub fn expand(m: &Model) -> TokenStream {
     let plan = fold_plan(&m.layers);
     let (summary, fsummary) = summary::summary(m, &plan);
     let docs = Docs::new(&n, &summary, &fsummary);
-    let (net, grads, mut checks) = train::param_fields(m);
-    let (ws, ws_checks) = train::workspace_fields(m, &n);
-    checks.extend(ws_checks);
-    let (folded, fold) = infer::folded_fields(&plan, &n.scalar);
-    let types = types(m, &n, &docs, &Fields { net, grads, ws, folded });
+    let params = train::param_fields(m, &n);
+    let ws = train::workspace_fields(m, &n);
+    let mut checks = params.checks;
+    checks.extend(ws.checks);
+    let folded = infer::folded_fields(&plan, &n);
+    let mut nested = params.items;
+    nested.extend(ws.items);
+    nested.extend(folded.items);
+    let fields = Fields { net: params.fields, grads: params.grads, ws: ws.fields, folded: folded.fields };
+    let fold = folded.fold;
+    let types = types(m, &n, &docs, &fields);
     let layouts = layouts(&n, folded_scalars(&plan), &checks);
     let texts = InputTexts::new(&n, Some(m.input));
     let (input_trait, input_impls) = (api::input_trait(&n, &texts), api::input_impls(&n, m.input));
@@ -46,11 +52,12 @@ pub fn expand(m: &Model) -> TokenStream {
     let folded_methods = api::folded_methods(&n, &consts);
     let display = api::display(&n, &n.name, quote!(Self::SUMMARY));
     let (state_dicts, save_docs) = io::state_dicts(m, &n, &plan);
-    let file_methods = api::file_methods(&n, &save_docs, &infer::folded_init(&plan, &n.scalar));
+    let file_methods = api::file_methods(&n, &save_docs, &infer::folded_init(&plan, &n));
     let fsummary_nl = format!("{fsummary}\n");
     let folded_display = api::display(&n, &n.folded, quote!(#fsummary_nl));
     quote! {
         #types
+        #nested
         #layouts
         #input_trait
         #input_impls

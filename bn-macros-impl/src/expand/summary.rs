@@ -5,37 +5,83 @@ use crate::model::{Kind, Layer, Model, Momentum, Pair};
 use crate::plan::{folded_scalars, Folded};
 use crate::tokens::grouped;
 
+/// A row of the layer table: number, name, layer, shape, parameters.
+type Row = (String, String, String, String, String);
+
+/// The rows of the layers of one sequence, names indented by `indent`: a block's row, then
+/// under it a `body:` and a `shortcut:` row, each followed by the rows of its branch
+/// (numbered within it, its parameters adding up to the block's).
+fn rows(layers: &[Layer], indent: usize, out: &mut Vec<Row>) {
+    let pad = " ".repeat(indent);
+    for (i, l) in layers.iter().enumerate() {
+        // BN and the activations keep their input's shape: one shape; every other layer maps
+        // its input to its output (`3 -> 4`, `1×28×28 -> 8×28×28`, `16×7×7 -> 784`), and a
+        // block shows one shape when it keeps it.
+        let shape = match l.kind {
+            Kind::BatchNorm { .. }
+            | Kind::LayerNorm { .. }
+            | Kind::GroupNorm { .. }
+            | Kind::Dropout { .. }
+            | Kind::Activation(_) => l.input.show(),
+            Kind::Residual(_) if l.output() == l.input => l.input.show(),
+            _ => format!("{} -> {}", l.input.show(), l.output().show()),
+        };
+        let name = syn::ext::IdentExt::unraw(&l.field).to_string();
+        out.push(((i + 1).to_string(), format!("{pad}{name}"), layer_text(l), shape, grouped(l.params())));
+        if let Kind::Residual(block) = &l.kind {
+            let empty = String::new;
+            for (branch, layers) in [("body", Some(&block.body)), ("shortcut", block.shortcut.as_ref())] {
+                let Some(layers) = layers else { continue };
+                out.push((empty(), format!("{pad}  {branch}:"), empty(), empty(), empty()));
+                rows(layers, indent + 4, out);
+            }
+        }
+    }
+}
+
+/// The lines of the folded model's layers, indented by `indent`: a block's line, then its
+/// branches' lines under `body:` and `shortcut:`.
+fn folded_lines(plan: &[Folded], indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    for f in plan {
+        match f {
+            Folded::Block { src, body, shortcut, .. } => {
+                let shape = if src.output() == src.input {
+                    src.input.show()
+                } else {
+                    format!("{} => {}", src.input.show(), src.output().show())
+                };
+                out.push_str(&format!("{pad}residual({shape})\n{pad}  body:\n"));
+                folded_lines(body, indent + 4, out);
+                match shortcut {
+                    Some(shortcut) => {
+                        out.push_str(&format!("{pad}  shortcut:\n"));
+                        folded_lines(shortcut, indent + 4, out);
+                    }
+                    None => out.push_str(&format!("{pad}  shortcut: identity\n")),
+                }
+            }
+            _ => out.push_str(&format!("{pad}{}\n", f.describe())),
+        }
+    }
+}
+
 /// The layer summary of the network type (its `SUMMARY` and `Display`), and the one-line
 /// summary of the folded type.
 pub(crate) fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
     let name = syn::ext::IdentExt::unraw(&m.name).to_string();
-    let mut rows =
+    let mut rows_ =
         vec![("#".to_string(), "name".to_string(), "layer".to_string(), "shape".to_string(), "params".to_string())];
-    for (i, l) in m.layers.iter().enumerate() {
-        // BN and the activations keep their input's shape: one shape; every other layer maps
-        // its input to its output (`3 -> 4`, `1×28×28 -> 8×28×28`, `16×7×7 -> 784`).
-        let shape = match l.kind {
-            Kind::BatchNorm { .. } | Kind::LayerNorm { .. } | Kind::Dropout { .. } | Kind::Activation(_) => {
-                l.input.show()
-            }
-            _ => format!("{} -> {}", l.input.show(), l.output().show()),
-        };
-        rows.push((
-            (i + 1).to_string(),
-            syn::ext::IdentExt::unraw(&l.field).to_string(),
-            layer_text(l),
-            shape,
-            grouped(l.params()),
-        ));
-    }
+    rows(&m.layers, 0, &mut rows_);
+    let rows = rows_;
     let w: Vec<usize> = (0..5)
         .map(|c| rows.iter().map(|r| [&r.0, &r.1, &r.2, &r.3, &r.4][c].chars().count()).max().unwrap_or(0))
         .collect();
     let (input, output) = (m.input.show(), m.output().show());
     let mut s = format!("{name}: {input} -> {output}, {}, {} parameters\n", m.scalar, grouped(m.params()));
     for r in &rows {
-        s.push_str(&format!(
-            "  {:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}\n",
+        let line = format!(
+            "  {:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
             r.0,
             r.1,
             r.2,
@@ -46,15 +92,16 @@ pub(crate) fn summary(m: &Model, plan: &[Folded]) -> (String, String) {
             w2 = w[2],
             w3 = w[3],
             w4 = w[4]
-        ));
+        );
+        // A branch's heading has only a name.
+        s.push_str(line.trim_end());
+        s.push('\n');
     }
     let folded: Vec<String> = plan.iter().map(Folded::describe).collect();
     let fparams = folded_scalars(plan);
     let fsummary = format!("{name}Folded: {} ({} parameters)", folded.join(" -> "), grouped(fparams));
     s.push_str("folded:\n");
-    for f in &folded {
-        s.push_str(&format!("  {f}\n"));
-    }
+    folded_lines(plan, 2, &mut s);
     (s, fsummary)
 }
 
@@ -89,9 +136,15 @@ fn layer_text(l: &Layer) -> String {
         Kind::LayerNorm { eps, affine } => {
             format!("layernorm(eps {eps:e}{})", if affine { "" } else { ", no affine" })
         }
+        Kind::GroupNorm { groups, eps, affine } => {
+            format!("groupnorm({groups} groups, eps {eps:e}{})", if affine { "" } else { ", no affine" })
+        }
+        Kind::Residual(ref block) => {
+            format!("residual: body + {}", if block.shortcut.is_some() { "shortcut" } else { "input" })
+        }
         Kind::Dropout { p } => format!("dropout({p})"),
         Kind::Pool { pool, size, stride } => format!("{}({size}, stride {stride})", pool.name()),
-        Kind::Activation(_) | Kind::Flatten => l.kind_name().to_string(),
+        Kind::Activation(_) | Kind::Flatten | Kind::GlobalAvgPool => l.kind_name().to_string(),
     }
 }
 

@@ -3,10 +3,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::layout::{a, buffers, d};
+use super::layout::{a, d, Seq};
 use super::steps::Steps;
-use crate::model::{Kind, Model};
-use crate::tokens::{lit, p, Names};
+use crate::model::Model;
+use crate::tokens::{lit, p, Names, Scope};
 
 /// The `Network` impl of the network type: training forward, eval forward, backward, optimizer
 /// step, initialization, recomputation of the population statistics, and `fold_into` (whose
@@ -16,9 +16,9 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
     let Names { cfgs, grads, ws, folded, in_ty, out_ty, .. } = n;
     let Model { name, scalar: t, layers, .. } = m;
     let n_params = lit(m.params());
-    let Steps { mut fwd, fwd_eval, mut bwd, step, init, save_mom, restore_mom, freeze, renorm } = Steps::of(m);
-    let dropout = layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
-    let dropout_state = if dropout {
+    let seq = Seq::top(layers, Scope::top(name));
+    let Steps { mut fwd, fwd_eval, mut bwd, step, init, save_mom, restore_mom, freeze, renorm } = Steps::of(&seq, t);
+    let dropout_state = if m.has_dropout() {
         // The masks of this forward from the state, which then moves on.
         fwd.insert(
             0,
@@ -43,7 +43,7 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
     let renorm_args = if renorm.is_empty() { quote!(_: #t, _: #t) } else { renorm_args };
     bwd.reverse();
     // The last layer always has a buffer (`buffers`), and a network at least one layer.
-    let last = buffers(layers).last().copied().flatten().unwrap_or(0);
+    let last = seq.last_buf().unwrap_or(0);
     let (a_last, d_last) = (a(last), d(last));
     quote! {
         #cfgs
