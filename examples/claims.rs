@@ -1,10 +1,9 @@
 //! The method's claims, measured: learning rate, initialization, batch size, dropout, CNN,
-//! depth. Each experiment prints its table and writes `NAME.csv` (and any further table,
-//! e.g. `depth_batch.csv`) and `NAME.svg` into `--out`.
+//! depth. Each experiment prints its table and writes `NAME.csv` and `NAME.svg` into `--out`.
 //!
 //! ```sh
 //! cargo run --release --example claims                   # all of them, embedded 5k digits
-//! cargo run --release --example claims -- --quick        # smaller grids, under a minute
+//! cargo run --release --example claims -- --quick        # smaller grids, a few minutes
 //! cargo run --release --example claims -- lr_sweep cnn --out /tmp/claims
 //! cargo run --release --example claims -- --help
 //! ```
@@ -45,7 +44,7 @@ struct Args {
     names: Vec<String>,
     #[command(flatten)]
     data: DataArgs,
-    /// Smaller grids and fewer steps: the whole suite in under a minute
+    /// Smaller grids and fewer steps: the whole suite in a few minutes (depth the longest)
     #[arg(long)]
     quick: bool,
     /// Where to write NAME.csv and NAME.svg
@@ -104,12 +103,9 @@ fn main() -> ExitCode {
         print!("{}", report.text);
         let csv = args.out.join(format!("{name}.csv"));
         let svg = args.out.join(format!("{name}.svg"));
-        let more = report.more_csv.iter().map(|(stem, table)| (args.out.join(format!("{stem}.csv")), table));
-        for (path, table) in std::iter::once((csv.clone(), &report.csv)).chain(more) {
-            if let Err(e) = std::fs::write(&path, table) {
-                eprintln!("error: could not write {}: {e}", path.display());
-                failed = true;
-            }
+        if let Err(e) = std::fs::write(&csv, &report.csv) {
+            eprintln!("error: could not write {}: {e}", csv.display());
+            failed = true;
         }
         if let Err(e) = report.figure.write_svg(&svg) {
             eprintln!("error: could not write {}: {e}", svg.display());

@@ -140,7 +140,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
             let mut row = vec![batch.to_string()];
             for norm in NORMS {
                 let t = &cells.iter().find(|(n, b, _)| *n == norm && *b == batch).expect("every cell ran").2;
-                row.push(format!("{} lr {}{}", t.test().percent(), t.lr, if t.at_edge { "*" } else { "" }));
+                row.push(format!("{} lr {}", t.test().percent(), t.lr_marked()));
             }
             row
         })
@@ -163,5 +163,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             lines,
         }],
     };
-    Report { name: "batch_size", csv, more_csv: Vec::new(), text, figure }
+    Report { name: "batch_size", csv, text, figure }
 }

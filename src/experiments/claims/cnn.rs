@@ -69,5 +69,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             accuracy_panel(&format!("LeNet, SGD lr {lr}"), (0, last), &points)
         })
         .collect();
-    Report { name: "cnn", csv, more_csv: Vec::new(), text, figure: Figure { panels } }
+    Report { name: "cnn", csv, text, figure: Figure { panels } }
 }

@@ -117,7 +117,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
                 tr.percent(),
                 te.percent(),
                 format!("{:.1} points", 100.0 * (tr.mean - te.mean)),
-                format!("{}{}", t.lr, if t.at_edge { "*" } else { "" }),
+                t.lr_marked(),
             ]
         })
         .collect();
@@ -136,5 +136,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             lines: vec![line("Training set", |m| m.train), line("Test set", |m| m.test)],
         }],
     };
-    Report { name: "dropout", csv, more_csv: Vec::new(), text, figure }
+    Report { name: "dropout", csv, text, figure }
 }

@@ -61,5 +61,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             lines: vec![line(false, "Without BN"), line(true, "With BN")],
         }],
     };
-    Report { name: "init_sweep", csv, more_csv: Vec::new(), text, figure }
+    Report { name: "init_sweep", csv, text, figure }
 }

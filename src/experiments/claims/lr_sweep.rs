@@ -125,5 +125,5 @@ pub fn run(ctx: &Context<'_>) -> Report {
             lines: vec![line(false, "Without BN"), line(true, "With BN")],
         }],
     };
-    Report { name: "lr_sweep", csv, more_csv: Vec::new(), text, figure }
+    Report { name: "lr_sweep", csv, text, figure }
 }

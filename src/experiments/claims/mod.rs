@@ -86,7 +86,7 @@ impl Data {
 pub struct Context<'a> {
     /// The digits.
     pub data: &'a Data,
-    /// Smaller grids and fewer steps (a smoke run, under a minute for the suite).
+    /// Smaller grids and fewer steps (a smoke run: the suite in a few minutes, depth the longest).
     pub quick: bool,
     /// The base seed; runs derive theirs from it.
     pub seed: u64,
@@ -101,8 +101,6 @@ pub struct Report {
     pub name: &'static str,
     /// The table as CSV, header first.
     pub csv: String,
-    /// Further tables, each (file name without `.csv`, CSV); most experiments have none.
-    pub more_csv: Vec<(&'static str, String)>,
     /// The table and its notes as printed.
     pub text: String,
     /// The figure.
@@ -270,18 +268,36 @@ where
     }
 }
 
+/// A training run as the choice of a learning rate sees it.
+pub trait Validated {
+    /// Accuracy on the validation split.
+    fn validation(&self) -> f64;
+    /// Whether the run diverged ([`diverged`]).
+    fn diverged(&self) -> bool;
+}
+
+impl Validated for Measured {
+    fn validation(&self) -> f64 {
+        self.validation
+    }
+
+    fn diverged(&self) -> bool {
+        diverged(&self.outcome, self.test)
+    }
+}
+
 /// A cell whose learning rate was chosen on the validation split: the rate, and the
 /// seeds' runs at it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tuned {
+pub struct Tuned<R = Measured> {
     /// The chosen learning rate.
     pub lr: f64,
     /// Whether it is the grid's smallest or largest (the best rate may lie outside).
     pub at_edge: bool,
-    /// Validation accuracy of every rate of the grid (first seed).
-    pub grid: Vec<(f64, f64)>,
+    /// Every rate of the grid and its run on the first seed, in the grid's order.
+    pub grid: Vec<(f64, R)>,
     /// One run per seed at the chosen rate.
-    pub runs: Vec<Measured>,
+    pub runs: Vec<R>,
 }
 
 impl Tuned {
@@ -296,12 +312,11 @@ impl Tuned {
     }
 }
 
-/// The index of the best run of a learning-rate grid given each run's `(validation accuracy,
-/// diverged)`: the highest validation accuracy, a diverged run counting as 0 (of equal ones,
-/// the last). `None` for an empty grid.
-pub(crate) fn best_on_validation(runs: impl IntoIterator<Item = (f64, bool)>) -> Option<usize> {
-    let scores: Vec<f64> = runs.into_iter().map(|(v, diverged)| if diverged { 0.0 } else { v }).collect();
-    (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+impl<R> Tuned<R> {
+    /// The chosen rate, with `*` if it is at the grid's edge.
+    pub fn lr_marked(&self) -> String {
+        format!("{}{}", self.lr, if self.at_edge { "*" } else { "" })
+    }
 }
 
 /// `x` rounded to three significant digits (the learning rates of a scaled grid).
@@ -310,32 +325,31 @@ pub(crate) fn round3(x: f64) -> f64 {
 }
 
 /// Runs `one(lr, seed)` for every rate of `grid` with the first of `seeds`, keeps the rate
-/// with the best validation accuracy (a diverged run counts as 0), and runs the other
-/// seeds at it. `tick` is called after each run.
-pub(crate) fn tune(
+/// with the best validation accuracy (a diverged run counts as 0; of equal ones, the
+/// later in the grid), and runs the other seeds at it. `tick` is called after each run.
+///
+/// # Panics
+///
+/// If `grid` or `seeds` is empty.
+pub(crate) fn tune<R: Validated + Clone>(
     grid: &[f64],
     seeds: &[u64],
-    mut one: impl FnMut(f64, u64) -> Measured,
+    mut one: impl FnMut(f64, u64) -> R,
     mut tick: impl FnMut(),
-) -> Tuned {
+) -> Tuned<R> {
     let mut first = Vec::new();
     for &lr in grid {
         let m = one(lr, seeds[0]);
         tick();
         first.push((lr, m));
     }
-    let best =
-        best_on_validation(first.iter().map(|(_, m)| (m.validation, diverged(&m.outcome, m.test)))).expect("a grid");
-    let (lr, m0) = first[best];
-    let mut runs = vec![m0];
+    let score = |r: &R| if r.diverged() { 0.0 } else { r.validation() };
+    let best = (0..first.len()).max_by(|&a, &b| score(&first[a].1).total_cmp(&score(&first[b].1))).expect("a grid");
+    let lr = first[best].0;
+    let mut runs = vec![first[best].1.clone()];
     for &seed in &seeds[1..] {
         runs.push(one(lr, seed));
         tick();
     }
-    Tuned {
-        lr,
-        at_edge: grid.len() > 1 && (best == 0 || best == grid.len() - 1),
-        grid: first.iter().map(|(lr, m)| (*lr, m.validation)).collect(),
-        runs,
-    }
+    Tuned { lr, at_edge: grid.len() > 1 && (best == 0 || best == grid.len() - 1), grid: first, runs }
 }
