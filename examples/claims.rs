@@ -1,9 +1,9 @@
-//! The method's claims, measured: learning rate, initialization, batch size, dropout, CNN.
-//! Each experiment prints its table and writes `NAME.csv` and `NAME.svg` into `--out`.
+//! The method's claims, measured: learning rate, initialization, batch size, dropout, CNN,
+//! depth. Each experiment prints its table and writes `NAME.csv` and `NAME.svg` into `--out`.
 //!
 //! ```sh
 //! cargo run --release --example claims                   # all of them, embedded 5k digits
-//! cargo run --release --example claims -- --quick        # smaller grids, under a minute
+//! cargo run --release --example claims -- --quick        # smaller grids, a few minutes
 //! cargo run --release --example claims -- lr_sweep cnn --out /tmp/claims
 //! cargo run --release --example claims -- --help
 //! ```
@@ -32,17 +32,19 @@ Experiments:
               the same number of digits seen; learning rate per cell chosen on a validation split
   dropout     plain, dropout, BN, BN + dropout on 500 training digits: training vs test accuracy
   cnn         the LeNet with and without BN at learning rates 0.1 and 0.5
+  depth       plain and residual CNNs of 2 to 16 convolutions with and without BN; the deepest
+              residual network with BN, GroupNorm or none at batch sizes 2, 8 and 60
 
 A run diverged when its loss became non-finite or its test accuracy is at chance (≤ 15 %).
-The batch_size and dropout cells run 3 seeds each (mean, min and max reported)."
+The batch_size and dropout cells run 3 seeds each (mean, min and max reported); depth runs one."
 )]
 struct Args {
-    /// Experiments to run (lr_sweep, init_sweep, batch_size, dropout, cnn, or all)
+    /// Experiments to run (lr_sweep, init_sweep, batch_size, dropout, cnn, depth, or all)
     #[arg(value_name = "NAME", default_value = "all", value_parser = experiment_name)]
     names: Vec<String>,
     #[command(flatten)]
     data: DataArgs,
-    /// Smaller grids and fewer steps: the whole suite in under a minute
+    /// Smaller grids and fewer steps: the whole suite in a few minutes (depth the longest)
     #[arg(long)]
     quick: bool,
     /// Where to write NAME.csv and NAME.svg

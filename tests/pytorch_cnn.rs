@@ -131,7 +131,8 @@ fn pytorch_folded_model_loads_into_the_folded_type() {
 fn writes_files_for_pytorch() {
     // Train a few more steps in bn-core, so the file holds bn-core's own values. The script's
     // `--check-rust` replays these steps in PyTorch: keep the batches, labels, loss and
-    // learning rate in step with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` there.
+    // learning rate in step with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` of
+    // tools/pytorch_interop.py.
     let mut net = pytorch_model();
     let folded = train_and_write_for_pytorch(&mut *net, &inputs(), "rust_cnn_model", "pytorch_interop_cnn.py");
     assert_eq!(net.batchnorm1.num_batches_tracked, 13);

@@ -50,6 +50,15 @@ FIXTURES = ROOT / "tests" / "fixtures" / "pytorch"
 N_IN, N_OUT, N_SAMPLES = 6, 3, 16
 # The tolerance of the comparisons: relative, with this floor for outputs near zero.
 REL, FLOOR = 1e-5, 1e-3
+# The training steps of the Rust tests' `train_and_write_for_pytorch` (tests/common/pytorch.rs),
+# which `replay_rust_steps` takes again in PyTorch: step s takes the samples (8 s + b) mod n
+# for b < 8 of the fixture's n inputs with the labels (b + s) mod 3, softmax cross-entropy
+# averaged over the batch, plain SGD.
+RUST_STEPS, RUST_BATCH, RUST_LR = 3, 8, 0.05
+# The tolerance of the replayed training (parameters and statistics after 3 steps, relative
+# with the floor 1e-3): bn-core and PyTorch round their float32 sums in different orders, and
+# a step moves a parameter by the learning rate times its gradient's rounding.
+TRAIN_REL = 1e-4
 
 
 def training_model():
@@ -121,6 +130,42 @@ def read_f32(path, cols):
 
 def write_f32(path, t):
     t.detach().numpy().astype("<f4").tofile(path)
+
+
+def save_state(state, name):
+    """Writes a state_dict (or any dict of tensors) to FIXTURES / name."""
+    save_file(state, str(FIXTURES / name))
+    os.chmod(FIXTURES / name, 0o644)  # save_file writes through a 0600 temporary file
+
+
+def replay_rust_steps(model, inputs, n_out):
+    """The state_dict of `model` after the Rust test's RUST_STEPS training steps on `inputs`
+    (train mode), taken here in PyTorch."""
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=RUST_LR)
+    for step in range(RUST_STEPS):
+        rows = [(step * RUST_BATCH + b) % len(inputs) for b in range(RUST_BATCH)]
+        labels = torch.tensor([(b + step) % n_out for b in range(RUST_BATCH)])
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(inputs[rows]), labels).backward()
+        opt.step()
+    return model.state_dict()
+
+
+def compare_states(got, want):
+    """The largest relative difference (floor FLOOR) between two state_dicts with the same
+    keys, and its tensor; the batch counts must be equal (else the difference is infinite)."""
+    assert sorted(got) == sorted(want), (sorted(got), sorted(want))
+    worst, worst_key = 0.0, ""
+    for k, v in want.items():
+        if k.endswith("num_batches_tracked"):
+            if not torch.equal(got[k], v):
+                print(f"  {k}: {got[k].item()}, expected {v.item()} (MISMATCH)")
+                worst, worst_key = float("inf"), k
+            continue
+        err = ((got[k].double() - v.double()).abs() / v.double().abs().clamp(min=FLOOR)).max().item()
+        worst, worst_key = max((worst, worst_key), (err, k))
+    return worst, worst_key
 
 
 def compare(what, got, want):

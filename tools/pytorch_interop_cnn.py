@@ -45,20 +45,31 @@ Versions used (Debian 12 has a CPU-only PyTorch; PyPI's Linux wheel needs the CU
 
 import argparse
 import copy
-import os
 import pathlib
 import sys
 from collections import OrderedDict
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 # The proof for dense networks, beside this file: its fixtures directory, its BN affine map,
-# its raw float32 files and its comparison (tolerance REL = 1e-5 relative, floor 1e-3).
+# its raw float32 files, its comparisons (tolerance REL = 1e-5 relative, floor 1e-3) and the
+# replay of the Rust test's training steps (tolerance TRAIN_REL = 1e-4).
 sys.dont_write_bytecode = True  # no tools/__pycache__ from this import
-from pytorch_interop import FIXTURES, FLOOR, bn_affine, compare, read_f32, write_f32
+from pytorch_interop import (
+    FIXTURES,
+    RUST_STEPS,
+    TRAIN_REL,
+    bn_affine,
+    compare,
+    compare_states,
+    read_f32,
+    replay_rust_steps,
+    save_state,
+    write_f32,
+)
 
 C, H, W = 2, 17, 14  # one input image
 N_IN, N_OUT, N_SAMPLES = C * H * W, 3, 16
@@ -71,14 +82,6 @@ N_IN, N_OUT, N_SAMPLES = C * H * W, 3, 16
 # bn-core's eval path and folded model differed from PyTorch's by 1.5e-5 and 3e-5 relative,
 # PyTorch's own folded model from its eval path by 7.6e-6.
 TARGET_MEAN = torch.tensor([0.3, -0.3, 0.2])
-# The Rust test's training steps from cnn_model.safetensors, which `--check-rust` replays:
-# step s takes the samples (8 s + b) mod 16 for b < 8 of cnn_inputs.bin with the labels
-# (b + s) mod 3, softmax cross-entropy averaged over the batch, plain SGD.
-RUST_STEPS, RUST_BATCH, RUST_LR = 3, 8, 0.05
-# The tolerance of the replayed training (parameters and statistics after 3 steps, relative
-# with the floor 1e-3): bn-core and PyTorch round their float32 sums in different orders, and
-# a step moves a parameter by the learning rate times its gradient's rounding.
-TRAIN_REL = 1e-4
 
 
 def training_model():
@@ -212,8 +215,7 @@ def write_fixtures():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     files = {"cnn_model.safetensors": model, "cnn_model_folded.safetensors": folded}
     for name, m in files.items():
-        save_file(m.state_dict(), str(FIXTURES / name))
-        os.chmod(FIXTURES / name, 0o644)  # save_file writes through a 0600 temporary file
+        save_state(m.state_dict(), name)
     write_f32(FIXTURES / "cnn_inputs.bin", inputs)
     write_f32(FIXTURES / "cnn_outputs.bin", outputs)
     write_f32(FIXTURES / "cnn_folded_outputs.bin", folded_outputs)
@@ -225,22 +227,6 @@ def write_fixtures():
     print("outputs[0]", outputs[0].tolist())
     ok = compare("folded vs eval outputs (PyTorch)", folded_outputs, outputs)
     return 0 if ok else 1
-
-
-def replay_rust_training():
-    """The state_dict after the Rust test's training steps, taken here in PyTorch."""
-    model = training_model()
-    model.load_state_dict(load_file(str(FIXTURES / "cnn_model.safetensors")), strict=True)
-    model.train()
-    inputs = read_images(FIXTURES / "cnn_inputs.bin")
-    opt = torch.optim.SGD(model.parameters(), lr=RUST_LR)
-    for step in range(RUST_STEPS):
-        rows = [(step * RUST_BATCH + b) % len(inputs) for b in range(RUST_BATCH)]
-        labels = torch.tensor([(b + step) % N_OUT for b in range(RUST_BATCH)])
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(inputs[rows]), labels).backward()
-        opt.step()
-    return model.state_dict()
 
 
 def check_rust(path):
@@ -261,16 +247,9 @@ def check_rust(path):
         if what == "training":
             print("  num_batches_tracked:", {k: v.item() for k, v in state.items() if k.endswith("num_batches_tracked")})
             training_outputs = outputs
-            want = replay_rust_training()
-            worst, worst_key = 0.0, ""
-            for k, v in want.items():
-                if k.endswith("num_batches_tracked"):
-                    if not torch.equal(state[k], v):
-                        print(f"  {k}: bn-core {state[k].item()}, PyTorch {v.item()} (MISMATCH)")
-                        ok = False
-                    continue
-                err = ((state[k] - v).abs() / v.abs().clamp(min=FLOOR)).max().item()
-                worst, worst_key = max((worst, worst_key), (err, k))
+            replayed = training_model()
+            replayed.load_state_dict(load_file(str(FIXTURES / "cnn_model.safetensors")), strict=True)
+            worst, worst_key = compare_states(state, replay_rust_steps(replayed, inputs, N_OUT))
             good = worst <= TRAIN_REL
             print(
                 f"  bn-core's {RUST_STEPS} training steps replayed in PyTorch: max relative difference "

@@ -62,17 +62,16 @@ Debian 12 has no python3-safetensors):
 
 import argparse
 import math
-import os
 import pathlib
 import sys
 from collections import OrderedDict
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 sys.dont_write_bytecode = True  # no tools/__pycache__ from this import
-from pytorch_interop import FIXTURES, FLOOR, compare, read_f32, write_f32
+from pytorch_interop import FIXTURES, FLOOR, compare, read_f32, save_state, write_f32
 
 C, H, W = 2, 8, 8
 N_IN, N_OUT, N_SAMPLES = C * H * W, 3, 16
@@ -226,11 +225,6 @@ def renorm_state_dict(m):
     return OrderedDict((k, sd[k]) for k in order)
 
 
-def save(state, name):
-    save_file(state, str(FIXTURES / name))
-    os.chmod(FIXTURES / name, 0o644)  # save_file writes through a 0600 temporary file
-
-
 def write_norm_fixtures():
     torch.manual_seed(0)
     model = norm_model()
@@ -257,8 +251,8 @@ def write_norm_fixtures():
         folded.load_state_dict(norm_fold(model), strict=True)
         folded.eval()
         folded_outputs = folded(inputs)
-    save(model.state_dict(), "norm_model.safetensors")
-    save(folded.state_dict(), "norm_model_folded.safetensors")
+    save_state(model.state_dict(), "norm_model.safetensors")
+    save_state(folded.state_dict(), "norm_model_folded.safetensors")
     write_f32(FIXTURES / "norm_folded_outputs.bin", folded_outputs)
     with open(FIXTURES / "norm_state_dict.txt", "w") as f:
         f.write("# name dtype shape: the state_dict of tools/pytorch_interop_norm.py's norm_model()\n")
@@ -285,7 +279,7 @@ def run_renorm(image, prefix, seed):
         init[1].weight.copy_(1.0 + 0.2 * torch.randn(init[1].weight.shape))
         init[1].bias.copy_(0.1 * torch.randn(init[1].bias.shape))
     state = init.state_dict()
-    save(state, f"{prefix}_init.safetensors")
+    save_state(state, f"{prefix}_init.safetensors")
 
     bn = BatchRenorm(init[1].num_features, torch.float64)
     model = renorm_model(image, bn=bn, dtype=torch.float64)
@@ -337,7 +331,7 @@ def run_renorm(image, prefix, seed):
     with torch.no_grad():
         eval_outputs = model(inputs[-1].double())
     ref["eval_outputs"] = eval_outputs.float()
-    save(OrderedDict((k, v.contiguous()) for k, v in ref.items()), f"{prefix}_reference.safetensors")
+    save_state(OrderedDict((k, v.contiguous()) for k, v in ref.items()), f"{prefix}_reference.safetensors")
 
     # The final state as bn-core saves it loads into PyTorch's BatchNorm, whose eval
     # (sqrt(running_var + eps)) gives the reference's eval.

@@ -155,6 +155,40 @@ pub use typenum;
 /// assert_eq!(net.classify(&image), net.classify(&[0.5f32; 784]));
 /// ```
 ///
+/// Residual blocks (He et al. 2016) are layers whose branches are lists of layers:
+///
+/// ```
+/// bn_core::network! {
+///     pub struct ResNet {
+///         input: (1, 28, 28),
+///         conv2d(16, kernel = 3, padding = 1), batchnorm, relu,
+///         residual {
+///             conv2d(16, kernel = 3, padding = 1), batchnorm, relu,
+///             conv2d(16, kernel = 3, padding = 1), batchnorm,
+///         },
+///         relu,
+///         stage2: residual {
+///             conv2d(32, kernel = 3, stride = 2, padding = 1), batchnorm, relu,
+///             conv2d(32, kernel = 3, padding = 1), batchnorm,
+///         } shortcut {
+///             conv2d(32, kernel = 1, stride = 2), batchnorm,
+///         },
+///         relu,
+///         global_avgpool,
+///         dense(10),
+///     }
+/// }
+///
+/// let net = ResNet::new_boxed(1);
+/// // Block fields hold their branches; a branch's layers are numbered from 0.
+/// assert_eq!(net.residual3.body.conv2d0.weight.len(), 16);
+/// assert_eq!(net.stage2.shortcut.batchnorm1.running_var.len(), 32);
+/// assert!(ResNet::SUMMARY.contains("residual: body + shortcut"));
+/// let folded = net.fold_boxed(); // every BN folded into the conv before it; the sums stay
+/// let image = [0.25f32; 784];
+/// assert_eq!(folded.classify(&image), net.classify(&image));
+/// ```
+///
 /// # Grammar
 ///
 /// A network is `VISIBILITY struct NAME { SETTINGS, LAYERS }`, optionally preceded by doc
@@ -193,6 +227,11 @@ pub use typenum;
 ///   the same computation in training and inference, no batch statistics, so a network
 ///   without `batchnorm` trains at batch size 1. It does not fold into a linear layer and
 ///   stays a layer of the folded model.
+/// - `groupnorm(G)`, with options `eps = 1e-5` and `affine = false`, on an image:
+///   [`GroupNorm`], PyTorch's `nn.GroupNorm(G, C)` (Wu & He 2018): per sample, each group of
+///   `C/G` channels normalized over its channels and pixels; `G` must divide `C` (checked,
+///   with the nearest divisors suggested). Like `layernorm` it needs no batch (a network
+///   without `batchnorm` trains at batch size 1) and stays a layer of the folded model.
 /// - `dropout(p)` or `dropout(p = 0.5)`, `0 ≤ p < 1`: inverted [`Dropout`] (kept values
 ///   scaled by `1/(1 − p)`), masks drawn from the trainer's seeded state ([`Trainer::seed`];
 ///   a new trainer starts from 0, so runs are reproducible); the identity in inference,
@@ -200,6 +239,19 @@ pub use typenum;
 /// - `maxpool(K)`, `maxpool(K, stride = S)`, `avgpool(K)`, `avgpool(K, stride = S)`: square
 ///   windows, no padding, floor semantics, default stride `K`. Max pooling routes the
 ///   gradient to the first maximum of a window, or to its last NaN, as PyTorch does.
+/// - `global_avgpool` on an image: the mean of each channel over its `H × W` pixels, `C`
+///   features ([`GlobalAvgPool`]; Keras' `GlobalAveragePooling2D`, PyTorch's
+///   `AdaptiveAvgPool2d(1)` then `Flatten`, in one index).
+/// - `residual { BODY }`: `y = BODY(x) + x`, and `residual { BODY } shortcut { SHORTCUT }`:
+///   `y = BODY(x) + SHORTCUT(x)` (no comma before `shortcut`). A branch is a non-empty list
+///   of any layers, blocks included (blocks nest), on images or features. The body must
+///   give the block's input shape, or the shortcut's: otherwise an error at `residual`
+///   naming both shapes and suggesting the shortcut that fits (`shortcut { conv2d(32, kernel
+///   = 1, stride = 2) }`, `shortcut { dense(50) }`). Training is exact: both branches read
+///   the block's input, the gradient at the fork is the sum of both branches', and every
+///   layer option works inside a branch (frozen and renorm BN, `affine = false`, LayerNorm,
+///   GroupNorm, dropout). A `relu` right after a block runs fused with its sum
+///   ([`Residual::add_relu`]) forward and backward.
 /// - `flatten`: an image's `C·H·W` values as features, in C, H, W order (nothing is
 ///   computed).
 /// - `sigmoid`, `relu`, `tanh`, on features or images.
@@ -207,7 +259,12 @@ pub use typenum;
 /// **Names.** Any layer may be named, `fc1: dense(100)`; the name is its field. Unnamed
 /// layers are fields `dense0`, `batchnorm1`, `maxpool3`, … (kind and 0-based position K:
 /// every layer, `flatten`, activations and pools included, takes the next `nn.Sequential`
-/// index), so the weights files carry PyTorch's `state_dict` names.
+/// index), so the weights files carry PyTorch's `state_dict` names. A block takes one index
+/// K like any layer (field `residualK`, or its name: `stage2: residual { … }`); its branches
+/// are fields `body` and `shortcut` whose layers are numbered from 0 within the branch, so a
+/// weight is `K.body.J.weight` or `stage2.shortcut.J.weight`, the names of an `nn.Module`
+/// with `body` and `shortcut` `nn.Sequential`s (`tools/pytorch_interop_resnet.py` ships it,
+/// with `GlobalAvgPool`).
 ///
 /// # Compile-time errors
 ///
@@ -282,12 +339,21 @@ pub use typenum;
 ///
 /// **`MlpGrads`**: one field per parameter layer (also the type of SGD's momentum state).
 ///
+/// **Blocks.** A `residual` at index K of `Mlp` declares `MlpResidualK` (the field's type)
+/// with the fields `body: MlpResidualKBody` and, with a shortcut, `shortcut:
+/// MlpResidualKShortcut`, each built by the rules above, and their `…Grads`, `…Workspace`
+/// and `…Folded` twins; a nested block continues the name (`MlpResidual3BodyResidual1`). The
+/// SUMMARY shows each block's branches indented, with shapes and parameter counts.
+///
 /// **Folding: `fold()`, `fold_boxed()`, `fold_into(&mut out)` → `MlpFolded`**, the
 /// inference model: no BN layer left, no dropout, LayerNorms kept as they are. Each BN folds
 /// into the dense or conv layer before it (for a conv, PyTorch's `fuse_conv_bn_eval`
 /// formula), else into the layer after it where that is exact (a dense layer, also across
 /// `flatten`, or a conv without padding: `W·diag(a)`), else it stays a per-feature or
-/// per-channel [`Affine`] layer; folding never crosses a nonlinearity. `MlpFolded` is
+/// per-channel [`Affine`] layer; folding never crosses a nonlinearity. Inside a block each
+/// branch is planned on its own (a BN first in a branch has no layer before it there), the
+/// shortcut's BN folds into the shortcut's conv, and the addition stays; the folded
+/// branches are renumbered from 0. `MlpFolded` is
 /// `#[repr(C)]`, only scalars, `Copy`, `Send`, `Sync`, `Clone`, `Debug`, `PartialEq`,
 /// `Display`; it has `INPUT`, `OUTPUT`, `forward`, `forward_batch` (chunks of samples, the
 /// same results as one at a time) and `classify`, and its bytes are the model file:

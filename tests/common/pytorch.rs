@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::f32s;
+use std::collections::BTreeMap;
+
+use super::files::{f32s, layout, Tensor};
 
 /// The tolerance of outputs computed from the same weights (eval, folded, one training
 /// forward): relative, with a floor for values near zero (as the scripts').
@@ -33,16 +35,40 @@ pub fn inputs<const N: usize>(name: &str) -> Vec<[f32; N]> {
     rows(&read(&fixture(name)), N).into_iter().map(|r| r.try_into().unwrap()).collect()
 }
 
-/// The largest relative difference (with the [`FLOOR`]) between two sets of values.
+/// The largest relative difference (with the [`FLOOR`]) between two sets of values; a NaN
+/// on either side counts as infinitely far (`f32::max` alone would drop it).
 pub fn max_rel(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len());
-    got.iter().zip(want).map(|(a, b)| (a - b).abs() / b.abs().max(FLOOR)).fold(0.0, f32::max)
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(FLOOR))
+        .map(|e| if e.is_nan() { f32::INFINITY } else { e })
+        .fold(0.0, f32::max)
 }
 
 /// [`max_rel`] over rows of outputs (the same number of rows, each of the same width).
 pub fn max_rel_rows(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
     assert_eq!(got.len(), want.len());
     got.iter().zip(want).map(|(g, w)| max_rel(g, w)).fold(0.0, f32::max)
+}
+
+/// [`max_rel`] over two state_dicts with the same tensors (names, dtypes and shapes are
+/// asserted equal): the largest difference of any `F32` tensor and its name; any other dtype
+/// (`num_batches_tracked`) must be equal bit for bit.
+pub fn max_rel_state(got: &BTreeMap<String, Tensor>, want: &BTreeMap<String, Tensor>) -> (f32, String) {
+    assert_eq!(layout(got), layout(want));
+    let mut worst = (0f32, String::new());
+    for (k, w) in want {
+        if w.dtype != "F32" {
+            assert_eq!(got[k].data, w.data, "{k}");
+            continue;
+        }
+        let err = max_rel(&got[k].f32s(), &w.f32s());
+        if err > worst.0 || worst.1.is_empty() {
+            worst = (err, k.clone());
+        }
+    }
+    worst
 }
 
 /// Prints and checks one comparison; returns the measured difference.
@@ -59,8 +85,9 @@ pub fn le_bytes(rows: &[Vec<f32>]) -> Vec<u8> {
 }
 
 /// The training steps that the scripts' `--check-rust` mode replays in PyTorch (keep in step
-/// with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` there): `STEPS` SGD steps at learning rate
-/// `LR` on batches of 8 fixture inputs taken in turn, labels `(i + step) % 3`.
+/// with `RUST_STEPS`, `RUST_BATCH` and `RUST_LR` of `tools/pytorch_interop.py`): `STEPS` SGD
+/// steps at learning rate `LR` on batches of 8 fixture inputs taken in turn, labels
+/// `(i + step) % 3`.
 pub const RUST_STEPS: usize = 3;
 /// See [`RUST_STEPS`].
 pub const RUST_LR: f32 = 0.05;
@@ -99,7 +126,10 @@ where
     let mut loaded = N::new_boxed(0);
     loaded.load_safetensors_into(&bytes).expect("bn-core's weights file loads");
     assert_eq!(*loaded, *net);
-    let mut loaded_folded: Box<N::Folded> = boxed_zeroed();
+    // Into another network's fold, not zeroed memory: a kept GroupNorm or LayerNorm has its
+    // declared ε and groups, which the file does not carry (as `load_safetensors` does).
+    let mut loaded_folded = N::new_boxed(1).fold_boxed();
+    assert_ne!(*loaded_folded, folded);
     loaded_folded.load_safetensors_into(&folded_bytes).expect("bn-core's folded weights file loads");
     assert_eq!(*loaded_folded, folded);
 

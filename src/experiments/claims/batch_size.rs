@@ -15,7 +15,7 @@
 
 use bn_core::typenum::{U128, U16, U2, U32, U4, U60, U8};
 
-use super::{format_table, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
+use super::{format_table, round3, seed_of, train_and_measure, tune, Context, Data, Measured, Report, Tuned};
 use crate::networks::{PaperBn, PaperPlain};
 use crate::plot::{Axis, Figure, Line, Panel};
 
@@ -140,7 +140,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
             let mut row = vec![batch.to_string()];
             for norm in NORMS {
                 let t = &cells.iter().find(|(n, b, _)| *n == norm && *b == batch).expect("every cell ran").2;
-                row.push(format!("{} lr {}{}", t.test().percent(), t.lr, if t.at_edge { "*" } else { "" }));
+                row.push(format!("{} lr {}", t.test().percent(), t.lr_marked()));
             }
             row
         })
@@ -164,9 +164,4 @@ pub fn run(ctx: &Context<'_>) -> Report {
         }],
     };
     Report { name: "batch_size", csv, text, figure }
-}
-
-/// `x` rounded to three significant digits.
-fn round3(x: f64) -> f64 {
-    format!("{x:.2e}").parse().unwrap_or(x)
 }

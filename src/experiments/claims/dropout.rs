@@ -117,7 +117,7 @@ pub fn run(ctx: &Context<'_>) -> Report {
                 tr.percent(),
                 te.percent(),
                 format!("{:.1} points", 100.0 * (tr.mean - te.mean)),
-                format!("{}{}", t.lr, if t.at_edge { "*" } else { "" }),
+                t.lr_marked(),
             ]
         })
         .collect();

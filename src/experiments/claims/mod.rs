@@ -7,6 +7,8 @@
 //!   Batch Renormalization and Layer Normalization as the remedies.
 //! - [`dropout`]: a regularizer that "in some cases eliminates the need for Dropout".
 //! - [`cnn`]: "MLP and CNN": the LeNet of [`crate::experiments::cnn`] with and without BN.
+//! - [`depth`]: "Accelerating Deep Network Training": plain and residual CNNs of 2 to 16
+//!   convolutions with and without BN; BN, GroupNorm and none at small batches.
 //!
 //! Every run is seeded; where one run would be noise (batch size, dropout) a cell is run
 //! with three seeds and reported as mean, min and max. Where a learning rate must be
@@ -21,6 +23,7 @@
 
 pub mod batch_size;
 pub mod cnn;
+pub mod depth;
 pub mod dropout;
 pub mod init_sweep;
 pub mod lr_sweep;
@@ -50,7 +53,7 @@ pub const CHANCE: f64 = 0.15;
 pub const DIVERGED_LOSS: f64 = 2.5;
 
 /// The names of the experiments, in the order `all` runs them.
-pub const NAMES: [&str; 5] = ["lr_sweep", "init_sweep", "batch_size", "dropout", "cnn"];
+pub const NAMES: [&str; 6] = ["lr_sweep", "init_sweep", "batch_size", "dropout", "cnn", "depth"];
 
 /// The data of a run of the suite.
 #[derive(Clone, Debug)]
@@ -83,7 +86,7 @@ impl Data {
 pub struct Context<'a> {
     /// The digits.
     pub data: &'a Data,
-    /// Smaller grids and fewer steps (a smoke run, under a minute for the suite).
+    /// Smaller grids and fewer steps (a smoke run: the suite in a few minutes, depth the longest).
     pub quick: bool,
     /// The base seed; runs derive theirs from it.
     pub seed: u64,
@@ -112,6 +115,7 @@ pub fn run(name: &str, ctx: &Context<'_>) -> Option<Report> {
         "batch_size" => batch_size::run(ctx),
         "dropout" => dropout::run(ctx),
         "cnn" => cnn::run(ctx),
+        "depth" => depth::run(ctx),
         _ => return None,
     })
 }
@@ -146,6 +150,44 @@ where
     let mut lane = Lane::<N, B>::new(net).with_dropout_seed(seed ^ 0xd0d0).with_before_step(before_step);
     let plan = Plan { steps, eval_every: steps.max(1), seed, watch: Watch::Loss, optimizer: &|_| *opt };
     run_side_by_side(&mut [&mut lane], data, None, &plan, |_| {}, |_| {});
+    outcome_of(&lane, steps)
+}
+
+/// [`train`] without a hook, evaluating the eval path's accuracy on `test` at step 0, every
+/// `eval_every` steps and the last step: `on_point(step, accuracy)` sees each (not after a
+/// divergence). The same mini-batches and steps as [`train`].
+pub fn train_evaluated<N, B>(
+    net: &mut N,
+    data: &Dataset,
+    steps: usize,
+    opt: &Sgd<f32>,
+    seed: u64,
+    (test, eval_every): (&Dataset, usize),
+    mut on_point: impl FnMut(usize, f64),
+) -> Outcome
+where
+    N: Network<Scalar = f32, Input = U784, Output = U10> + StateDict,
+    B: ArrayLength,
+{
+    let mut lane = Lane::<N, B>::new(net).with_dropout_seed(seed ^ 0xd0d0);
+    let plan = Plan { steps, eval_every, seed, watch: Watch::Loss, optimizer: &|_| *opt };
+    run_side_by_side(
+        &mut [&mut lane],
+        data,
+        Some(test),
+        &plan,
+        |_| {},
+        |point| {
+            if point.lanes[0].diverged.is_none() {
+                on_point(point.step, point.lanes[0].accuracy);
+            }
+        },
+    );
+    outcome_of(&lane, steps)
+}
+
+/// The [`Outcome`] of a lane trained for `steps` steps.
+fn outcome_of<B: ArrayLength>(lane: &dyn Trainee<B>, steps: usize) -> Outcome {
     let losses = lane.losses();
     if let Some(d) = lane.diverged() {
         return Outcome { steps: d.step, final_loss: f64::from(d.loss), non_finite: true };
@@ -226,18 +268,36 @@ where
     }
 }
 
+/// A training run as the choice of a learning rate sees it.
+pub trait Validated {
+    /// Accuracy on the validation split.
+    fn validation(&self) -> f64;
+    /// Whether the run diverged ([`diverged`]).
+    fn diverged(&self) -> bool;
+}
+
+impl Validated for Measured {
+    fn validation(&self) -> f64 {
+        self.validation
+    }
+
+    fn diverged(&self) -> bool {
+        diverged(&self.outcome, self.test)
+    }
+}
+
 /// A cell whose learning rate was chosen on the validation split: the rate, and the
 /// seeds' runs at it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tuned {
+pub struct Tuned<R = Measured> {
     /// The chosen learning rate.
     pub lr: f64,
     /// Whether it is the grid's smallest or largest (the best rate may lie outside).
     pub at_edge: bool,
-    /// Validation accuracy of every rate of the grid (first seed).
-    pub grid: Vec<(f64, f64)>,
+    /// Every rate of the grid and its run on the first seed, in the grid's order.
+    pub grid: Vec<(f64, R)>,
     /// One run per seed at the chosen rate.
-    pub runs: Vec<Measured>,
+    pub runs: Vec<R>,
 }
 
 impl Tuned {
@@ -252,33 +312,44 @@ impl Tuned {
     }
 }
 
+impl<R> Tuned<R> {
+    /// The chosen rate, with `*` if it is at the grid's edge.
+    pub fn lr_marked(&self) -> String {
+        format!("{}{}", self.lr, if self.at_edge { "*" } else { "" })
+    }
+}
+
+/// `x` rounded to three significant digits (the learning rates of a scaled grid).
+pub(crate) fn round3(x: f64) -> f64 {
+    format!("{x:.2e}").parse().unwrap_or(x)
+}
+
 /// Runs `one(lr, seed)` for every rate of `grid` with the first of `seeds`, keeps the rate
-/// with the best validation accuracy (a diverged run counts as 0), and runs the other
-/// seeds at it. `tick` is called after each run.
-pub(crate) fn tune(
+/// with the best validation accuracy (a diverged run counts as 0; of equal ones, the
+/// later in the grid), and runs the other seeds at it. `tick` is called after each run.
+///
+/// # Panics
+///
+/// If `grid` or `seeds` is empty.
+pub(crate) fn tune<R: Validated + Clone>(
     grid: &[f64],
     seeds: &[u64],
-    mut one: impl FnMut(f64, u64) -> Measured,
+    mut one: impl FnMut(f64, u64) -> R,
     mut tick: impl FnMut(),
-) -> Tuned {
+) -> Tuned<R> {
     let mut first = Vec::new();
     for &lr in grid {
         let m = one(lr, seeds[0]);
         tick();
         first.push((lr, m));
     }
-    let score = |m: &Measured| if diverged(&m.outcome, m.test) { 0.0 } else { m.validation };
+    let score = |r: &R| if r.diverged() { 0.0 } else { r.validation() };
     let best = (0..first.len()).max_by(|&a, &b| score(&first[a].1).total_cmp(&score(&first[b].1))).expect("a grid");
-    let (lr, m0) = first[best];
-    let mut runs = vec![m0];
+    let lr = first[best].0;
+    let mut runs = vec![first[best].1.clone()];
     for &seed in &seeds[1..] {
         runs.push(one(lr, seed));
         tick();
     }
-    Tuned {
-        lr,
-        at_edge: grid.len() > 1 && (best == 0 || best == grid.len() - 1),
-        grid: first.iter().map(|(lr, m)| (*lr, m.validation)).collect(),
-        runs,
-    }
+    Tuned { lr, at_edge: grid.len() > 1 && (best == 0 || best == grid.len() - 1), grid: first, runs }
 }
