@@ -176,6 +176,53 @@ def compare(what, got, want):
     return ok
 
 
+def check_replay(state, training_model, fixture, inputs, n_out):
+    """bn-core's RUST_STEPS training steps (`state`, its file after them), replayed here from
+    the PyTorch fixture `fixture` they started from; prints and returns whether they agree."""
+    replayed = training_model()
+    replayed.load_state_dict(load_file(str(FIXTURES / fixture)), strict=True)
+    worst, worst_key = compare_states(state, replay_rust_steps(replayed, inputs, n_out))
+    good = worst <= TRAIN_REL
+    print(
+        f"  bn-core's {RUST_STEPS} training steps replayed in PyTorch: max relative difference "
+        f"{worst:.2e} in {worst_key} ({'ok' if good else 'MISMATCH'})"
+    )
+    return good
+
+
+def check_rust_files(path, inputs, training_model, folded_model, n_out, on_training=None, on_folded=None):
+    """The `--check-rust` mode of every interop script: bn-core's weights file `path` and its
+    folded model's (`{stem}_folded.safetensors`) load into `training_model()` and
+    `folded_model()` with strict=True, each gives bn-core's outputs on `inputs`
+    (`{stem}_outputs.bin`), and the folded model gives the training model's eval outputs.
+    A script's own checks: `on_training(model, state)` and `on_folded(state)`, each returning
+    whether it passed. Returns the exit status."""
+    path = pathlib.Path(path)
+    folded_path = path.with_name(path.stem + "_folded.safetensors")
+    ok = True
+    for what, p, build in [("training", path, training_model), ("folded", folded_path, folded_model)]:
+        state = load_file(str(p))
+        model = build()
+        model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key or shape
+        model.eval()
+        rust_outputs = read_f32(p.with_name(p.stem + "_outputs.bin"), n_out)
+        with torch.no_grad():
+            outputs = model(inputs)
+        print(f"{what}: {p.name} loaded with strict=True ({len(state)} tensors)")
+        if what == "training":
+            print("  num_batches_tracked:", {k: v.item() for k, v in state.items() if k.endswith("num_batches_tracked")})
+            training_outputs = outputs
+            if on_training is not None:
+                ok &= on_training(model, state)
+        else:
+            if on_folded is not None:
+                ok &= on_folded(state)
+            ok &= compare("PyTorch folded vs PyTorch eval of the training file", outputs, training_outputs)
+        ok &= compare(f"PyTorch vs bn-core outputs ({rust_outputs.shape[0]} samples)", outputs, rust_outputs)
+    print("OK" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
 def write_fixtures():
     torch.manual_seed(0)
     model = training_model()
@@ -211,32 +258,16 @@ def write_fixtures():
 
 
 def check_rust(path):
-    path = pathlib.Path(path)
-    folded_path = path.with_name(path.stem + "_folded.safetensors")
     inputs = read_f32(FIXTURES / "inputs.bin", N_IN)
     print(f"torch {torch.__version__}; inputs {tuple(inputs.shape)} from {FIXTURES / 'inputs.bin'}")
-    ok = True
-    for what, p, build in [("training", path, training_model), ("folded", folded_path, folded_model)]:
-        state = load_file(str(p))
-        model = build()
-        model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key
-        model.eval()
-        rust_outputs = read_f32(p.with_name(p.stem + "_outputs.bin"), N_OUT)
-        with torch.no_grad():
-            outputs = model(inputs)
-        print(f"{what}: {p.name} loaded with strict=True ({len(state)} tensors)")
-        if what == "training":
-            print("  num_batches_tracked:", {k: v.item() for k, v in state.items() if k.endswith("num_batches_tracked")})
-            training_outputs = outputs
-        else:
-            w = state["6.weight"]
-            diagonal = bool(torch.equal(w, torch.diag(torch.diagonal(w))))
-            print("  6.weight (the affine layer) is diagonal:", diagonal)
-            ok &= diagonal
-            ok &= compare("PyTorch folded vs PyTorch eval of the training file", outputs, training_outputs)
-        ok &= compare(f"PyTorch vs bn-core outputs ({rust_outputs.shape[0]} samples)", outputs, rust_outputs)
-    print("OK" if ok else "MISMATCH")
-    return 0 if ok else 1
+
+    def diagonal_affine(state):
+        w = state["6.weight"]
+        diagonal = bool(torch.equal(w, torch.diag(torch.diagonal(w))))
+        print("  6.weight (the affine layer) is diagonal:", diagonal)
+        return diagonal
+
+    return check_rust_files(path, inputs, training_model, folded_model, N_OUT, on_folded=diagonal_affine)
 
 
 if __name__ == "__main__":

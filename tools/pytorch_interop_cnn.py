@@ -45,12 +45,10 @@ Versions used (Debian 12 has a CPU-only PyTorch; PyPI's Linux wheel needs the CU
 
 import argparse
 import copy
-import pathlib
 import sys
 from collections import OrderedDict
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -60,13 +58,11 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 sys.dont_write_bytecode = True  # no tools/__pycache__ from this import
 from pytorch_interop import (
     FIXTURES,
-    RUST_STEPS,
-    TRAIN_REL,
     bn_affine,
+    check_replay,
+    check_rust_files,
     compare,
-    compare_states,
     read_f32,
-    replay_rust_steps,
     save_state,
     write_f32,
 )
@@ -230,43 +226,21 @@ def write_fixtures():
 
 
 def check_rust(path):
-    path = pathlib.Path(path)
-    folded_path = path.with_name(path.stem + "_folded.safetensors")
     inputs = read_images(FIXTURES / "cnn_inputs.bin")
     print(f"torch {torch.__version__}; inputs {tuple(inputs.shape)} from {FIXTURES / 'cnn_inputs.bin'}")
-    ok = True
-    for what, p, build in [("training", path, training_model), ("folded", folded_path, folded_model)]:
-        state = load_file(str(p))
-        model = build()
-        model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key or shape
-        model.eval()
-        rust_outputs = read_f32(p.with_name(p.stem + "_outputs.bin"), N_OUT)
-        with torch.no_grad():
-            outputs = model(inputs)
-        print(f"{what}: {p.name} loaded with strict=True ({len(state)} tensors)")
-        if what == "training":
-            print("  num_batches_tracked:", {k: v.item() for k, v in state.items() if k.endswith("num_batches_tracked")})
-            training_outputs = outputs
-            replayed = training_model()
-            replayed.load_state_dict(load_file(str(FIXTURES / "cnn_model.safetensors")), strict=True)
-            worst, worst_key = compare_states(state, replay_rust_steps(replayed, inputs, N_OUT))
-            good = worst <= TRAIN_REL
-            print(
-                f"  bn-core's {RUST_STEPS} training steps replayed in PyTorch: max relative difference "
-                f"{worst:.2e} in {worst_key} ({'ok' if good else 'MISMATCH'})"
-            )
-            ok &= good
-        else:
-            w = state["16.weight"]
-            diagonal = bool(torch.equal(w, torch.diag(torch.diagonal(w))))
-            print("  16.weight (the affine layer over features) is diagonal:", diagonal)
-            ok &= diagonal
-            for k in ["5.weight", "8.weight"]:
-                print(f"  {k} (a per-channel affine layer, depthwise 1x1 conv): {list(state[k].shape)}")
-            ok &= compare("PyTorch folded vs PyTorch eval of the training file", outputs, training_outputs)
-        ok &= compare(f"PyTorch vs bn-core outputs ({rust_outputs.shape[0]} samples)", outputs, rust_outputs)
-    print("OK" if ok else "MISMATCH")
-    return 0 if ok else 1
+
+    def replay(_model, state):
+        return check_replay(state, training_model, "cnn_model.safetensors", inputs, N_OUT)
+
+    def affine_layers(state):
+        w = state["16.weight"]
+        diagonal = bool(torch.equal(w, torch.diag(torch.diagonal(w))))
+        print("  16.weight (the affine layer over features) is diagonal:", diagonal)
+        for k in ["5.weight", "8.weight"]:
+            print(f"  {k} (a per-channel affine layer, depthwise 1x1 conv): {list(state[k].shape)}")
+        return diagonal
+
+    return check_rust_files(path, inputs, training_model, folded_model, N_OUT, replay, affine_layers)
 
 
 if __name__ == "__main__":

@@ -82,12 +82,12 @@ from pytorch_interop import (
     FIXTURES,
     FLOOR,
     REL,
-    TRAIN_REL,
     bn_affine,
+    check_replay,
+    check_rust_files,
     compare,
     compare_states,
     read_f32,
-    replay_rust_steps,
     save_state,
     write_f32,
 )
@@ -355,46 +355,26 @@ def write_fixtures():
 
 
 def check_rust(path):
-    path = pathlib.Path(path)
-    folded_path = path.with_name(path.stem + "_folded.safetensors")
     inputs = read_images(FIXTURES / "resnet_inputs.bin")
     print(f"torch {torch.__version__}; inputs {tuple(inputs.shape)} from {FIXTURES / 'resnet_inputs.bin'}")
-    ok = True
-    for what, p, build in [("training", path, training_model), ("folded", folded_path, folded_model)]:
-        state = load_file(str(p))
-        model = build()
-        model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key or shape
-        model.eval()
-        rust_outputs = read_f32(p.with_name(p.stem + "_outputs.bin"), N_OUT)
-        with torch.no_grad():
-            outputs = model(inputs)
-        print(f"{what}: {p.name} loaded with strict=True ({len(state)} tensors)")
-        if what == "training":
-            print("  num_batches_tracked:", sorted({v.item() for k, v in state.items() if k.endswith("num_batches_tracked")}))
-            training_outputs = outputs
-            # PyTorch's fold of bn-core's trained weights vs bn-core's own fold.
-            theirs = fold(model)
-            ours = load_file(str(folded_path))
-            assert sorted(theirs) == sorted(ours), (sorted(theirs), sorted(ours))
-            worst = max(((ours[k] - v).abs() / v.abs().clamp(min=1.0)).max().item() for k, v in theirs.items())
-            good = worst <= REL
-            print(f"  PyTorch's fold of these weights vs bn-core's folded file: max difference {worst:.2e} "
-                  f"(relative above 1; {'ok' if good else 'MISMATCH'})")
-            ok &= good
-            # bn-core's training steps, replayed here from PyTorch's fixture.
-            replayed = training_model()
-            replayed.load_state_dict(load_file(str(FIXTURES / "resnet_model.safetensors")), strict=True)
-            worst, key = compare_states(state, replay_rust_steps(replayed, inputs, N_OUT))
-            good = worst <= TRAIN_REL
-            print(f"  bn-core's training steps replayed in PyTorch: max relative difference {worst:.2e} in {key} "
-                  f"({'ok' if good else 'MISMATCH'})")
-            ok &= good
-        else:
-            print("  6.body.0.weight (a per-channel affine layer, depthwise 1x1 conv):", list(state["6.body.0.weight"].shape))
-            ok &= compare("PyTorch folded vs PyTorch eval of the training file", outputs, training_outputs)
-        ok &= compare(f"PyTorch vs bn-core outputs ({rust_outputs.shape[0]} samples)", outputs, rust_outputs)
-    print("OK" if ok else "MISMATCH")
-    return 0 if ok else 1
+
+    def fold_and_replay(model, state):
+        # PyTorch's fold of bn-core's trained weights vs bn-core's own fold.
+        theirs = fold(model)
+        ours = load_file(str(path.with_name(path.stem + "_folded.safetensors")))
+        assert sorted(theirs) == sorted(ours), (sorted(theirs), sorted(ours))
+        worst = max(((ours[k] - v).abs() / v.abs().clamp(min=1.0)).max().item() for k, v in theirs.items())
+        good = worst <= REL
+        print(f"  PyTorch's fold of these weights vs bn-core's folded file: max difference {worst:.2e} "
+              f"(relative above 1; {'ok' if good else 'MISMATCH'})")
+        return check_replay(state, training_model, "resnet_model.safetensors", inputs, N_OUT) and good
+
+    def depthwise(state):
+        print("  6.body.0.weight (a per-channel affine layer, depthwise 1x1 conv):", list(state["6.body.0.weight"].shape))
+        return True
+
+    path = pathlib.Path(path)
+    return check_rust_files(path, inputs, training_model, folded_model, N_OUT, fold_and_replay, depthwise)
 
 
 if __name__ == "__main__":
