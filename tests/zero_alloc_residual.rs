@@ -7,16 +7,13 @@
 //! `#[test]`: the level is process-wide), counted by the same wrapper of
 //! `allocation-counter`.
 
-use std::hint::black_box;
-
-use bn_core::kernels::{detected_simd_level, set_simd_level, SimdLevel};
 use bn_core::typenum::{U1, U3, U8};
 use bn_core::{boxed_zeroed, flat_mut, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 use bn_paper::networks::{ResNetTiny, ResNetTinyFolded};
 
 #[path = "../bn-core/tests/common/counting.rs"]
 mod counting;
-use counting::{assert_no_alloc, count};
+use counting::{assert_no_alloc, on_every_level};
 
 bn_core::network! {
     /// No BN: GroupNorm, LayerNorm and dropout inside a projection block.
@@ -31,18 +28,7 @@ bn_core::network! {
 
 #[test]
 fn residual_networks_do_not_allocate_on_any_level() {
-    let ((), a, _) = count(|| drop(black_box(Box::new(black_box(7u64)))));
-    assert!(a >= 1, "the counter counts");
-    if std::env::var_os("BN_SIMD").is_some() {
-        detected_simd_level();
-    }
-    workloads("detected level");
-    for level in [SimdLevel::Avx2, SimdLevel::Portable] {
-        if level < detected_simd_level() {
-            assert_eq!(set_simd_level(level), level);
-            workloads(level.name());
-        }
-    }
+    on_every_level(workloads);
 }
 
 /// Every workload on the current level: no allocation, and consistent results.

@@ -19,37 +19,17 @@
 //! are counted by `allocation-counter`'s global allocator, on this test's thread only, through
 //! the wrapper that bn-core's zero-allocation tests use.
 
-use std::hint::black_box;
-
-use bn_core::kernels::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
 use bn_core::{boxed_zeroed, flat_mut, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 use bn_paper::networks::{paper_bn_folded_chain, LeNetBn, LeNetBnFolded, PaperBn, PaperBnFolded, TinyMlp};
 
 #[path = "../bn-core/tests/common/counting.rs"]
 mod counting;
-use counting::{assert_no_alloc, count};
+use counting::{assert_no_alloc, on_every_level};
 
 #[test]
 fn the_benchmark_workloads_do_not_allocate_on_any_level() {
-    // The counter counts (so a zero below means zero).
-    let ((), a, d) = count(|| drop(black_box(Box::new(black_box(7u64)))));
-    assert!(a >= 1 && d >= 1, "{a} allocations, {d} deallocations");
-
-    // The first round detects the level inside the counted calls (unless `BN_SIMD` is set:
-    // detection then reads it, allocating a copy of its value once, so it detects first);
-    // then each lower level.
-    if std::env::var_os("BN_SIMD").is_some() {
-        detected_simd_level();
-    }
-    workloads("detected level");
-    for level in [SimdLevel::Avx2, SimdLevel::Portable] {
-        if level < detected_simd_level() {
-            assert_eq!(set_simd_level(level), level);
-            assert_eq!(simd_level(), level);
-            workloads(level.name());
-        }
-    }
+    on_every_level(workloads);
 }
 
 /// Every workload on the current level: no allocation, and consistent results.

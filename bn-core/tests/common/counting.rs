@@ -28,3 +28,26 @@ pub fn assert_no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
     assert_eq!((a, d), (0, 0), "{what}: {a} allocations, {d} deallocations");
     r
 }
+
+/// Runs `workloads` on every instruction set this CPU has: the detected level, then AVX2 and
+/// the portable loops where they are lower (`set_simd_level` is process-wide, so a binary that
+/// uses this has a single `#[test]`), passing the level's name. Checks first that the counter
+/// counts (so that a zero means zero). Nothing runs before the first round, so the one-time
+/// detection of the level happens inside its counted calls; unless `BN_SIMD` is set:
+/// detection then reads it, allocating a copy of its value once, so it detects first.
+pub fn on_every_level(mut workloads: impl FnMut(&str)) {
+    use bn_core::kernels::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
+    let ((), a, d) = count(|| drop(std::hint::black_box(Box::new(std::hint::black_box(7u64)))));
+    assert!(a >= 1 && d >= 1, "the counter counts: {a} allocations, {d} deallocations");
+    if std::env::var_os("BN_SIMD").is_some() {
+        detected_simd_level();
+    }
+    workloads("detected level");
+    for level in [SimdLevel::Avx2, SimdLevel::Portable] {
+        if level < detected_simd_level() {
+            assert_eq!(set_simd_level(level), level);
+            assert_eq!(simd_level(), level);
+            workloads(level.name());
+        }
+    }
+}
