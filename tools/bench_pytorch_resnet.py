@@ -16,38 +16,27 @@ Python with torch:
 
     BN_BENCH_PYTHON=/work/venv/bin/python cargo bench --bench resnet
 
-Versions used: Python 3.11.7, torch 2.15.0 (PyPI's wheel, CPU), in a venv:
-    python3 -m venv /work/venv && /work/venv/bin/pip install torch
+Versions used: Python 3.11.7, torch 2.15.0 (PyPI's wheel, CPU), in a venv (safetensors and
+numpy for the modules it imports from pytorch_interop_resnet.py):
+    python3 -m venv /work/venv && /work/venv/bin/pip install torch safetensors numpy
 """
 
 import argparse
 import copy
 import json
 import statistics
+import sys
 import time
 
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+sys.dont_write_bytecode = True  # no tools/__pycache__ from this import
+# The modules that give `network!`'s residual blocks and global_avgpool.
+from pytorch_interop_resnet import GlobalAvgPool, Residual
+
 BATCH = 60
-
-
-class Residual(nn.Module):
-    """y = BODY(x) + SHORTCUT(x), the shortcut the identity when absent."""
-
-    def __init__(self, body, shortcut=None):
-        super().__init__()
-        self.body = nn.Sequential(*body)
-        self.shortcut = nn.Sequential(*shortcut) if shortcut is not None else None
-
-    def forward(self, x):
-        return self.body(x) + (self.shortcut(x) if self.shortcut is not None else x)
-
-
-class GlobalAvgPool(nn.Module):
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
 
 
 def conv(cin, cout, k=3, stride=1, bias=False):
