@@ -223,19 +223,31 @@ def check_rust_files(path, inputs, training_model, folded_model, n_out, on_train
     return 0 if ok else 1
 
 
-def write_fixtures():
-    torch.manual_seed(0)
-    model = training_model()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+def train_toward_targets(model, steps, lr, input_shape, n_out, target_mean=None):
+    """The training of every fixture: `steps` SGD steps at rate `lr` in train mode, each on 16
+    inputs `randn(16, *input_shape) * 2 + 0.5` against targets `randn(16, n_out)` (plus
+    `target_mean`, to move the outputs away from 0), by mean squared error; then eval mode.
+    Draws from torch's generator in that order, so a seed gives the same fixtures. Returns
+    the last step's loss."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
     model.train()
-    for _ in range(10):
-        x = torch.randn(16, N_IN) * 2.0 + 0.5
-        target = torch.randn(16, N_OUT)
+    for _ in range(steps):
+        x = torch.randn(16, *input_shape) * 2.0 + 0.5
+        target = torch.randn(16, n_out)
+        if target_mean is not None:
+            target = target + target_mean
         opt.zero_grad()
         loss = nn.functional.mse_loss(model(x), target)
         loss.backward()
         opt.step()
     model.eval()
+    return loss
+
+
+def write_fixtures():
+    torch.manual_seed(0)
+    model = training_model()
+    loss = train_toward_targets(model, 10, 0.1, (N_IN,), N_OUT)
     inputs = torch.randn(N_SAMPLES, N_IN) * 1.5
     with torch.no_grad():
         outputs = model(inputs)

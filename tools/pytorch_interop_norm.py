@@ -71,7 +71,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 sys.dont_write_bytecode = True  # no tools/__pycache__ from this import
-from pytorch_interop import FIXTURES, FLOOR, compare, read_f32, save_state, write_f32
+from pytorch_interop import FIXTURES, compare, read_f32, save_state, train_toward_targets, write_f32
 
 C, H, W = 2, 8, 8
 N_IN, N_OUT, N_SAMPLES = C * H * W, 3, 16
@@ -228,16 +228,7 @@ def renorm_state_dict(m):
 def write_norm_fixtures():
     torch.manual_seed(0)
     model = norm_model()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    model.train()
-    for _ in range(TRAIN_STEPS):
-        x = torch.randn(16, C, H, W) * 2.0 + 0.5
-        target = torch.randn(16, N_OUT) + TARGET_MEAN
-        opt.zero_grad()
-        loss = nn.functional.mse_loss(model(x), target)
-        loss.backward()
-        opt.step()
-    model.eval()
+    loss = train_toward_targets(model, TRAIN_STEPS, 0.1, (C, H, W), N_OUT, TARGET_MEAN)
     inputs = torch.randn(N_SAMPLES, C, H, W) * 1.5
     with torch.no_grad():
         outputs = model(inputs)

@@ -89,6 +89,7 @@ from pytorch_interop import (
     compare_states,
     read_f32,
     save_state,
+    train_toward_targets,
     write_f32,
 )
 
@@ -281,16 +282,7 @@ def update_error(before, got, want):
 def write_fixtures():
     torch.manual_seed(0)
     model = training_model()
-    opt = torch.optim.SGD(model.parameters(), lr=TRAIN_LR)
-    model.train()
-    for _ in range(TRAIN_STEPS):
-        x = torch.randn(16, C, H, W) * 2.0 + 0.5
-        target = torch.randn(16, N_OUT) + TARGET_MEAN
-        opt.zero_grad()
-        loss = nn.functional.mse_loss(model(x), target)
-        loss.backward()
-        opt.step()
-    model.eval()
+    loss = train_toward_targets(model, TRAIN_STEPS, TRAIN_LR, (C, H, W), N_OUT, TARGET_MEAN)
     inputs = torch.randn(N_SAMPLES, C, H, W) * 1.5
     with torch.no_grad():
         outputs = model(inputs)
