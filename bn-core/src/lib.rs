@@ -93,8 +93,9 @@ pub use layers::{
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};
 pub use train::{
-    mse, softmax_cross_entropy, Freeze, Loss, MeanSquaredError, Network, Optimizer, OutputAndGrad, Parameters, Sgd,
-    SoftmaxCrossEntropy, Trainer,
+    mse, softmax_cross_entropy, Anneal, CosineAnnealingLr, FixedLr, Freeze, LinearLr, Loss, MeanSquaredError,
+    MultiStepLr, Network, OneCycleLr, Optimizer, OutputAndGrad, Parameters, Schedule, Scheduled, SequentialLr, Sgd,
+    SoftmaxCrossEntropy, StepLr, Trainer,
 };
 #[cfg(feature = "alloc")]
 pub use zeroed::boxed_zeroed;

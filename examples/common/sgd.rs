@@ -41,7 +41,7 @@ impl SgdArgs {
     /// The settings of a run of `steps` steps (about 40 evaluation points unless
     /// `--eval-every` says otherwise); the rest from `base`.
     pub fn config(&self, steps: usize, base: SgdConfig) -> SgdConfig {
-        let mut lr_drops = self.lr_drop.clone();
+        let mut lr_drops: Vec<u64> = self.lr_drop.iter().map(|&d| d as u64).collect();
         lr_drops.sort_unstable();
         SgdConfig {
             steps,

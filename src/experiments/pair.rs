@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bn_core::generic_array::ArrayLength;
 use bn_core::typenum::{U10, U100, U60, U784};
-use bn_core::{Network, Sgd, StateDict};
+use bn_core::{MultiStepLr, Network, Schedule, Sgd, StateDict};
 
 use crate::mnist::Dataset;
 use crate::plot::{Axis, Figure, Line, Panel};
@@ -190,8 +190,8 @@ pub struct SgdConfig {
     /// SGD learning rate, the same for both networks.
     pub lr: f32,
     /// After each of these steps the learning rate drops by a factor of 10 (empty:
-    /// constant).
-    pub lr_drops: Vec<usize>,
+    /// constant; see [`lr_at`](Self::lr_at)).
+    pub lr_drops: Vec<u64>,
     /// SGD momentum (0: plain SGD), the same for both networks.
     pub momentum: f32,
     /// L2 weight decay (every parameter, BN's γ and β included, as PyTorch's SGD).
@@ -219,11 +219,11 @@ impl Default for SgdConfig {
 }
 
 impl SgdConfig {
-    /// The learning rate of step `step` (1-based): `lr`, divided by 10 after each of
-    /// `lr_drops` that `step` is past.
+    /// The learning rate of step `step` (1-based): `lr`, multiplied by 0.1 after each of
+    /// `lr_drops` that `step` is past: PyTorch's `MultiStepLR(milestones=lr_drops,
+    /// gamma=0.1)` stepped once per optimizer step ([`MultiStepLr`] at `step − 1`).
     pub fn lr_at(&self, step: usize) -> f32 {
-        let drops = self.lr_drops.iter().filter(|&&d| step > d).count();
-        self.lr / 10f32.powi(drops as i32)
+        MultiStepLr::new(&self.lr_drops[..], 0.1).lr(f64::from(self.lr), step.saturating_sub(1) as u64) as f32
     }
 
     /// The optimizer of step `step` (1-based).
