@@ -20,7 +20,7 @@
 //! the wrapper that bn-core's zero-allocation tests use.
 
 use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
-use bn_core::{boxed_zeroed, flat_mut, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::{boxed_zeroed, flat_mut, AdamW, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
 use bn_paper::networks::{paper_bn_folded_chain, LeNetBn, LeNetBnFolded, PaperBn, PaperBnFolded, TinyMlp};
 
 #[path = "../bn-core/tests/common/counting.rs"]
@@ -58,6 +58,20 @@ fn workloads(level: &str) {
     });
     assert!(losses.iter().all(|l| l.is_finite()) && (1.0..4.0).contains(&losses[0]), "{level}: losses {losses:?}");
     assert!(losses[2] < losses[0], "{level}: the same batch three times: the loss goes down ({losses:?})");
+
+    // The same network with AdamW (amsgrad: every slot of the state) and gradient clipping,
+    // from a fresh trainer.
+    let adamw = AdamW::new(1e-3).with_amsgrad().excluding_norm_and_bias_from_decay();
+    let mut adam_trainer = Trainer::<PaperBn, U60>::new_boxed();
+    let steps = assert_no_alloc(&format!("{level}: paper_mlp, AdamW and clip_grad_norm"), || {
+        let mut steps = [(0.0f32, 0.0f32); 2];
+        for s in steps.iter_mut() {
+            *s = net.train_step_clipped(&*x, &labels, &SoftmaxCrossEntropy, &adamw, 0.5, &mut adam_trainer);
+        }
+        steps
+    });
+    assert!(steps.iter().all(|(l, n)| l.is_finite() && n.is_finite() && *n > 0.0), "{level}: {steps:?}");
+    assert_eq!(adam_trainer.state.step, 2);
 
     // paper_mlp/folded_one, paper_mlp/folded_batch60: the folded model.
     net.fold_into(&mut folded);

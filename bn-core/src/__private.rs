@@ -8,8 +8,8 @@ pub use crate::{
     Activation, Affine, AvgPool2d, Batch, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers,
     Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Float, Freeze, Fused, GlobalAvgPool, GroupNorm,
     GroupNormCache, GroupNormGrads, Inference, Init, LayerNorm, LayerNormCache, LayerNormGrads, Matrix, MaxPool2d,
-    Momentum, Network, NonEmptyBatch, Optimizer, Parameters, PlainData, Pool2dShape, ReLU, Residual, Rng, Sigmoid,
-    Tanh, TrainBatch, Vector, Zeroable,
+    Momentum, Network, NonEmptyBatch, Optimizer, OptimizerState, ParamKind, Parameters, PlainData, Pool2dShape, ReLU,
+    Residual, Rng, Sigmoid, StateMut, Tanh, TrainBatch, Vector, Zeroable,
 };
 pub use crate::{Loss, Trainer};
 pub use generic_array::{ArrayLength, GenericArray};

@@ -74,7 +74,7 @@ use generic_array::ArrayLength;
 
 use crate::format::{StateDict, TensorMut, TensorName};
 use crate::shape::Batch;
-use crate::train::{Loss, Network, Optimizer, Trainer};
+use crate::train::{Loss, Network, Optimizer, ParamKind, Slots, Trainer};
 
 pub use crate::finite_difference::{
     agree, central_differences, check, compare, tolerance, Mismatch, Report, Tensor, STEP,
@@ -144,7 +144,7 @@ fn nudge_trainable<N: StateDict<Scalar = f64>>(net: &mut N, i: usize, k: usize, 
 struct Recorder(RefCell<Vec<Vec<f64>>>);
 
 impl Optimizer<f64> for Recorder {
-    fn update(&self, _param: &mut [f64], grad: &[f64], _state: &mut [f64]) {
+    fn update(&self, _param: &mut [f64], grad: &[f64], _state: Slots<'_, f64>, _kind: ParamKind) {
         self.0.borrow_mut().push(grad.to_vec());
     }
 }

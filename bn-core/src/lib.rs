@@ -13,7 +13,8 @@
 //!   [`GroupNorm`], [`Dropout`], the pools [`MaxPool2d`], [`AvgPool2d`] and [`GlobalAvgPool`],
 //!   the skip connection's arithmetic [`Residual`], and the [`Activation`]s [`Sigmoid`],
 //!   [`ReLU`], [`Tanh`].
-//! - Losses: [`softmax_cross_entropy`], [`mse`]. Optimizer: [`Sgd`].
+//! - Losses: [`softmax_cross_entropy`], [`mse`]. Optimizers: [`Sgd`], [`Adam`], [`AdamW`];
+//!   gradient clipping: [`Network::clip_grad_norm`].
 //! - Initialization: [`Init`] with a seeded [`Rng`].
 //! - Folding: [`BatchNorm::to_affine`], [`Dense::fold_affine_after`] (Dense → BN) and
 //!   [`Dense::fold_affine_before`] (BN → Dense).
@@ -93,9 +94,9 @@ pub use layers::{
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};
 pub use train::{
-    mse, softmax_cross_entropy, Anneal, CosineAnnealingLr, FixedLr, Freeze, LinearLr, Loss, MeanSquaredError,
-    MultiStepLr, Network, OneCycleLr, Optimizer, OutputAndGrad, Parameters, Schedule, Scheduled, SequentialLr, Sgd,
-    SoftmaxCrossEntropy, StepLr, Trainer,
+    mse, softmax_cross_entropy, Adam, AdamW, Anneal, CosineAnnealingLr, FixedLr, Freeze, LinearLr, Loss,
+    MeanSquaredError, MultiStepLr, Network, OneCycleLr, Optimizer, OptimizerState, OutputAndGrad, ParamKind,
+    Parameters, Schedule, Scheduled, SequentialLr, Sgd, Slots, SoftmaxCrossEntropy, StateMut, StepLr, Trainer,
 };
 #[cfg(feature = "alloc")]
 pub use zeroed::boxed_zeroed;
@@ -309,10 +310,16 @@ pub use typenum;
 ///
 /// - `forward_train(&x, &mut ws)`: every layer's output into the workspace.
 /// - `backward(&x, &mut ws, &mut grads)`: the exact gradient, through BN's μ_B and σ²_B.
-/// - `step(&grads, &mut state, &opt)`: the optimizer step (e.g. [`Sgd`]).
+/// - `step(&grads, &mut state, &opt)`: the optimizer step ([`Sgd`], [`Adam`], [`AdamW`], or
+///   any [`Optimizer`]) with its state, an [`OptimizerState`]`<MlpGrads>` (moments and step
+///   count: the step count moves on first, then every trained tensor gets its gradient, its
+///   slots and its [`ParamKind`]).
+/// - `clip_grad_norm(&mut grads, max_norm) -> norm`: PyTorch's `clip_grad_norm_` over every
+///   trained tensor (between `backward` and `step`).
 /// - `train_step(&x, &labels, &loss, &opt, &mut trainer) -> loss`: forward, loss, backward
 ///   and step in one call; [`Trainer`] bundles a workspace, the gradients and the optimizer
-///   state.
+///   state. `train_step_clipped(&x, &labels, &loss, &opt, max_norm, &mut trainer) -> (loss,
+///   norm)` clips the gradients before the step.
 /// - `recompute_population_statistics(batches, &mut ws)`: the paper's Algorithm 2, steps
 ///   8–11, with the parameters frozen (every BN gets plain statistics, frozen and renorm
 ///   modes switched off meanwhile).
@@ -338,7 +345,33 @@ pub use typenum;
 /// sample at a time, so some of their buffers hold only scratch after a training step; each
 /// field's doc says which.
 ///
-/// **`MlpGrads`**: one field per parameter layer (also the type of SGD's momentum state).
+/// **`MlpGrads`**: one field per parameter layer (also the type of each slot of the optimizer
+/// state: [`OptimizerState`]`<MlpGrads>` holds three, `m`, `v` and `v_max`).
+///
+/// The pieces of a training step, as in a PyTorch loop (`loss.backward()`,
+/// `clip_grad_norm_(model.parameters(), 1.0)`, `opt.step()`), for code that needs them apart:
+///
+/// ```
+/// bn_core::network! {
+///     pub struct Small { input: 4, dense(8), batchnorm, relu, dense(3) }
+/// }
+/// use bn_core::{typenum::U16, AdamW, Batch, Loss, Network, SoftmaxCrossEntropy, Trainer};
+/// let mut net = Small::new_boxed(1);
+/// let mut trainer = Trainer::<Small, U16>::new_boxed();
+/// let opt = AdamW::new(1e-3).with_weight_decay(0.05).excluding_norm_and_bias_from_decay();
+/// let x = Batch::<U16, _>::default();
+/// let labels = Default::default();
+/// net.forward_train(&x, &mut trainer.workspace);
+/// let (out, dout) = Small::output_and_grad(&mut trainer.workspace);
+/// let loss = SoftmaxCrossEntropy.loss_and_grad(out, &labels, dout);
+/// net.backward(&x, &mut trainer.workspace, &mut trainer.grads);
+/// let norm = net.clip_grad_norm(&mut trainer.grads, 1.0);
+/// net.step(&trainer.grads, &mut trainer.state, &opt);
+/// assert_eq!(trainer.state.step, 1);
+/// // The same in one call:
+/// let (loss2, norm2) = net.train_step_clipped(&x, &labels, &SoftmaxCrossEntropy, &opt, 1.0, &mut trainer);
+/// assert!(loss.is_finite() && norm.is_finite() && loss2.is_finite() && norm2.is_finite());
+/// ```
 ///
 /// **Blocks.** A `residual` at index K of `Mlp` declares `MlpResidualK` (the field's type)
 /// with the fields `body: MlpResidualKBody` and, with a shortcut, `shortcut:

@@ -12,8 +12,8 @@ use std::hint::black_box;
 use bn_core::generic_array::GenericArray;
 use bn_core::typenum::{U10, U100, U60, U784};
 use bn_core::{
-    boxed_zeroed, flat_mut, softmax_cross_entropy, Activation, Batch, BatchNormCache, Dense, Init, Parameters, Rng,
-    Sgd, Sigmoid, Zeroable,
+    boxed_zeroed, flat_mut, softmax_cross_entropy, Activation, Adam, Batch, BatchNormCache, Dense, Init, Optimizer,
+    OptimizerState, Parameters, Rng, Sgd, Sigmoid, StateMut, Zeroable,
 };
 
 mod common;
@@ -73,7 +73,13 @@ struct Work {
 unsafe impl Zeroable for Work {}
 
 /// Forward (training mode), loss, backward through every layer and an SGD step.
-fn train_step(net: &mut Net, g: &mut Grads, state: &mut Grads, w: &mut Work, opt: &Sgd) -> f32 {
+fn train_step<O: Optimizer<f32>>(
+    net: &mut Net,
+    g: &mut Grads,
+    state: &mut OptimizerState<Grads>,
+    w: &mut Work,
+    opt: &O,
+) -> f32 {
     net.d1.forward(&w.x, &mut w.h1);
     net.bn1.forward_train(&w.h1, &mut w.z1, &mut w.c1);
     Sigmoid::forward(&w.z1, &mut w.a1);
@@ -97,13 +103,21 @@ fn train_step(net: &mut Net, g: &mut Grads, state: &mut Grads, w: &mut Work, opt
     net.bn1.backward(&w.h1, &w.c1, &w.dz1, &mut w.dh1, &mut g.bn1);
     net.d1.backward(&w.x, &w.dh1, None, &mut g.d1);
 
-    net.d1.step(&g.d1, &mut state.d1, opt);
-    net.bn1.step(&g.bn1, &mut state.bn1, opt);
-    net.d2.step(&g.d2, &mut state.d2, opt);
-    net.bn2.step(&g.bn2, &mut state.bn2, opt);
-    net.d3.step(&g.d3, &mut state.d3, opt);
-    net.bn3.step(&g.bn3, &mut state.bn3, opt);
-    net.d4.step(&g.d4, &mut state.d4, opt);
+    state.step += 1;
+    let OptimizerState { step, m, v, v_max } = state;
+    // Each layer's share of the state, as a generated network's `step` hands it out.
+    macro_rules! slots {
+        ($f:ident) => {
+            StateMut { m: &mut m.$f, v: &mut v.$f, v_max: &mut v_max.$f, step: *step }
+        };
+    }
+    net.d1.step(&g.d1, slots!(d1), opt);
+    net.bn1.step(&g.bn1, slots!(bn1), opt);
+    net.d2.step(&g.d2, slots!(d2), opt);
+    net.bn2.step(&g.bn2, slots!(bn2), opt);
+    net.d3.step(&g.d3, slots!(d3), opt);
+    net.bn3.step(&g.bn3, slots!(bn3), opt);
+    net.d4.step(&g.d4, slots!(d4), opt);
     loss
 }
 
@@ -162,7 +176,7 @@ fn training_eval_and_folded_inference_do_not_allocate() {
     let (mut net, mut grads, mut state, mut work, mut folded) = (
         boxed_zeroed::<Net>(),
         boxed_zeroed::<Grads>(),
-        boxed_zeroed::<Grads>(),
+        boxed_zeroed::<OptimizerState<Grads>>(),
         boxed_zeroed::<Work>(),
         boxed_zeroed::<Folded>(),
     );
@@ -189,6 +203,23 @@ fn training_eval_and_folded_inference_do_not_allocate() {
     });
     assert_eq!((allocs, deallocs), (0, 0), "training steps allocated {allocs} times, freed {deallocs} times");
 
+    // Adam (amsgrad: all three slots) from the SGD-trained state, likewise.
+    let adam = Adam::new(1e-3).with_weight_decay(1e-4).with_amsgrad().excluding_norm_and_bias_from_decay();
+    let mut adam_state = boxed_zeroed::<OptimizerState<Grads>>();
+    let w1_sgd = net.d1.weight[0][0];
+    let (adam_losses, allocs, deallocs) = count(|| {
+        let mut losses = [0.0f32; 2];
+        for l in losses.iter_mut() {
+            *l = train_step(&mut net, &mut grads, &mut adam_state, &mut work, &adam);
+        }
+        losses
+    });
+    assert_eq!((allocs, deallocs), (0, 0), "Adam steps allocated {allocs} times, freed {deallocs} times");
+    assert!(adam_losses.iter().all(|l| l.is_finite()), "Adam losses {adam_losses:?}");
+    assert_ne!(net.d1.weight[0][0], w1_sgd, "Adam did not update the first layer");
+    assert_eq!(adam_state.step, 2);
+    assert!(adam_state.v_max.bn1.gamma.iter().any(|&v| v > 0.0), "no second moment was kept");
+
     let (_, allocs, deallocs) = count(|| eval_forward(&net, &mut work));
     assert_eq!((allocs, deallocs), (0, 0), "the eval forward allocated {allocs} times, freed {deallocs} times");
 
@@ -203,9 +234,9 @@ fn training_eval_and_folded_inference_do_not_allocate() {
     assert!((1.5..3.5).contains(&losses[0]), "first loss {}", losses[0]);
     assert!(losses.iter().all(|l| l.is_finite()), "losses {losses:?}");
     assert_ne!(net.d1.weight[0][0], w1_before, "SGD did not update the first layer");
-    assert!(state.d1.weight.iter().flatten().any(|&v| v != 0.0), "no momentum was accumulated");
+    assert!(state.m.d1.weight.iter().flatten().any(|&v| v != 0.0), "no momentum was accumulated");
     assert!(grads.bn2.gamma.iter().any(|&v| v != 0.0), "no gradient reached γ₂");
-    assert_eq!(net.bn1.num_batches_tracked, 3);
+    assert_eq!(net.bn1.num_batches_tracked, 5);
     assert!(net.bn3.running_mean.iter().any(|&m| m != 0.0), "the population statistics were not updated");
     // Folding changes nothing: the folded logits equal the eval logits.
     for (e, f) in work.eval_logits.iter().flatten().zip(work.folded_logits.iter().flatten()) {

@@ -10,7 +10,9 @@
 use std::hint::black_box;
 
 use bn_core::typenum::{U1, U16, U8};
-use bn_core::{boxed_zeroed, flat, flat_mut, Batch, Freeze, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::{
+    boxed_zeroed, flat, flat_mut, Adam, Batch, Freeze, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer,
+};
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -92,6 +94,15 @@ fn the_normalization_family_does_not_allocate() {
     });
     assert!(frozen_loss.is_finite());
     assert_eq!(net.batchnorm8.num_batches_tracked, tracked, "frozen: nothing tracked");
+    // Adam with L2 decay and amsgrad, the gradients clipped (LayerNorm's and BN's γ and β
+    // among them).
+    let adam = Adam::new(1e-3).with_weight_decay(1e-4).with_amsgrad();
+    trainer.reset_state(); // SGD's momentum is no first moment
+    assert_eq!(trainer.state.step, 0);
+    let (adam_loss, norm) = assert_no_alloc("Flat: Adam step with clipping", || {
+        net.train_step_clipped(&*x, &labels, &SoftmaxCrossEntropy, &adam, 1.0, &mut trainer)
+    });
+    assert!(adam_loss.is_finite() && norm.is_finite() && norm > 0.0);
     let eval = assert_no_alloc("Flat: eval", || net.eval(&x[2]));
     let mut folded = boxed_zeroed::<FlatFolded>();
     assert_no_alloc("Flat: fold", || net.fold_into(&mut folded));

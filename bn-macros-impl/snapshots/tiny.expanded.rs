@@ -574,26 +574,64 @@ impl ::bn_core::__private::Network for Tiny {
     fn step<O: ::bn_core::__private::Optimizer<f32>>(
         &mut self,
         grads: &TinyGrads,
-        state: &mut TinyGrads,
+        state: &mut ::bn_core::__private::OptimizerState<TinyGrads>,
         opt: &O,
     ) {
+        state.step += 1;
+        let (m, v, w, step) = (&mut state.m, &mut state.v, &mut state.v_max, state.step);
         ::bn_core::__private::Parameters::step(
             &mut self.dense0,
             &grads.dense0,
-            &mut state.dense0,
+            ::bn_core::__private::StateMut {
+                m: &mut m.dense0,
+                v: &mut v.dense0,
+                v_max: &mut w.dense0,
+                step,
+            },
             opt,
         );
         ::bn_core::__private::Parameters::step(
             &mut self.batchnorm1,
             &grads.batchnorm1,
-            &mut state.batchnorm1,
+            ::bn_core::__private::StateMut {
+                m: &mut m.batchnorm1,
+                v: &mut v.batchnorm1,
+                v_max: &mut w.batchnorm1,
+                step,
+            },
             opt,
         );
         ::bn_core::__private::Parameters::step(
             &mut self.dense3,
             &grads.dense3,
-            &mut state.dense3,
+            ::bn_core::__private::StateMut {
+                m: &mut m.dense3,
+                v: &mut v.dense3,
+                v_max: &mut w.dense3,
+                step,
+            },
             opt,
+        );
+    }
+    fn visit_grads<F: ::core::ops::FnMut(&mut [f32], ::bn_core::__private::ParamKind)>(
+        &self,
+        grads: &mut TinyGrads,
+        visit: &mut F,
+    ) {
+        ::bn_core::__private::Parameters::visit_grads(
+            &self.dense0,
+            &mut grads.dense0,
+            visit,
+        );
+        ::bn_core::__private::Parameters::visit_grads(
+            &self.batchnorm1,
+            &mut grads.batchnorm1,
+            visit,
+        );
+        ::bn_core::__private::Parameters::visit_grads(
+            &self.dense3,
+            &mut grads.dense3,
+            visit,
         );
     }
     fn recompute_population_statistics<'a, B: ::bn_core::__private::ArrayLength>(
@@ -715,14 +753,19 @@ impl Tiny {
     {
         <Self as ::bn_core::__private::Network>::backward(self, x.as_batch(), ws, grads)
     }
-    /// Applies the optimizer to every parameter.
+    /// Applies the optimizer to every parameter (the step count of `state` first moves on).
     pub fn step<O: ::bn_core::__private::Optimizer<f32>>(
         &mut self,
         grads: &TinyGrads,
-        state: &mut TinyGrads,
+        state: &mut ::bn_core::__private::OptimizerState<TinyGrads>,
         opt: &O,
     ) {
         <Self as ::bn_core::__private::Network>::step(self, grads, state, opt)
+    }
+    /// Clips the gradients by their global norm, as PyTorch's `clip_grad_norm_`; returns
+    /// the norm before clipping.
+    pub fn clip_grad_norm(&self, grads: &mut TinyGrads, max_norm: f32) -> f32 {
+        <Self as ::bn_core::__private::Network>::clip_grad_norm(self, grads, max_norm)
     }
     /// One training step (forward, loss, backward, optimizer); returns the loss.
     pub fn train_step<X, L, O>(
@@ -749,6 +792,38 @@ impl Tiny {
             target,
             loss,
             opt,
+            trainer,
+        )
+    }
+    /// [`train_step`](Self::train_step) with the gradients clipped by their global norm
+    /// (`clip_grad_norm`) before the optimizer; returns the loss and the norm before
+    /// clipping.
+    pub fn train_step_clipped<X, L, O>(
+        &mut self,
+        x: &X,
+        target: &L::Target,
+        loss: &L,
+        opt: &O,
+        max_norm: f32,
+        trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
+    ) -> (f32, f32)
+    where
+        X: TinyBatch + ?::core::marker::Sized,
+        X::Size: ::bn_core::__private::TrainBatch,
+        L: ::bn_core::__private::Loss<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        O: ::bn_core::__private::Optimizer<f32>,
+    {
+        <Self as ::bn_core::__private::Network>::train_step_clipped(
+            self,
+            x.as_batch(),
+            target,
+            loss,
+            opt,
+            max_norm,
             trainer,
         )
     }

@@ -205,8 +205,15 @@ impl ::bn_core::__private::Network for Tiny {
     fn step<O: ::bn_core::__private::Optimizer<f32>>(
         &mut self,
         _: &TinyGrads,
-        _: &mut TinyGrads,
+        _: &mut ::bn_core::__private::OptimizerState<TinyGrads>,
         _: &O,
+    ) {
+        ::core::unreachable!()
+    }
+    fn visit_grads<F: ::core::ops::FnMut(&mut [f32], ::bn_core::__private::ParamKind)>(
+        &self,
+        _: &mut TinyGrads,
+        _: &mut F,
     ) {
         ::core::unreachable!()
     }
@@ -350,14 +357,19 @@ impl Tiny {
     {
         <Self as ::bn_core::__private::Network>::backward(self, x.as_batch(), ws, grads)
     }
-    /// Applies the optimizer to every parameter.
+    /// Applies the optimizer to every parameter (the step count of `state` first moves on).
     pub fn step<O: ::bn_core::__private::Optimizer<f32>>(
         &mut self,
         grads: &TinyGrads,
-        state: &mut TinyGrads,
+        state: &mut ::bn_core::__private::OptimizerState<TinyGrads>,
         opt: &O,
     ) {
         <Self as ::bn_core::__private::Network>::step(self, grads, state, opt)
+    }
+    /// Clips the gradients by their global norm, as PyTorch's `clip_grad_norm_`; returns
+    /// the norm before clipping.
+    pub fn clip_grad_norm(&self, grads: &mut TinyGrads, max_norm: f32) -> f32 {
+        <Self as ::bn_core::__private::Network>::clip_grad_norm(self, grads, max_norm)
     }
     /// One training step (forward, loss, backward, optimizer); returns the loss.
     pub fn train_step<X, L, O>(
@@ -384,6 +396,38 @@ impl Tiny {
             target,
             loss,
             opt,
+            trainer,
+        )
+    }
+    /// [`train_step`](Self::train_step) with the gradients clipped by their global norm
+    /// (`clip_grad_norm`) before the optimizer; returns the loss and the norm before
+    /// clipping.
+    pub fn train_step_clipped<X, L, O>(
+        &mut self,
+        x: &X,
+        target: &L::Target,
+        loss: &L,
+        opt: &O,
+        max_norm: f32,
+        trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
+    ) -> (f32, f32)
+    where
+        X: TinyBatch + ?::core::marker::Sized,
+        X::Size: ::bn_core::__private::NonEmptyBatch,
+        L: ::bn_core::__private::Loss<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+        O: ::bn_core::__private::Optimizer<f32>,
+    {
+        <Self as ::bn_core::__private::Network>::train_step_clipped(
+            self,
+            x.as_batch(),
+            target,
+            loss,
+            opt,
+            max_norm,
             trainer,
         )
     }

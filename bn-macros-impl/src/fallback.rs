@@ -239,7 +239,11 @@ fn network_impl(n: &Names) -> TokenStream {
                 ::core::unreachable!()
             }
 
-            fn step<O: #p::Optimizer<#t>>(&mut self, _: &#grads, _: &mut #grads, _: &O) {
+            fn step<O: #p::Optimizer<#t>>(&mut self, _: &#grads, _: &mut #p::OptimizerState<#grads>, _: &O) {
+                ::core::unreachable!()
+            }
+
+            fn visit_grads<F: ::core::ops::FnMut(&mut [#t], #p::ParamKind)>(&self, _: &mut #grads, _: &mut F) {
                 ::core::unreachable!()
             }
 

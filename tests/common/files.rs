@@ -72,6 +72,11 @@ impl Tensor {
         assert_eq!(self.dtype, "F32");
         f32s(&self.data)
     }
+    /// The values of an `F64` tensor.
+    pub fn f64s(&self) -> Vec<f64> {
+        assert_eq!(self.dtype, "F64");
+        self.data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+    }
 }
 
 /// The value text of `"key":` in one header entry.

@@ -11,7 +11,7 @@ use crate::float::Float;
 use crate::kernels::{self, dot, zero};
 use crate::rng::{Init, Rng};
 use crate::shape::{flat, flat_mut, Batch, Matrix, Vector};
-use crate::train::{Optimizer, Parameters};
+use crate::train::{Optimizer, ParamKind, Parameters, StateMut};
 use crate::zeroed::Zeroable;
 
 /// A fully connected layer from `I` to `O` features: `y = W·x + b`.
@@ -223,16 +223,26 @@ impl<I: ArrayLength, O: ArrayLength, T: Float, const BIAS: bool> Parameters<T> f
     /// Hands the weights (and the bias, if any) to `opt`; for `f32` the update loop is
     /// compiled for the widest vector instructions available (same results).
     #[inline]
-    fn step<Opt: Optimizer<T>>(&mut self, grads: &Self, state: &mut Self, opt: &Opt) {
+    fn step<Opt: Optimizer<T>>(&mut self, grads: &Self, mut state: StateMut<'_, Self>, opt: &Opt) {
         kernels::vectorized::<T, _, _>(
             #[inline(always)]
             || {
-                opt.update(flat_mut(&mut self.weight), flat(&grads.weight), flat_mut(&mut state.weight));
+                let slots = state.slots(|g| flat_mut(&mut g.weight));
+                opt.update(flat_mut(&mut self.weight), flat(&grads.weight), slots, ParamKind::Weight);
                 if BIAS {
-                    opt.update(&mut self.bias, &grads.bias, &mut state.bias);
+                    let slots = state.slots(|g| &mut g.bias[..]);
+                    opt.update(&mut self.bias, &grads.bias, slots, ParamKind::Bias);
                 }
             },
         );
+    }
+
+    /// The weights, then the bias (if any).
+    fn visit_grads<F: FnMut(&mut [T], ParamKind)>(&self, tensors: &mut Self, visit: &mut F) {
+        visit(flat_mut(&mut tensors.weight), ParamKind::Weight);
+        if BIAS {
+            visit(&mut tensors.bias, ParamKind::Bias);
+        }
     }
 }
 
@@ -316,8 +326,8 @@ mod tests {
         let mut g = Dense::default();
         d.backward(&x, &x, None, &mut g);
         assert_eq!(g.bias, arr![0.0, 0.0]);
-        let mut state = Dense::default();
-        d.step(&g, &mut state, &crate::Sgd::new(1.0));
+        let mut state = crate::OptimizerState::default();
+        d.step(&g, (&mut state).into(), &crate::Sgd::new(1.0));
         assert_eq!(d.bias, arr![100.0, 100.0]);
         assert_eq!(d.weight, arr![arr![-1.0, -2.0], arr![-2.0, -1.0]]);
     }

@@ -11,7 +11,7 @@ use super::centering::Centering;
 use crate::float::Float;
 use crate::kernels::{self, zero};
 use crate::shape::{Batch, Vector};
-use crate::train::{Optimizer, Parameters};
+use crate::train::{Optimizer, ParamKind, Parameters, StateMut};
 use crate::zeroed::Zeroable;
 
 /// Group Normalization over the `C` channels of an image split into `G` groups (PyTorch's
@@ -295,10 +295,18 @@ impl<C: ArrayLength, G: ArrayLength, T: Float, const AFFINE: bool> Parameters<T>
     type Grads = GroupNormGrads<C, T>;
 
     /// Hands γ and β to `opt` with `AFFINE`; without it there is nothing to train.
-    fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, state: &mut Self::Grads, opt: &O) {
+    fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, mut state: StateMut<'_, Self::Grads>, opt: &O) {
         if AFFINE {
-            opt.update(&mut self.gamma, &grads.gamma, &mut state.gamma);
-            opt.update(&mut self.beta, &grads.beta, &mut state.beta);
+            opt.update(&mut self.gamma, &grads.gamma, state.slots(|g| &mut g.gamma[..]), ParamKind::Norm);
+            opt.update(&mut self.beta, &grads.beta, state.slots(|g| &mut g.beta[..]), ParamKind::Norm);
+        }
+    }
+
+    /// γ, then β, when [`step`](Parameters::step) updates them.
+    fn visit_grads<F: FnMut(&mut [T], ParamKind)>(&self, tensors: &mut Self::Grads, visit: &mut F) {
+        if AFFINE {
+            visit(&mut tensors.gamma, ParamKind::Norm);
+            visit(&mut tensors.beta, ParamKind::Norm);
         }
     }
 }

@@ -10,7 +10,7 @@ use super::centering::Centering;
 use crate::float::Float;
 use crate::kernels::{self, zero};
 use crate::shape::{Batch, Vector};
-use crate::train::{Optimizer, Parameters};
+use crate::train::{Optimizer, ParamKind, Parameters, StateMut};
 use crate::zeroed::Zeroable;
 
 /// Layer Normalization over the `N` values of one sample (PyTorch's `nn.LayerNorm(N)`; for an
@@ -236,10 +236,18 @@ impl<N: ArrayLength, T: Float, const AFFINE: bool> Parameters<T> for LayerNorm<N
     type Grads = LayerNormGrads<N, T>;
 
     /// Hands γ and β to `opt` with `AFFINE`; without it there is nothing to train.
-    fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, state: &mut Self::Grads, opt: &O) {
+    fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, mut state: StateMut<'_, Self::Grads>, opt: &O) {
         if AFFINE {
-            opt.update(&mut self.gamma, &grads.gamma, &mut state.gamma);
-            opt.update(&mut self.beta, &grads.beta, &mut state.beta);
+            opt.update(&mut self.gamma, &grads.gamma, state.slots(|g| &mut g.gamma[..]), ParamKind::Norm);
+            opt.update(&mut self.beta, &grads.beta, state.slots(|g| &mut g.beta[..]), ParamKind::Norm);
+        }
+    }
+
+    /// γ, then β, when [`step`](Parameters::step) updates them.
+    fn visit_grads<F: FnMut(&mut [T], ParamKind)>(&self, tensors: &mut Self::Grads, visit: &mut F) {
+        if AFFINE {
+            visit(&mut tensors.gamma, ParamKind::Norm);
+            visit(&mut tensors.beta, ParamKind::Norm);
         }
     }
 }
@@ -502,10 +510,10 @@ mod tests {
         let g = LayerNormGrads::<U4, f64> { gamma: arr![1.0, 2.0, 3.0, 4.0], beta: arr![-1.0, 0.0, 1.0, 2.0] };
         let sgd = crate::Sgd::new(0.5);
         let mut ln = LayerNorm::<U4, f64>::new();
-        ln.step(&g, &mut LayerNormGrads::default(), &sgd);
+        ln.step(&g, (&mut crate::OptimizerState::default()).into(), &sgd);
         assert_eq!((ln.gamma, ln.beta), (arr![0.5, 0.0, -0.5, -1.0], arr![0.5, 0.0, -0.5, -1.0]));
         let mut raw = LayerNorm::<U4, f64, false>::new();
-        raw.step(&g, &mut LayerNormGrads::default(), &sgd);
+        raw.step(&g, (&mut crate::OptimizerState::default()).into(), &sgd);
         assert_eq!(raw, LayerNorm::new());
         ln.reset();
         assert_eq!(ln, LayerNorm::new().with_eps(1e-5));

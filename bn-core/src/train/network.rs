@@ -6,7 +6,8 @@ use generic_array::ArrayLength;
 
 use super::freeze::Freeze;
 use super::loss::Loss;
-use super::optim::Optimizer;
+use super::optim::{Optimizer, OptimizerState, ParamKind};
+use crate::float::Float;
 use crate::inference::Inference;
 use crate::rng::{Init, Rng};
 use crate::shape::Batch;
@@ -23,7 +24,8 @@ pub type OutputAndGrad<'w, N, B> = (
 /// The generated type also has inherent methods of the same names (no import needed);
 /// this trait is for code that is generic over networks.
 pub trait Network: Inference + Zeroable + Sized {
-    /// Gradients, one tensor per parameter tensor (also the SGD momentum state).
+    /// Gradients, one tensor per parameter tensor (also the shape of each slot of the
+    /// optimizer state, [`OptimizerState`]).
     type Grads: Zeroable;
     /// What a training forward at batch size `B` records for the backward: every layer's
     /// output, the BN batch statistics, and the gradient buffers.
@@ -68,8 +70,43 @@ pub trait Network: Inference + Zeroable + Sized {
         grads: &mut Self::Grads,
     );
 
-    /// Applies the optimizer to every parameter (dense weights and biases, BN γ and β).
-    fn step<O: Optimizer<Self::Scalar>>(&mut self, grads: &Self::Grads, state: &mut Self::Grads, opt: &O);
+    /// Applies the optimizer to every trained parameter (dense and convolution weights and
+    /// biases, the normalization layers' γ and β): increments `state.step`, then hands every
+    /// tensor its gradient, its slots of `state` and its [`ParamKind`].
+    fn step<O: Optimizer<Self::Scalar>>(
+        &mut self,
+        grads: &Self::Grads,
+        state: &mut OptimizerState<Self::Grads>,
+        opt: &O,
+    );
+
+    /// Hands every tensor of `tensors` (the gradients, or a slot of the optimizer state) that
+    /// [`step`](Self::step) updates to `visit`, mutably, layer by layer in `step`'s order,
+    /// with its kind: see [`Parameters::visit_grads`](crate::Parameters::visit_grads).
+    fn visit_grads<F: FnMut(&mut [Self::Scalar], ParamKind)>(&self, tensors: &mut Self::Grads, visit: &mut F);
+
+    /// Clips the gradients by their global norm as PyTorch's
+    /// `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)`: the norm of the norms
+    /// of every trained tensor (the L2 norm of all gradients concatenated); if
+    /// `max_norm / (norm + 1e-6)` is below 1, every gradient is multiplied by it. Returns the
+    /// norm before clipping. Call it between [`backward`](Self::backward) and
+    /// [`step`](Self::step) (or use [`train_step_clipped`](Self::train_step_clipped)).
+    ///
+    /// Each tensor's sum of squares is accumulated in `f64`; its norm, the total and the
+    /// coefficient are rounded to the scalar type as PyTorch's tensors are.
+    fn clip_grad_norm(&self, grads: &mut Self::Grads, max_norm: Self::Scalar) -> Self::Scalar {
+        let mut total = 0f64;
+        self.visit_grads(grads, &mut |g, _| {
+            let norm = Self::Scalar::from_f64(libm::sqrt(g.iter().map(|&x| x.to_f64() * x.to_f64()).sum::<f64>()));
+            total += norm.to_f64() * norm.to_f64();
+        });
+        let total = Self::Scalar::from_f64(libm::sqrt(total));
+        let coef = max_norm / (total + Self::Scalar::from_f64(1e-6));
+        if coef < Self::Scalar::ONE {
+            self.visit_grads(grads, &mut |g, _| g.iter_mut().for_each(|x| *x *= coef));
+        }
+        total
+    }
 
     /// Recomputes every BN's population statistics over `batches` with the parameters
     /// frozen (Algorithm 2, steps 8–11): each BN's `E[x]` becomes the mean of its batch
@@ -116,6 +153,27 @@ pub trait Network: Inference + Zeroable + Sized {
         value
     }
 
+    /// One training step with the gradients clipped by their global norm: forward, loss,
+    /// backward, [`clip_grad_norm`](Self::clip_grad_norm)`(max_norm)`, optimizer. Returns the
+    /// loss and the gradients' norm before clipping.
+    fn train_step_clipped<B: ArrayLength, L: Loss<B, Self::Output, Self::Scalar>, O: Optimizer<Self::Scalar>>(
+        &mut self,
+        x: &Batch<B, Self::Input, Self::Scalar>,
+        target: &L::Target,
+        loss: &L,
+        opt: &O,
+        max_norm: Self::Scalar,
+        trainer: &mut Trainer<Self, B>,
+    ) -> (Self::Scalar, Self::Scalar) {
+        self.forward_train(x, &mut trainer.workspace);
+        let (out, dout) = Self::output_and_grad(&mut trainer.workspace);
+        let value = loss.loss_and_grad(out, target, dout);
+        self.backward(x, &mut trainer.workspace, &mut trainer.grads);
+        let norm = self.clip_grad_norm(&mut trainer.grads, max_norm);
+        self.step(&trainer.grads, &mut trainer.state, opt);
+        (value, norm)
+    }
+
     /// A network initialized with the layers' default schemes from `seed`, on the stack
     /// (small networks; see [`new_boxed`](Self::new_boxed)).
     fn new(seed: u64) -> Self {
@@ -151,17 +209,24 @@ pub trait Network: Inference + Zeroable + Sized {
 /// Everything a training step at batch size `B` needs besides the network: the workspace,
 /// the gradients and the optimizer state. Build it with [`Trainer::new_boxed`] (or `new`
 /// on the stack for small networks).
+///
+/// Its size: the workspace, plus four times the gradients' (the gradients and the three
+/// slots of [`OptimizerState`], whichever optimizer is used: [`Sgd`](crate::Sgd) uses only
+/// `m`, and only with momentum; [`Adam`](crate::Adam) and [`AdamW`](crate::AdamW) `m` and
+/// `v`, and `v_max` with amsgrad), plus the step count. All inline: a step allocates
+/// nothing, whatever the optimizer.
 #[repr(C)]
 pub struct Trainer<N: Network, B: ArrayLength> {
     /// Activations, BN statistics and gradient buffers of the last step.
     pub workspace: N::Workspace<B>,
     /// The gradients of the last step.
     pub grads: N::Grads,
-    /// The optimizer state (SGD momentum buffers), zero at the start.
-    pub state: N::Grads,
+    /// The optimizer state (moments, step count), zero at the start.
+    pub state: OptimizerState<N::Grads>,
 }
 
-// SAFETY: three fields whose types are `Zeroable` by the bounds on `Network`'s types.
+// SAFETY: three fields whose types are `Zeroable` by the bounds on `Network`'s types (and
+// `OptimizerState<G: Zeroable>`'s impl).
 unsafe impl<N: Network, B: ArrayLength> Zeroable for Trainer<N, B> {}
 
 impl<N: Network, B: ArrayLength> Trainer<N, B> {
@@ -176,11 +241,11 @@ impl<N: Network, B: ArrayLength> Trainer<N, B> {
         crate::zeroed::boxed_zeroed()
     }
 
-    /// Resets the optimizer state (momentum buffers) to zero.
+    /// Resets the optimizer state (moments, momentum buffers and the step count) to zero.
     pub fn reset_state(&mut self) {
-        // SAFETY: all-zero bytes are a valid `N::Grads` (`Zeroable`), and `write_bytes`
-        // writes exactly one `N::Grads` through a valid, exclusive pointer.
-        unsafe { core::ptr::write_bytes(&mut self.state as *mut N::Grads, 0, 1) }
+        // SAFETY: all-zero bytes are a valid `OptimizerState<N::Grads>` (`Zeroable`), and
+        // `write_bytes` writes exactly one through a valid, exclusive pointer.
+        unsafe { core::ptr::write_bytes(&mut self.state as *mut OptimizerState<N::Grads>, 0, 1) }
     }
 
     /// Seeds the random state of the network's dropout masks (a new trainer starts from

@@ -1,5 +1,6 @@
 //! Learning-rate schedules with PyTorch's definitions (see [`Schedule`]).
 
+use super::adam::{Adam, AdamW};
 use super::optim::Sgd;
 use crate::float::Float;
 
@@ -79,6 +80,26 @@ impl<T: Float> Scheduled for Sgd<T> {
     }
     fn set_momentum(&mut self, momentum: f64) {
         self.momentum = T::from_f64(momentum);
+    }
+}
+
+impl Scheduled for Adam {
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    /// Sets β₁, as PyTorch's `OneCycleLR` does for Adam.
+    fn set_momentum(&mut self, momentum: f64) {
+        self.betas.0 = momentum;
+    }
+}
+
+impl Scheduled for AdamW {
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    /// Sets β₁, as PyTorch's `OneCycleLR` does for AdamW.
+    fn set_momentum(&mut self, momentum: f64) {
+        self.betas.0 = momentum;
     }
 }
 
@@ -434,5 +455,9 @@ mod tests {
         assert_eq!((sgd.lr, sgd.momentum), (0.02, 0.95));
         StepLr::new(1, 0.5).apply(&mut sgd, 0.1, 1);
         assert_eq!((sgd.lr, sgd.momentum), (0.05, 0.95));
+        let mut adam = AdamW::new(0.0);
+        OneCycleLr::new(0.5, 10).with_momentum(0.8, 0.9).apply(&mut adam, 0.1, 0);
+        assert_eq!((adam.lr, adam.betas), (OneCycleLr::new(0.5, 10).lr(0.1, 0), (0.9, 0.999)));
+        approx::assert_relative_eq!(adam.lr, 0.02, max_relative = 1e-14);
     }
 }

@@ -368,9 +368,15 @@ fn training_methods(n: &Names) -> TokenStream {
             <Self as #p::Network>::backward(self, x.as_batch(), ws, grads)
         }
 
-        /// Applies the optimizer to every parameter.
-        pub fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #grads, opt: &O) {
+        /// Applies the optimizer to every parameter (the step count of `state` first moves on).
+        pub fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #p::OptimizerState<#grads>, opt: &O) {
             <Self as #p::Network>::step(self, grads, state, opt)
+        }
+
+        /// Clips the gradients by their global norm, as PyTorch's `clip_grad_norm_`; returns
+        /// the norm before clipping.
+        pub fn clip_grad_norm(&self, grads: &mut #grads, max_norm: #t) -> #t {
+            <Self as #p::Network>::clip_grad_norm(self, grads, max_norm)
         }
 
         /// One training step (forward, loss, backward, optimizer); returns the loss.
@@ -389,6 +395,27 @@ fn training_methods(n: &Names) -> TokenStream {
             O: #p::Optimizer<#t>,
         {
             <Self as #p::Network>::train_step(self, x.as_batch(), target, loss, opt, trainer)
+        }
+
+        /// [`train_step`](Self::train_step) with the gradients clipped by their global norm
+        /// (`clip_grad_norm`) before the optimizer; returns the loss and the norm before
+        /// clipping.
+        pub fn train_step_clipped<X, L, O>(
+            &mut self,
+            x: &X,
+            target: &L::Target,
+            loss: &L,
+            opt: &O,
+            max_norm: #t,
+            trainer: &mut ::bn_core::__private::Trainer<Self, X::Size>,
+        ) -> (#t, #t)
+        where
+            X: #batch_trait + ?::core::marker::Sized,
+            #train_bound,
+            L: ::bn_core::__private::Loss<X::Size, #out_ty, #t>,
+            O: #p::Optimizer<#t>,
+        {
+            <Self as #p::Network>::train_step_clipped(self, x.as_batch(), target, loss, opt, max_norm, trainer)
         }
 
         /// Recomputes every BN's population statistics over `batches` with the parameters

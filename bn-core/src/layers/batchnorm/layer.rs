@@ -10,7 +10,7 @@ use crate::float::Float;
 use crate::kernels::{self, zero, BnStats};
 use crate::layers::affine::Affine;
 use crate::shape::{flat, Batch, Vector};
-use crate::train::{Freeze, Optimizer, Parameters};
+use crate::train::{Freeze, Optimizer, ParamKind, Parameters, StateMut};
 use crate::zeroed::Zeroable;
 
 /// How the population statistics follow the batch statistics during training.
@@ -321,10 +321,18 @@ impl<N: ArrayLength, T: Float> Parameters<T> for BatchNorm<N, T> {
 
     /// Updates γ and β, unless the layer has none ([`affine`](BatchNorm::affine) false) or
     /// they are frozen ([`Freeze::All`]).
-    fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, state: &mut Self::Grads, opt: &O) {
+    fn step<O: Optimizer<T>>(&mut self, grads: &Self::Grads, mut state: StateMut<'_, Self::Grads>, opt: &O) {
         if self.affine && self.freeze != Freeze::All {
-            opt.update(&mut self.gamma, &grads.gamma, &mut state.gamma);
-            opt.update(&mut self.beta, &grads.beta, &mut state.beta);
+            opt.update(&mut self.gamma, &grads.gamma, state.slots(|g| &mut g.gamma[..]), ParamKind::Norm);
+            opt.update(&mut self.beta, &grads.beta, state.slots(|g| &mut g.beta[..]), ParamKind::Norm);
+        }
+    }
+
+    /// γ, then β, when [`step`](Parameters::step) updates them.
+    fn visit_grads<F: FnMut(&mut [T], ParamKind)>(&self, tensors: &mut Self::Grads, visit: &mut F) {
+        if self.affine && self.freeze != Freeze::All {
+            visit(&mut tensors.gamma, ParamKind::Norm);
+            visit(&mut tensors.beta, ParamKind::Norm);
         }
     }
 }

@@ -274,8 +274,8 @@ fn the_optimizer_leaves_fixed_gamma_and_beta_alone() {
             bn = bn.without_affine();
         }
         bn.freeze = freeze;
-        let mut state = BatchNormGrads::default();
-        Parameters::step(&mut bn, &grads, &mut state, &opt);
+        let mut state = crate::OptimizerState::<BatchNormGrads<U2, f64>>::default();
+        Parameters::step(&mut bn, &grads, (&mut state).into(), &opt);
         assert_eq!(bn.gamma[0] != 1.0, learns, "affine {affine}, {freeze:?}");
         assert_eq!(bn.beta[1] != 0.0, learns, "affine {affine}, {freeze:?}");
     }

@@ -256,8 +256,8 @@ fn eval_uses_population_statistics_and_equals_the_affine_map() {
 fn sgd_updates_gamma_and_beta() {
     let mut bn = BatchNorm::<U2, f64>::new();
     let g = BatchNormGrads { gamma: arr![1.0, 2.0], beta: arr![-1.0, 0.5] };
-    let mut state = BatchNormGrads::default();
-    bn.step(&g, &mut state, &crate::Sgd::new(0.1));
+    let mut state = crate::OptimizerState::<BatchNormGrads<U2, f64>>::default();
+    bn.step(&g, (&mut state).into(), &crate::Sgd::new(0.1));
     assert_eq!(bn.gamma, arr![0.9, 0.8]);
     assert_eq!(bn.beta, arr![0.1, -0.05]);
     assert_eq!(bn.running_var, arr![1.0, 1.0]);

@@ -10,7 +10,7 @@ use crate::float::Float;
 use crate::kernels::{self, zero, Direct, Window};
 use crate::rng::{Init, Rng};
 use crate::shape::{flat, flat_mut, Batch, Matrix, Vector};
-use crate::train::{Optimizer, Parameters};
+use crate::train::{Optimizer, ParamKind, Parameters, StateMut};
 use crate::zeroed::Zeroable;
 
 /// The geometry of a 2-d convolution: the sizes of its arrays as types, and its window as
@@ -421,16 +421,26 @@ impl<G: Conv2dGeometry, T: Float, const BIAS: bool> Parameters<T> for Conv2d<G, 
     type Grads = Self;
 
     #[inline]
-    fn step<Opt: Optimizer<T>>(&mut self, grads: &Self, state: &mut Self, opt: &Opt) {
+    fn step<Opt: Optimizer<T>>(&mut self, grads: &Self, mut state: StateMut<'_, Self>, opt: &Opt) {
         kernels::vectorized::<T, _, _>(
             #[inline(always)]
             || {
-                opt.update(flat_mut(&mut self.weight), flat(&grads.weight), flat_mut(&mut state.weight));
+                let slots = state.slots(|g| flat_mut(&mut g.weight));
+                opt.update(flat_mut(&mut self.weight), flat(&grads.weight), slots, ParamKind::Weight);
                 if BIAS {
-                    opt.update(&mut self.bias, &grads.bias, &mut state.bias);
+                    let slots = state.slots(|g| &mut g.bias[..]);
+                    opt.update(&mut self.bias, &grads.bias, slots, ParamKind::Bias);
                 }
             },
         );
+    }
+
+    /// The weights, then the bias (if any).
+    fn visit_grads<F: FnMut(&mut [T], ParamKind)>(&self, tensors: &mut Self, visit: &mut F) {
+        visit(flat_mut(&mut tensors.weight), ParamKind::Weight);
+        if BIAS {
+            visit(&mut tensors.bias, ParamKind::Bias);
+        }
     }
 }
 

@@ -284,10 +284,10 @@ fn trains_gamma_and_beta_only_when_affine() {
     let g = GroupNormGrads::<U4, f64> { gamma: arr![1.0, 2.0, 3.0, 4.0], beta: arr![-1.0, 0.0, 1.0, 2.0] };
     let sgd = crate::Sgd::new(0.5);
     let mut gn = GroupNorm::<U4, U2, f64>::new();
-    gn.step(&g, &mut GroupNormGrads::default(), &sgd);
+    gn.step(&g, (&mut crate::OptimizerState::default()).into(), &sgd);
     assert_eq!((gn.gamma, gn.beta), (arr![0.5, 0.0, -0.5, -1.0], arr![0.5, 0.0, -0.5, -1.0]));
     let mut raw = GroupNorm::<U4, U2, f64, false>::new();
-    raw.step(&g, &mut GroupNormGrads::default(), &sgd);
+    raw.step(&g, (&mut crate::OptimizerState::default()).into(), &sgd);
     assert_eq!(raw, GroupNorm::new());
     gn.reset();
     assert_eq!(gn, GroupNorm::new().with_eps(1e-5));

@@ -17,7 +17,8 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
     let Model { name, scalar: t, layers, .. } = m;
     let n_params = lit(m.params());
     let seq = Seq::top(layers, Scope::top(name));
-    let Steps { mut fwd, fwd_eval, mut bwd, step, init, save_mom, restore_mom, freeze, renorm } = Steps::of(&seq, t);
+    let Steps { mut fwd, fwd_eval, mut bwd, step, visit, init, save_mom, restore_mom, freeze, renorm } =
+        Steps::of(&seq, t);
     let dropout_state = if m.has_dropout() {
         // The masks of this forward from the state, which then moves on.
         fwd.insert(
@@ -41,6 +42,17 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
         (quote!(freeze), quote!(rmax: #t, dmax: #t))
     };
     let renorm_args = if renorm.is_empty() { quote!(_: #t, _: #t) } else { renorm_args };
+    // Without parameters (only activations, pools, …), only the step count moves.
+    let (step_args, visit_args) = if step.is_empty() {
+        (quote!(_: &#grads, state: &mut #p::OptimizerState<#grads>, _: &O), quote!(_: &mut #grads, _: &mut F))
+    } else {
+        (
+            quote!(grads: &#grads, state: &mut #p::OptimizerState<#grads>, opt: &O),
+            quote!(grads: &mut #grads, visit: &mut F),
+        )
+    };
+    let slots = (!step.is_empty())
+        .then(|| quote!(let (m, v, w, step) = (&mut state.m, &mut state.v, &mut state.v_max, state.step);));
     bwd.reverse();
     // The last layer always has a buffer (`buffers`), and a network at least one layer.
     let last = seq.last_buf().unwrap_or(0);
@@ -85,8 +97,14 @@ pub(crate) fn network_impl(m: &Model, n: &Names, fold: &[TokenStream]) -> TokenS
                 #(#bwd)*
             }
 
-            fn step<O: #p::Optimizer<#t>>(&mut self, grads: &#grads, state: &mut #grads, opt: &O) {
+            fn step<O: #p::Optimizer<#t>>(&mut self, #step_args) {
+                state.step += 1;
+                #slots
                 #(#step)*
+            }
+
+            fn visit_grads<F: ::core::ops::FnMut(&mut [#t], #p::ParamKind)>(&self, #visit_args) {
+                #(#visit)*
             }
 
             fn recompute_population_statistics<'a, B: #p::ArrayLength>(

@@ -21,6 +21,8 @@ pub(super) struct Steps {
     pub(super) bwd: Vec<TokenStream>,
     /// `step`.
     pub(super) step: Vec<TokenStream>,
+    /// `visit_grads`.
+    pub(super) visit: Vec<TokenStream>,
     /// `init_with`.
     pub(super) init: Vec<TokenStream>,
     /// `recompute_population_statistics`, before the batches: each BN's momentum saved and
@@ -43,7 +45,8 @@ struct At {
     f: TokenStream,
     /// `grads.dense0`, …
     g: TokenStream,
-    /// `state.dense0`, …
+    /// The layer's `StateMut`: `StateMut { m: &mut m.dense0, … }` (`m`, `v`, `w` and `step`
+    /// are the locals of `step`).
     st: TokenStream,
     /// The input, of type `&Batch` (`x`, `&ws.a2`).
     input: TokenStream,
@@ -84,7 +87,10 @@ impl Steps {
                 k: i,
                 f: quote!(self #path.#f),
                 g: quote!(grads #path.#f),
-                st: quote!(state #path.#f),
+                st: {
+                    let p = p();
+                    quote!(#p::StateMut { m: &mut m #path.#f, v: &mut v #path.#f, v_max: &mut w #path.#f, step })
+                },
                 input,
                 dx,
                 wanted,
@@ -122,6 +128,14 @@ impl Steps {
         steps
     }
 
+    /// The optimizer step and the gradients' visit of a layer with parameters.
+    fn parameters(&mut self, at: &At) {
+        let p = p();
+        let At { f, g, st, .. } = at;
+        self.step.push(quote!(#p::Parameters::step(&mut #f, &#g, #st, opt);));
+        self.visit.push(quote!(#p::Parameters::visit_grads(&#f, &mut #g, visit);));
+    }
+
     /// The residual block at layer `i`: each branch's statements, then the sum of their
     /// outputs (with the ReLU after the block, fused); backward, the ReLU's, each branch's
     /// (the body writes the gradient of the block's input, the shortcut its own), then the
@@ -156,6 +170,7 @@ impl Steps {
             steps.bwd.reverse();
             bwd.extend(steps.bwd);
             self.step.append(&mut steps.step);
+            self.visit.append(&mut steps.visit);
             self.init.append(&mut steps.init);
             self.save_mom.append(&mut steps.save_mom);
             self.restore_mom.append(&mut steps.restore_mom);
@@ -212,7 +227,7 @@ impl Steps {
     fn linear(&mut self, seq: &Seq, i: usize, at: &At) {
         let p = p();
         let l = &seq.layers[i];
-        let At { k, f, g, st, input, out, dout, .. } = at;
+        let At { k, f, g, input, out, dout, .. } = at;
         let dx = at.optional_dx();
         if let Kind::Conv2d { .. } = l.kind {
             let sk = seq.ws(&s(*k));
@@ -224,7 +239,7 @@ impl Steps {
             self.fwd_eval.push(quote!(#f.forward(#input, &mut #out);));
             self.bwd.push(quote!(#f.backward(#input, &#dout, #dx, &mut #g);));
         }
-        self.step.push(quote!(#p::Parameters::step(&mut #f, &#g, &mut #st, opt);));
+        self.parameters(at);
         // Default init: He before a ReLU (looking past BN, pools, flatten and blocks, and
         // out of a branch), Xavier otherwise.
         let default = if next_activation(seq.layers, i, seq.then) == Some(Act::ReLU) {
@@ -290,13 +305,13 @@ impl Steps {
     /// A LayerNorm: the same forward in training and eval.
     fn layernorm(&mut self, eps: f64, at: &At, t: &Ident) {
         let p = p();
-        let At { k, f, g, st, input, out, dout, ws, .. } = at;
+        let At { k, f, g, input, out, dout, ws, .. } = at;
         let ck = c(*k);
         let dx = at.optional_dx();
         self.fwd.push(quote!(#f.forward_train(#input, &mut #out, &mut #ws.#ck);));
         self.fwd_eval.push(quote!(#f.forward(#input, &mut #out);));
         self.bwd.push(quote!(#f.backward(#input, &#ws.#ck, &#dout, #dx, &mut #g);));
-        self.step.push(quote!(#p::Parameters::step(&mut #f, &#g, &mut #st, opt);));
+        self.parameters(at);
         self.init.push(quote! {
             #f.reset();
             #f.eps = <#t as #p::Float>::from_f64(#eps);
@@ -306,14 +321,14 @@ impl Steps {
     /// A GroupNorm over an image: the same forward in training and eval, per sample.
     fn groupnorm(&mut self, l: &Layer, eps: f64, at: &At, t: &Ident) {
         let p = p();
-        let At { k, f, g, st, input, out, dout, ws, .. } = at;
+        let At { k, f, g, input, out, dout, ws, .. } = at;
         let ck = c(*k);
         let dx = at.optional_dx();
         let px = pixels_ty(l.input).expect("a GroupNorm over images (checked)");
         self.fwd.push(quote!(#f.forward_train::<#px, _, _>(#input, &mut #out, &mut #ws.#ck);));
         self.fwd_eval.push(quote!(#f.forward::<#px, _, _>(#input, &mut #out);));
         self.bwd.push(quote!(#f.backward::<#px, _, _>(#input, &#ws.#ck, &#dout, #dx, &mut #g);));
-        self.step.push(quote!(#p::Parameters::step(&mut #f, &#g, &mut #st, opt);));
+        self.parameters(at);
         self.init.push(quote! {
             #f.reset();
             #f.eps = <#t as #p::Float>::from_f64(#eps);
@@ -338,7 +353,7 @@ impl Steps {
     fn batchnorm(&mut self, seq: &Seq, l: &Layer, at: &At, t: &Ident) {
         let Kind::BatchNorm { eps, momentum, affine, renorm } = l.kind else { unreachable!("a BN") };
         let p = p();
-        let At { k, f, g, st, input, dx, out, dout, ws, .. } = at;
+        let At { k, f, g, input, dx, out, dout, ws, .. } = at;
         let relu = fused_with_relu(seq.layers, *k);
         let ck = c(*k);
         match (pixels_ty(l.input), relu) {
@@ -361,7 +376,7 @@ impl Steps {
                 ));
             }
         }
-        self.step.push(quote!(#p::Parameters::step(&mut #f, &#g, &mut #st, opt);));
+        self.parameters(at);
         let mom = match momentum {
             Momentum::Cumulative => quote!(#p::Momentum::Cumulative),
             Momentum::Exponential(v) => quote!(#p::Momentum::Exponential(<#t as #p::Float>::from_f64(#v))),
