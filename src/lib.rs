@@ -9,8 +9,10 @@
 //! - [`stats`]: percentiles and spreads; [`plot`]: every figure, drawn in one style.
 
 pub mod experiments;
-pub mod mnist;
 pub mod networks;
+/// MNIST: the loaders of [`bn_train::mnist`] (the embedded 5000-digit subset, the IDX files),
+/// re-exported under their former path.
+pub use bn_train::mnist;
 pub mod plot;
 pub mod stats;
 pub mod train;
