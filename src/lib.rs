@@ -41,6 +41,8 @@ pub struct ReadmeDoctests;
 pub mod docs_doctests {
     #[doc = include_str!("../docs/cnn.md")]
     pub struct Cnn;
+    #[doc = include_str!("../docs/data.md")]
+    pub struct Data;
     #[doc = include_str!("../docs/claims.md")]
     pub struct Claims;
     #[doc = include_str!("../docs/kernels.md")]
