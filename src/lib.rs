@@ -9,8 +9,10 @@
 //! - [`stats`]: percentiles and spreads; [`plot`]: every figure, drawn in one style.
 
 pub mod experiments;
-pub mod mnist;
 pub mod networks;
+/// MNIST: the loaders of [`bn_train::mnist`] (the embedded 5000-digit subset, the IDX files),
+/// re-exported under their former path.
+pub use bn_train::mnist;
 pub mod plot;
 pub mod stats;
 pub mod train;
@@ -39,6 +41,8 @@ pub struct ReadmeDoctests;
 pub mod docs_doctests {
     #[doc = include_str!("../docs/cnn.md")]
     pub struct Cnn;
+    #[doc = include_str!("../docs/data.md")]
+    pub struct Data;
     #[doc = include_str!("../docs/claims.md")]
     pub struct Claims;
     #[doc = include_str!("../docs/kernels.md")]

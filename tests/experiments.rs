@@ -22,12 +22,7 @@ use bn_paper::mnist::Dataset;
 /// Every `k`th digit of `data` (the embedded splits are in file order; a stride keeps
 /// every class).
 fn every(data: &Dataset, k: usize) -> Dataset {
-    let mut out = Dataset::default();
-    for (image, label) in data.iter().step_by(k) {
-        out.images.extend_from_slice(image);
-        out.labels.push(label);
-    }
-    out
+    data.subset(&(0..data.len()).step_by(k).collect::<Vec<_>>())
 }
 
 mod paper {
@@ -120,7 +115,7 @@ mod cnn {
         // 1,000 training digits, 250 test digits, 25 of each class.
         let (train, test) = (every(&train, 4), every(&test, 4));
         assert_eq!((train.len(), test.len()), (1000, 250));
-        assert_eq!(test.class_counts(), [25; 10]);
+        assert_eq!(test.class_counts(10), [25; 10]);
         let cfg = Config { steps: 300, eval_every: 100, lr: 0.1, timed_forwards: 0, ..Config::default() };
         let mut seen = Vec::new();
         let report = run(&cfg, &train, &test, |_| {}, |r| seen.push(r.step));
@@ -193,7 +188,7 @@ mod resnet {
         let (train, test) = load_default().expect("embedded data");
         // 1,000 training digits, 100 test digits, 10 of each class.
         let (train, test) = (every(&train, 4), every(&test, 10));
-        assert_eq!(test.class_counts(), [10; 10]);
+        assert_eq!(test.class_counts(10), [10; 10]);
         let cfg = Config { steps: 20, eval_every: 10, momentum: 0.9, lr: 0.05, timed_forwards: 0, ..default_config() };
         let report = run(&cfg, &train, &test, |_| {}, |_| {});
         let steps: Vec<usize> = report.records.iter().map(|r| r.step).collect();

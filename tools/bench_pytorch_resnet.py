@@ -50,7 +50,7 @@ def block(cin, cout, stride):
 
 
 def resnet_bn():
-    """`ResNetBn` of src/networks.rs."""
+    """`ResNetBn` of src/networks/mod.rs."""
     return nn.Sequential(
         conv(1, 16),
         nn.BatchNorm2d(16),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch interop proof for bn-core's safetensors files (both directions).
 
-The network is `Interop` of src/networks.rs (tested in tests/pytorch_mlp.rs); its PyTorch
+The network is `Interop` of src/networks/interop.rs (tested in tests/pytorch_mlp.rs); its PyTorch
 equivalent is `training_model()` below, and the folded (BN-free) equivalent `folded_model()`.
 
 1. PyTorch -> bn-core (writes the checked-in fixtures, read by `cargo test --test pytorch_mlp`):

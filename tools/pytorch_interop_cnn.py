@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch interop proof for convolutional bn-core networks (both directions).
 
-The network is `InteropCnn` of src/networks.rs (tested in tests/pytorch_cnn.rs): every image layer kind and option of
+The network is `InteropCnn` of src/networks/interop.rs (tested in tests/pytorch_cnn.rs): every image layer kind and option of
 `network!` (conv2d with and without bias, strided, with a (KH, KW) kernel, padded, named;
 BatchNorm2d with default and other eps/momentum, cumulative; max pooling with overlapping
 windows and plain; average pooling; flatten; relu, tanh and sigmoid on images) and a BN in

@@ -1,5 +1,7 @@
 //! The fuzz targets' bodies (each `fuzz_targets/<name>.rs` calls the function of its name),
-//! and the networks they load into: `Interop` and `InteropCnn` of `bn_paper::networks`, the
+//! and the networks they load into: `Interop` and `InteropCnn` of `bn_paper::networks`
+//! (included from `src/networks/interop.rs` by path: the fuzz crate does not build the
+//! `bn-paper` package and its experiments), the
 //! networks of the PyTorch fixtures (`tests/pytorch_mlp.rs`, `tests/pytorch_cnn.rs`), so that
 //! the seeds, those fixtures, load and the mutations reach every check of the loader.
 //!
@@ -12,9 +14,12 @@ use std::path::Path;
 
 use bn_core::typenum::U5;
 use bn_core::{argmax, boxed_zeroed, Batch, Inference, LoadError, Network, PlainData, StateDict, Vector, Zeroable};
-use bn_paper::mnist::{self, Dataset};
+use bn_train::csv::{CsvOptions, LabelColumn};
+use bn_train::{mnist, DataError, Dataset};
 
-pub use bn_paper::networks::{Interop, InteropCnn, InteropCnnFolded, InteropFolded};
+#[path = "../../src/networks/interop.rs"]
+mod interop;
+pub use interop::{Interop, InteropCnn, InteropCnnFolded, InteropFolded};
 
 /// `data` as a safetensors file, loaded into both networks and both folded types.
 pub fn load_safetensors(data: &[u8]) {
@@ -135,14 +140,73 @@ pub fn mnist_csv(data: &[u8]) {
 }
 
 /// A loaded set is consistent; an error displays.
-fn check_dataset(result: Result<Dataset, mnist::DataError>) {
+fn check_dataset(result: Result<Dataset, DataError>) {
     match result {
         Ok(d) => {
-            assert_eq!(d.images.len(), d.len() * mnist::IMAGE_PIXELS);
-            assert!(d.labels.iter().all(|&l| usize::from(l) < mnist::CLASSES));
-            assert!(d.images.iter().all(|p| (0.0..=1.0).contains(p)));
+            assert_eq!(d.width(), mnist::IMAGE_PIXELS);
+            assert_eq!(d.samples().len(), d.len() * mnist::IMAGE_PIXELS);
+            assert!(d.labels().iter().all(|&l| (l as usize) < mnist::CLASSES));
+            assert!(d.samples().iter().all(|p| (0.0..=1.0).contains(p)));
         }
         Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
+/// `data` as a CSV file for `bn_train::parse_csv`: byte 0 picks the options (bit 0: a
+/// header; bits 1–2: the label column, last, first, index 1 or the name `y`; bit 3: `;`
+/// as the delimiter; bit 4: 3 features expected), the rest is the file. A loaded set has
+/// `len × width` finite values, at least one sample, the expected width, and is what a
+/// second parse gives; an error names the data.
+pub fn csv(data: &[u8]) {
+    let Some((&flags, text)) = data.split_first() else {
+        return;
+    };
+    let label = match (flags >> 1) & 3 {
+        0 => LabelColumn::Last,
+        1 => LabelColumn::First,
+        2 => LabelColumn::Index(1),
+        _ => LabelColumn::Name("y".into()),
+    };
+    let mut opts = CsvOptions::default().header(flags & 1 != 0).label(label);
+    if flags & 8 != 0 {
+        opts = opts.delimiter(b';');
+    }
+    if flags & 16 != 0 {
+        opts = opts.width(3);
+    }
+    match bn_train::parse_csv(text, &opts) {
+        Ok(d) => {
+            assert!(!d.is_empty());
+            assert_eq!(d.samples().len(), d.len() * d.width());
+            assert!(d.samples().iter().all(|v| v.is_finite()));
+            if let Some(w) = opts.expected_width {
+                assert_eq!(d.width(), w);
+            }
+            assert_eq!(bn_train::parse_csv(text, &opts).expect("parses again"), d);
+        }
+        Err(e) => assert!(e.to_string().starts_with("<bytes>"), "{e}"),
+    }
+}
+
+/// `data` as a `.npy` file of samples and one of labels: bytes 0–1 the length of the
+/// samples' file (little-endian, cut to what follows), then it, then the labels' file. A
+/// loaded set has `len × width` finite values and as many labels; an error names a file.
+pub fn npy(data: &[u8]) {
+    let Some((&[lo, hi], rest)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let (samples, labels) = rest.split_at(usize::from(u16::from_le_bytes([lo, hi])).min(rest.len()));
+    match bn_train::parse_npy(samples, Path::new("x.npy"), labels, Path::new("y.npy")) {
+        Ok(d) => {
+            assert!(!d.is_empty());
+            assert_eq!(d.samples().len(), d.len() * d.width());
+            assert_eq!(d.labels().len(), d.len());
+            assert!(d.samples().iter().all(|v| v.is_finite()));
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.starts_with("x.npy") || msg.starts_with("y.npy"), "{msg}");
+        }
     }
 }
 

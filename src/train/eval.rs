@@ -32,7 +32,7 @@ where
         fill_rows(x, data, start, n);
         let out = net.forward_eval(x, ws);
         correct +=
-            out.iter().take(n).zip(&data.labels[start..]).filter(|(o, &l)| bn_core::argmax(o) == l as usize).count();
+            out.iter().take(n).zip(&data.labels()[start..]).filter(|(o, &l)| bn_core::argmax(o) == l as usize).count();
         inspect(ws, n);
     }
     correct as f64 / data.len().max(1) as f64
@@ -129,7 +129,7 @@ where
     let ([eval_pred, eval_batch_pred], [eval_one, eval_batch]) = predictions(net, test, &chunks, passes);
     let ([folded_pred, folded_batch_pred], [folded_one, folded_batch]) = predictions(&*folded, test, &chunks, passes);
 
-    let hits = |pred: &[usize]| pred.iter().zip(&test.labels).filter(|(p, &l)| **p == l as usize).count();
+    let hits = |pred: &[usize]| pred.iter().zip(test.labels()).filter(|(p, &l)| **p == l as usize).count();
     let differ = |a: &[usize], b: &[usize]| a.iter().zip(b).filter(|(a, b)| a != b).count();
     let n = test.len().max(1) as f64;
     let check = FoldCheck {
@@ -160,7 +160,7 @@ where
     let t0 = Instant::now();
     for pass in 0..passes {
         for i in 0..n {
-            let class = model.classify(GenericArray::from_slice(test.image(i)));
+            let class = model.classify(GenericArray::from_slice(test.sample(i)));
             if pass == 0 {
                 one.push(class);
             }

@@ -64,8 +64,8 @@ impl<B: ArrayLength> MiniBatch<B> {
     pub fn draw(&mut self, sampler: &mut EpochSampler, data: &Dataset) {
         for (b, label) in self.labels.iter_mut().enumerate() {
             let i = sampler.next_index();
-            self.x[b].copy_from_slice(data.image(i));
-            *label = usize::from(data.labels[i]);
+            self.x[b].copy_from_slice(data.sample(i));
+            *label = data.label(i) as usize;
         }
     }
 }
@@ -80,7 +80,7 @@ impl<B: ArrayLength> Default for MiniBatch<B> {
 /// other rows keep what they held): how the evaluations read the data in chunks.
 pub fn fill_rows<B: ArrayLength>(x: &mut Batch<B, U784>, data: &Dataset, start: usize, n: usize) {
     for (b, row) in x.iter_mut().enumerate().take(n) {
-        row.copy_from_slice(data.image(start + b));
+        row.copy_from_slice(data.sample(start + b));
     }
 }
 
@@ -136,10 +136,9 @@ mod tests {
     #[test]
     fn a_mini_batch_holds_the_sampled_digits_and_their_labels() {
         use bn_core::typenum::U3;
-        let mut data = Dataset::default();
+        let mut data = Dataset::new(784);
         for k in 0..5u8 {
-            data.images.extend(std::iter::repeat_n(f32::from(k) / 10.0, 784));
-            data.labels.push(k);
+            data.push(&[f32::from(k) / 10.0; 784], u32::from(k));
         }
         let (mut s, mut reference) = (EpochSampler::new(5, 9), EpochSampler::new(5, 9));
         let mut batch = MiniBatch::<U3>::new();

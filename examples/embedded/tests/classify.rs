@@ -52,11 +52,12 @@ fn classifies_the_test_split_as_the_trained_model() {
     // The trained network's eval path (population statistics), loaded from the same run.
     let trained = paper::PaperBn::load_safetensors(&std::fs::read(TRAINED_FILE).unwrap()).unwrap();
     let mut correct = 0;
-    for (i, (image, label)) in test.iter().enumerate() {
+    for i in 0..test.len() {
+        let (image, label) = (test.sample_array::<784>(i), test.label(i));
         let embedded = classify(image);
         assert_eq!(usize::from(embedded), trained.classify(image), "test digit {i}: embedded vs eval path");
         assert_eq!(usize::from(embedded), runtime.classify(image), "test digit {i}: embedded vs run-time decode");
-        correct += usize::from(embedded == label);
+        correct += usize::from(u32::from(embedded) == label);
     }
     assert!(correct as f64 / test.len() as f64 >= 0.88, "{correct} of 1000 correct");
 }

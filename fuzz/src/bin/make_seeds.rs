@@ -1,6 +1,7 @@
 //! Writes the checked-in seeds, `fuzz/seeds/<target>/`, from the project's real files:
 //! the PyTorch fixtures (`tests/fixtures/pytorch/`) and the embedded MNIST subset
-//! (`data/mnist_5k.csv.gz`). Deterministic; small (about 60 KB in all).
+//! (`bn-train/data/mnist_5k.csv.gz`), and small CSV and `.npy` files written here.
+//! Deterministic; small (about 70 KB in all).
 //!
 //! ```sh
 //! cargo +nightly run --manifest-path fuzz/Cargo.toml --bin make_seeds
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use bn_core::PlainData;
 use bn_fuzz::{Interop, InteropCnn, InteropCnnFolded, InteropFolded};
-use bn_paper::mnist::{self, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IMAGE_PIXELS};
+use bn_train::mnist::{self, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IMAGE_PIXELS};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -45,7 +46,7 @@ fn main() {
 
     // The embedded MNIST subset: its first lines, as CSV and as IDX files.
     let mut text = Vec::new();
-    let gz = std::fs::read(root.join("data/mnist_5k.csv.gz")).expect("data/mnist_5k.csv.gz");
+    let gz = std::fs::read(root.join("bn-train/data/mnist_5k.csv.gz")).expect("bn-train/data/mnist_5k.csv.gz");
     MultiGzDecoder::new(&gz[..]).read_to_end(&mut text).expect("gzip");
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').take(3).collect();
 
@@ -58,10 +59,11 @@ fn main() {
     let dir = clean(&seeds.join("mnist_idx"));
     let digits = mnist::parse_csv_bytes(&csv, Path::new("seed.csv")).expect("the embedded data");
     let n = digits.len() as u32;
-    let pixels: Vec<u8> = digits.images.iter().map(|&p| (p * 255.0).round() as u8).collect();
+    let pixels: Vec<u8> = digits.samples().iter().map(|&p| (p * 255.0).round() as u8).collect();
     assert_eq!(pixels.len(), digits.len() * IMAGE_PIXELS);
     let images = idx(IDX_IMAGES_MAGIC, &[n, 28, 28], &pixels);
-    let labels = idx(IDX_LABELS_MAGIC, &[n], &digits.labels);
+    let digit_labels: Vec<u8> = digits.labels().iter().map(|&l| l as u8).collect();
+    let labels = idx(IDX_LABELS_MAGIC, &[n], &digit_labels);
     let pair = |flags: u8, labels: &[u8], images: &[u8]| {
         let len = u16::try_from(labels.len()).expect("a short label file").to_le_bytes();
         [&[flags, len[0], len[1]][..], labels, images].concat()
@@ -69,6 +71,38 @@ fn main() {
     write(&dir, "raw.idx", &pair(0, &labels, &images));
     write(&dir, "gzipped.idx", &pair(3, &gzip(&labels), &gzip(&images)));
     write(&dir, "empty.idx", &pair(0, &idx(IDX_LABELS_MAGIC, &[0], &[]), &idx(IDX_IMAGES_MAGIC, &[0, 28, 28], &[])));
+
+    // csv: byte 0 the options (see bn_fuzz::csv), then the file.
+    let dir = clean(&seeds.join("csv"));
+    write(&dir, "plain.csv", b"\x001,2,3,0\n4.5,-6,7e-1,1\n");
+    write(&dir, "header_name.csv", b"\x07a,y,b,c\r\n1,2,3,4\n\n5,6,7,8\n");
+    write(&dir, "semicolon_width3.csv", b"\x18\"1\";2;3;9\n4;5;6;0\n");
+    write(&dir, "first_column.csv", b"\x022,0.5,0.25\n3,1e3,-1\n");
+
+    // npy: bytes 0-1 the samples' file length, the samples' file, the labels' file.
+    let dir = clean(&seeds.join("npy"));
+    let f32s: Vec<u8> = (0..6).flat_map(|v| (v as f32).to_le_bytes()).collect();
+    let f64s: Vec<u8> = (0..6).flat_map(|v| f64::from(v).to_be_bytes()).collect();
+    let y_i64: Vec<u8> = [3i64, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let npy_pair = |x: Vec<u8>, y: Vec<u8>| {
+        let len = u16::try_from(x.len()).expect("a short file").to_le_bytes();
+        [&len[..], &x, &y].concat()
+    };
+    write(&dir, "f32_i64.npy", &npy_pair(npy("<f4", "(2, 3)", &f32s), npy("<i8", "(2,)", &y_i64)));
+    write(&dir, "f64be_u8.npy", &npy_pair(npy(">f8", "(2, 1, 3)", &f64s), npy("|u1", "(2, 1)", &[3, 1])));
+    write(&dir, "u8_i32.npy", &npy_pair(npy("|u1", "(2, 3)", &[0, 1, 2, 3, 4, 5]), npy("<i4", "(2,)", &[1, 0, 0, 0, 0, 0, 0, 0])));
+}
+
+/// A version 1.0 `.npy` file, as numpy writes it: magic, version, the header dictionary
+/// padded with spaces to a multiple of 64 bytes, then the data.
+fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let len = u16::try_from(header.len()).expect("a short header").to_le_bytes();
+    [&b"\x93NUMPY\x01\x00"[..], &len, header.as_bytes(), data].concat()
 }
 
 fn clean(dir: &Path) -> PathBuf {

@@ -52,13 +52,8 @@ pub fn one(data: &Data, subset: &Dataset, model: &str, steps: usize, lr: f64, se
 /// share).
 pub fn spread(data: &Dataset, n: usize) -> Dataset {
     let n = n.min(data.len());
-    let mut out = Dataset::default();
-    for k in 0..n {
-        let i = k * data.len() / n;
-        out.images.extend_from_slice(data.image(i));
-        out.labels.push(data.labels[i]);
-    }
-    out
+    let indices: Vec<usize> = (0..n).map(|k| k * data.len() / n).collect();
+    data.subset(&indices)
 }
 
 /// Runs the experiment.

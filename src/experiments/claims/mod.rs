@@ -72,12 +72,8 @@ pub struct Data {
 impl Data {
     /// Splits `train` into fit and validation (every eighth digit) and keeps `test`.
     pub fn new(train: Dataset, test: Dataset) -> Self {
-        let (mut fit, mut validation) = (Dataset::default(), Dataset::default());
-        for (i, (image, label)) in train.iter().enumerate() {
-            let part = if i % 8 == 7 { &mut validation } else { &mut fit };
-            part.images.extend_from_slice(image);
-            part.labels.push(label);
-        }
+        let (validation, fit): (Vec<usize>, Vec<usize>) = (0..train.len()).partition(|i| i % 8 == 7);
+        let (fit, validation) = (train.subset(&fit), train.subset(&validation));
         Data { train, validation, fit, test }
     }
 }

@@ -35,7 +35,7 @@ pub(super) fn parse_csv_gz(bytes: &[u8], name: &Path) -> Result<Dataset, DataErr
 
 fn parse_csv(text: &[u8], file: &Path) -> Result<Dataset, DataError> {
     const FIELDS: usize = IMAGE_PIXELS + 1;
-    let mut data = Dataset::default();
+    let mut data = Dataset::new(IMAGE_PIXELS);
     let mut pixels = [0u8; IMAGE_PIXELS];
     for (line_index, line) in text.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -66,7 +66,7 @@ fn parse_csv(text: &[u8], file: &Path) -> Result<Dataset, DataError> {
             } else if value as usize >= CLASSES {
                 return Err(csv_err(column, "expected a label 0-9", shorten(field)));
             } else {
-                data.push(&pixels, value);
+                data.push_map(&pixels, u32::from(value), |p| f32::from(p) / 255.0);
             }
         }
         if let Some(extra) = fields.next() {

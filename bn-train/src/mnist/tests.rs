@@ -20,7 +20,7 @@ impl TempDir {
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("bn-paper-mnist-{tag}-{}-{n}-{nanos}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bn-train-mnist-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -89,20 +89,20 @@ fn assert_contains(msg: &str, parts: &[&str]) {
 fn default_data_is_split_400_100_per_class() {
     let (train, test) = load_default().unwrap();
     assert_eq!((train.len(), test.len()), (4000, 1000));
-    assert_eq!(train.images.len(), 4000 * IMAGE_PIXELS);
-    assert_eq!(test.images.len(), 1000 * IMAGE_PIXELS);
-    assert_eq!(train.class_counts(), [400; CLASSES]);
-    assert_eq!(test.class_counts(), [100; CLASSES]);
+    assert_eq!(train.samples().len(), 4000 * IMAGE_PIXELS);
+    assert_eq!(test.samples().len(), 1000 * IMAGE_PIXELS);
+    assert_eq!(train.class_counts(CLASSES), [400; CLASSES]);
+    assert_eq!(test.class_counts(CLASSES), [100; CLASSES]);
     for set in [&train, &test] {
-        assert!(set.images.iter().all(|&p| (0.0..=1.0).contains(&p)));
-        assert!(set.images.contains(&1.0) && set.images.contains(&0.0));
+        assert!(set.samples().iter().all(|&p| (0.0..=1.0).contains(&p)));
+        assert!(set.samples().contains(&1.0) && set.samples().contains(&0.0));
     }
     // Disjoint: no test image is a training image.
     let train_images: std::collections::HashSet<Vec<u32>> =
         train.iter().map(|(im, _)| im.iter().map(|p| p.to_bits()).collect()).collect();
     assert!(test.iter().all(|(im, _)| !train_images.contains(&im.iter().map(|p| p.to_bits()).collect::<Vec<_>>())));
     // Mean pixel near MNIST's 0.1307.
-    let mean = train.images.iter().map(|&p| f64::from(p)).sum::<f64>() / train.images.len() as f64;
+    let mean = train.samples().iter().map(|&p| f64::from(p)).sum::<f64>() / train.samples().len() as f64;
     assert!((mean - 0.1307).abs() < 0.01, "mean {mean}");
 }
 
@@ -116,10 +116,10 @@ fn idx_gz_and_raw_files_load() {
     dir.write("train-labels-idx1-ubyte", b"garbage");
     let (train, test) = load_idx_dir(&dir.0).unwrap();
     assert_eq!((train.len(), test.len()), (3, 2));
-    assert_eq!(train.labels, [0, 1, 2]);
-    assert_eq!(test.labels, [0, 1]);
-    assert_eq!(train.image(2)[100], 2.0 / 255.0);
-    assert_eq!(test.image(1)[783], 1.0 / 255.0);
+    assert_eq!(train.labels(), [0, 1, 2]);
+    assert_eq!(test.labels(), [0, 1]);
+    assert_eq!(train.sample(2)[100], 2.0 / 255.0);
+    assert_eq!(test.sample(1)[783], 1.0 / 255.0);
 }
 
 #[test]
@@ -279,9 +279,9 @@ fn csv_loads_plain_and_gzipped() {
     let plain = load_csv(&dir.write("a.csv", text.as_bytes())).unwrap();
     let gzipped = load_csv(&dir.write("a.csv.gz", &gz(text.as_bytes()))).unwrap();
     assert_eq!(plain, gzipped);
-    assert_eq!(plain.labels, [3, 9]);
-    assert_eq!(plain.image(0), &[1.0; IMAGE_PIXELS]);
-    assert_eq!(plain.image(1), &[0.0; IMAGE_PIXELS]);
+    assert_eq!(plain.labels(), [3, 9]);
+    assert_eq!(plain.sample(0), &[1.0; IMAGE_PIXELS]);
+    assert_eq!(plain.sample(1), &[0.0; IMAGE_PIXELS]);
 }
 
 #[test]
@@ -363,20 +363,20 @@ fn bytes_entry_points_equal_the_file_loaders() {
 
 #[test]
 fn full_mnist_from_shared_data_if_present() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
     if !dir.is_dir() {
         eprintln!("skipped: {} does not exist", dir.display());
         return;
     }
     let (train, test) = load_idx_dir(&dir).unwrap();
     assert_eq!((train.len(), test.len()), (60000, 10000));
-    assert_eq!(train.images.len(), 60000 * IMAGE_PIXELS);
-    assert_eq!(&train.labels[..5], [5, 0, 4, 1, 9]);
-    assert_eq!(&test.labels[..3], [7, 2, 1]);
-    let mean = train.images.iter().map(|&p| f64::from(p)).sum::<f64>() / train.images.len() as f64;
+    assert_eq!(train.samples().len(), 60000 * IMAGE_PIXELS);
+    assert_eq!(&train.labels()[..5], [5, 0, 4, 1, 9]);
+    assert_eq!(&test.labels()[..3], [7, 2, 1]);
+    let mean = train.samples().iter().map(|&p| f64::from(p)).sum::<f64>() / train.samples().len() as f64;
     assert!((mean - 0.13066).abs() < 1e-4, "mean {mean}");
     // The embedded set is the first 500 of each class of the training set.
     let (small_train, _) = load_default().unwrap();
-    let first_zero = train.labels.iter().position(|&l| l == 0).unwrap();
-    assert_eq!(small_train.image(0), train.image(first_zero));
+    let first_zero = train.labels().iter().position(|&l| l == 0).unwrap();
+    assert_eq!(small_train.sample(0), train.sample(first_zero));
 }

@@ -7,7 +7,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::DataError;
 
-pub(super) fn is_gz(file: &Path) -> bool {
+pub(crate) fn is_gz(file: &Path) -> bool {
     file.extension().is_some_and(|e| e == "gz")
 }
 

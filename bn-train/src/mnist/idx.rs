@@ -69,9 +69,9 @@ fn pair(
     if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= CLASSES) {
         return Err(DataError::LabelOutOfRange { file: labels_file, index, label });
     }
-    let mut data = Dataset { images: Vec::with_capacity(pixels.len()), labels: Vec::with_capacity(label_count) };
+    let mut data = Dataset::with_capacity(IMAGE_PIXELS, label_count);
     for (image, &label) in pixels.chunks_exact(IMAGE_PIXELS).zip(labels.iter()) {
-        data.push(image, label);
+        data.push_map(image, u32::from(label), |p| f32::from(p) / 255.0);
     }
     Ok(data)
 }
