@@ -1,8 +1,11 @@
 //! Parity with PyTorch for the optimizers (Adam, AdamW, amsgrad, L2 and decoupled weight
-//! decay, decay on weights only as PyTorch's parameter groups, SGD with momentum) and for
-//! gradient clipping (`clip_grad_norm_`), over 20 steps of a small network with BN.
+//! decay, decay on weights only as PyTorch's parameter groups, SGD with momentum), for
+//! gradient clipping (`clip_grad_norm_`) and for the learning-rate schedules in training
+//! (`torch.optim.lr_scheduler` stepped after every `opt.step()`; here
+//! `schedule.apply(&mut opt, base_lr, t)` before step `t`, which also sets the momentum or β₁
+//! that `OneCycleLR` cycles), over 20 steps of a small network with BN.
 //!
-//! `tools/pytorch_optim.py` ran every run of [`RUNS`] in PyTorch from the same weights
+//! `tools/pytorch_optim.py` ran every run of [`table`] in PyTorch from the same weights
 //! (`optim_init.safetensors`), in float32 and in float64, and saved each step's gradients,
 //! the clipping norms, the losses and the final parameters (`optim_runs.safetensors`).
 //! Here:
@@ -26,7 +29,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use bn_core::typenum::U8;
-use bn_core::{Adam, AdamW, Batch, Float, GenericArray, Network, Optimizer, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::{
+    Adam, AdamW, Batch, CosineAnnealingLr, Float, GenericArray, LinearLr, MultiStepLr, Network, OneCycleLr, Optimizer,
+    Schedule, Scheduled, SequentialLr, Sgd, SoftmaxCrossEntropy, StepLr, Trainer,
+};
 
 use common::files::{tensors, Tensor};
 use common::pytorch::{fixture, max_rel, read, FLOOR};
@@ -71,10 +77,14 @@ const STEPS: usize = 20;
 /// The trainable tensors, in `model.parameters()` order.
 const PARAMS: [&str; 7] = ["0.weight", "1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "5.bias"];
 
-/// The runs of the script (`RUNS`): name, whether it clips, and the optimizer.
-fn table<T: Float>() -> Vec<(&'static str, bool, Opt<T>)> {
+/// A run: name, whether it clips, the optimizer, and the schedule with its base learning
+/// rate (PyTorch's `initial_lr`, the optimizer's `lr` as created), applied before every step.
+type Run<T> = (&'static str, bool, Opt<T>, Option<(Sched, f64)>);
+
+/// The runs of the script (`RUNS`, then `SCHEDULED_RUNS`).
+fn table<T: Float>() -> Vec<Run<T>> {
     let t = T::from_f64;
-    vec![
+    let runs = vec![
         ("adam", false, Opt::Adam(Adam::new(0.01))),
         ("adam_l2", false, Opt::Adam(Adam::new(0.01).with_weight_decay(0.1))),
         ("adamw", false, Opt::AdamW(AdamW::new(0.01).with_weight_decay(0.1))),
@@ -108,7 +118,69 @@ fn table<T: Float>() -> Vec<(&'static str, bool, Opt<T>)> {
                 Sgd::new(t(0.05)).with_momentum(t(0.9)).with_weight_decay(t(0.01)).excluding_norm_and_bias_from_decay(),
             ),
         ),
-    ]
+    ];
+    let scheduled = vec![
+        ("sgd_step", Opt::Sgd(Sgd::new(t(0.1)).with_momentum(t(0.9))), Sched::Step(StepLr::new(5, 0.5)), 0.1),
+        ("sgd_multistep", Opt::Sgd(Sgd::new(t(0.1))), Sched::MultiStep(MultiStepLr::new([4, 9, 15], 0.3)), 0.1),
+        (
+            "adamw_warmup_cosine",
+            Opt::AdamW(AdamW::new(0.01).with_weight_decay(0.1)),
+            Sched::WarmupCosine(LinearLr::new(0.1, 1.0, 5).then(CosineAnnealingLr::new(15, 1e-4), 5)),
+            0.01,
+        ),
+        ("adam_linear", Opt::Adam(Adam::new(0.01)), Sched::Linear(LinearLr::new(0.25, 1.0, 10)), 0.01),
+        (
+            "sgd_onecycle",
+            Opt::Sgd(Sgd::new(t(0.1)).with_momentum(t(0.9))),
+            Sched::OneCycle(OneCycleLr::new(0.2, STEPS as u64)),
+            0.1,
+        ),
+        (
+            "adamw_onecycle",
+            Opt::AdamW(AdamW::new(0.01)),
+            Sched::OneCycle(OneCycleLr::new(0.02, STEPS as u64).with_three_phase()),
+            0.01,
+        ),
+    ];
+    let runs = runs.into_iter().map(|(name, clip, opt)| (name, clip, opt, None));
+    runs.chain(scheduled.into_iter().map(|(name, opt, s, base_lr)| (name, false, opt, Some((s, base_lr))))).collect()
+}
+
+/// One of the schedules, for a table of runs.
+enum Sched {
+    Step(StepLr),
+    MultiStep(MultiStepLr<[u64; 3]>),
+    WarmupCosine(SequentialLr<LinearLr, CosineAnnealingLr>),
+    Linear(LinearLr),
+    OneCycle(OneCycleLr),
+}
+
+impl Schedule for Sched {
+    fn lr(&self, base_lr: f64, t: u64) -> f64 {
+        match self {
+            Sched::Step(s) => s.lr(base_lr, t),
+            Sched::MultiStep(s) => s.lr(base_lr, t),
+            Sched::WarmupCosine(s) => s.lr(base_lr, t),
+            Sched::Linear(s) => s.lr(base_lr, t),
+            Sched::OneCycle(s) => s.lr(base_lr, t),
+        }
+    }
+    fn momentum(&self, t: u64) -> Option<f64> {
+        match self {
+            Sched::Step(s) => s.momentum(t),
+            Sched::MultiStep(s) => s.momentum(t),
+            Sched::WarmupCosine(s) => s.momentum(t),
+            Sched::Linear(s) => s.momentum(t),
+            Sched::OneCycle(s) => s.momentum(t),
+        }
+    }
+}
+
+/// Sets `opt`'s learning rate (and momentum) for step `step` of a scheduled run.
+fn schedule<T: Float>(schedule: &Option<(Sched, f64)>, opt: &mut Opt<T>, step: usize) {
+    if let Some((s, base_lr)) = schedule {
+        s.apply(opt, *base_lr, step as u64);
+    }
 }
 
 /// One of the optimizers, for a table of runs.
@@ -124,6 +196,23 @@ impl<T: Float> Optimizer<T> for Opt<T> {
             Opt::Adam(o) => o.update(param, grad, state, kind),
             Opt::AdamW(o) => o.update(param, grad, state, kind),
             Opt::Sgd(o) => o.update(param, grad, state, kind),
+        }
+    }
+}
+
+impl<T: Float> Scheduled for Opt<T> {
+    fn set_lr(&mut self, lr: f64) {
+        match self {
+            Opt::Adam(o) => o.set_lr(lr),
+            Opt::AdamW(o) => o.set_lr(lr),
+            Opt::Sgd(o) => o.set_lr(lr),
+        }
+    }
+    fn set_momentum(&mut self, momentum: f64) {
+        match self {
+            Opt::Adam(o) => o.set_momentum(momentum),
+            Opt::AdamW(o) => o.set_momentum(momentum),
+            Opt::Sgd(o) => o.set_momentum(momentum),
         }
     }
 }
@@ -182,7 +271,7 @@ fn params(file: &[u8]) -> BTreeMap<String, Tensor> {
 fn optimizers_and_clipping_on_pytorch_gradients_match_pytorch_f32() {
     let reference = Runs::load();
     let mut worst = (0f32, 0f32);
-    for (name, clip, opt) in table::<f32>() {
+    for (name, clip, mut opt, sched) in table::<f32>() {
         let mut net = OptimNet::load_safetensors(&read(&fixture("optim_init.safetensors"))).unwrap();
         let mut trainer = Trainer::<OptimNet, U8>::new_boxed();
         let grads = reference.get(&format!("{name}.grads"));
@@ -199,6 +288,7 @@ fn optimizers_and_clipping_on_pytorch_gradients_match_pytorch_f32() {
                 norms.push(net.clip_grad_norm(&mut trainer.grads, MAX_NORM as f32));
                 clipped += usize::from(trainer.grads.dense5.bias[0] != before);
             }
+            schedule(&sched, &mut opt, step);
             net.step(&trainer.grads, &mut trainer.state, &opt);
         }
         assert_eq!(trainer.state.step, STEPS as u64);
@@ -235,12 +325,13 @@ fn optimizers_and_clipping_on_pytorch_gradients_match_pytorch_f32() {
 fn whole_training_steps_match_pytorch_f64() {
     let reference = Runs::load();
     let mut worst = 0f64;
-    for (name, clip, opt) in table::<f64>() {
+    for (name, clip, mut opt, sched) in table::<f64>() {
         let mut net = OptimNet64::load_safetensors(&read(&fixture("optim_init64.safetensors"))).unwrap();
         let mut trainer = Trainer::<OptimNet64, U8>::new_boxed();
         let (mut losses, mut norms) = (Vec::new(), Vec::new());
         for step in 0..STEPS {
             let (x, labels) = reference.batch::<f64>(step);
+            schedule(&sched, &mut opt, step);
             if clip {
                 let (loss, norm) =
                     net.train_step_clipped(&x, &labels, &SoftmaxCrossEntropy, &opt, MAX_NORM, &mut trainer);
@@ -268,12 +359,13 @@ fn whole_training_steps_match_pytorch_f64() {
 fn whole_training_steps_follow_pytorch_f32() {
     let reference = Runs::load();
     let mut worst = 0f32;
-    for (name, clip, opt) in table::<f32>() {
+    for (name, clip, mut opt, sched) in table::<f32>() {
         let mut net = OptimNet::load_safetensors(&read(&fixture("optim_init.safetensors"))).unwrap();
         let mut trainer = Trainer::<OptimNet, U8>::new_boxed();
         let mut losses = Vec::new();
         for step in 0..STEPS {
             let (x, labels) = reference.batch::<f32>(step);
+            schedule(&sched, &mut opt, step);
             losses.push(if clip {
                 net.train_step_clipped(&x, &labels, &SoftmaxCrossEntropy, &opt, MAX_NORM as f32, &mut trainer).0
             } else {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch parity fixtures for bn-core's optimizers (Adam, AdamW, SGD with parameter groups)
-and gradient clipping (clip_grad_norm_), read by `cargo test --test pytorch_optim`.
+"""PyTorch parity fixtures for bn-core's optimizers (Adam, AdamW, SGD with parameter groups),
+gradient clipping (clip_grad_norm_) and learning-rate schedules in training
+(torch.optim.lr_scheduler), read by `cargo test --test pytorch_optim`.
 
 The network is `OptimNet` of tests/pytorch_optim.rs (`input: 4, dense(5), batchnorm, relu,
 dense(4), tanh, dense(3)`: a weight without bias before the BN, as bn-core declares it,
@@ -9,14 +10,18 @@ noise into full-size steps; biases after; γ and β); its PyTorch equivalent is
 `training_model()` below. Every run starts from the same float32 weights and takes STEPS
 steps: batch s is `inputs[s]` (8 samples) with the labels `(b + s) % 3`, softmax
 cross-entropy (the batch mean), train mode, then, for the clipped runs,
-`clip_grad_norm_(model.parameters(), MAX_NORM)`, then `opt.step()`.
+`clip_grad_norm_(model.parameters(), MAX_NORM)`, then `opt.step()`, then, for the runs of
+SCHEDULED_RUNS, `scheduler.step()` (so step s runs with the learning rate, and the momentum or
+beta1 OneCycleLR cycles, after s scheduler steps: bn-core's `schedule.apply(&mut opt,
+base_lr, s)` before its step s).
 
     python3 tools/pytorch_optim.py
 
 writes to tests/fixtures/pytorch/:
   optim_init.safetensors     the initial state_dict (float32), γ and β away from 1 and 0
   optim_init64.safetensors   the same values in float64
-  optim_runs.safetensors     `inputs` [STEPS, 8, 4] (float32); for every run R of RUNS:
+  optim_runs.safetensors     `inputs` [STEPS, 8, 4] (float32); for every run R of RUNS and
+                             SCHEDULED_RUNS:
                                `R.grads` [STEPS, P]: the float32 run's gradients of every
                                    step before clipping, the parameters concatenated in
                                    `model.parameters()` order (P = 69)
@@ -103,6 +108,50 @@ RUNS = [
 ]
 
 
+# The scheduled runs: name, the optimizer, the torch.optim.lr_scheduler, stepped after every
+# `opt.step()` (so step s runs with the values after s scheduler steps). Keep in step with
+# `table` of tests/pytorch_optim.rs.
+L = torch.optim.lr_scheduler
+SCHEDULED_RUNS = [
+    (
+        "sgd_step",
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, foreach=False),
+        lambda o: L.StepLR(o, step_size=5, gamma=0.5),
+    ),
+    (
+        "sgd_multistep",
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, foreach=False),
+        lambda o: L.MultiStepLR(o, milestones=[4, 9, 15], gamma=0.3),
+    ),
+    (
+        "adamw_warmup_cosine",
+        lambda m: torch.optim.AdamW(m.parameters(), lr=LR, weight_decay=0.1, foreach=False),
+        lambda o: L.SequentialLR(
+            o,
+            [L.LinearLR(o, start_factor=0.1, total_iters=5), L.CosineAnnealingLR(o, T_max=15, eta_min=1e-4)],
+            milestones=[5],
+        ),
+    ),
+    (
+        "adam_linear",
+        lambda m: torch.optim.Adam(m.parameters(), lr=LR, foreach=False),
+        lambda o: L.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=10),
+    ),
+    (
+        # Cycles SGD's momentum.
+        "sgd_onecycle",
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, foreach=False),
+        lambda o: L.OneCycleLR(o, max_lr=0.2, total_steps=STEPS),
+    ),
+    (
+        # Cycles AdamW's beta1.
+        "adamw_onecycle",
+        lambda m: torch.optim.AdamW(m.parameters(), lr=LR, foreach=False),
+        lambda o: L.OneCycleLR(o, max_lr=0.02, total_steps=STEPS, three_phase=True),
+    ),
+]
+
+
 def initial_state():
     torch.manual_seed(0)
     model = training_model()
@@ -113,14 +162,17 @@ def initial_state():
     return model.state_dict(), inputs
 
 
-def run(state, inputs, make_opt, clip, dtype):
+def run(state, inputs, make_opt, clip, dtype, make_sched=None):
     """One run from `state` in `dtype`: the gradients of every step (flat, before clipping),
-    the losses, the norms (clipped runs) and the final state_dict."""
+    the losses, the norms (clipped runs) and the final state_dict. With `make_sched`, its
+    scheduler steps after every `opt.step()`; the learning rates and momenta of the steps are
+    kept in `schedule` (lists of (lr, momentum or beta1))."""
     model = training_model().to(dtype)
     model.load_state_dict(state, strict=True)
     model.train()
     opt = make_opt(model)
-    grads, losses, norms = [], [], []
+    sched = make_sched(opt) if make_sched else None
+    grads, losses, norms, schedule = [], [], [], []
     for s in range(STEPS):
         labels = torch.tensor([(b + s) % N_OUT for b in range(BATCH)])
         opt.zero_grad()
@@ -130,9 +182,13 @@ def run(state, inputs, make_opt, clip, dtype):
         losses.append(loss.detach())
         if clip:
             norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_NORM).detach())
+        group = opt.param_groups[0]
+        schedule.append((group["lr"], group["betas"][0] if "betas" in group else group["momentum"]))
         opt.step()
+        if sched:
+            sched.step()
     params = {n: p.detach().clone() for n, p in model.named_parameters()}
-    return torch.stack(grads), torch.stack(losses), (torch.stack(norms) if clip else None), params
+    return torch.stack(grads), torch.stack(losses), (torch.stack(norms) if clip else None), params, schedule
 
 
 def main():
@@ -142,13 +198,16 @@ def main():
         {k: (v.double() if v.is_floating_point() else v) for k, v in state.items()}, "optim_init64.safetensors"
     )
     out = {"inputs": inputs.contiguous()}
-    for name, make_opt, clip in RUNS:
-        grads, losses, norms, params = run(state, inputs, make_opt, clip, torch.float32)
+    runs = [(name, make_opt, clip, None) for name, make_opt, clip in RUNS]
+    runs += [(name, make_opt, False, make_sched) for name, make_opt, make_sched in SCHEDULED_RUNS]
+    for name, make_opt, clip, make_sched in runs:
+        grads, losses, norms, params, schedule = run(state, inputs, make_opt, clip, torch.float32, make_sched)
         out[f"{name}.grads"] = grads.contiguous()
         out[f"{name}.losses"] = losses.contiguous()
         for k, v in params.items():
             out[f"{name}.{k}"] = v.contiguous()
-        _, losses64, norms64, params64 = run(state, inputs, make_opt, clip, torch.float64)
+        _, losses64, norms64, params64, schedule64 = run(state, inputs, make_opt, clip, torch.float64, make_sched)
+        assert schedule64 == schedule
         out[f"{name}.f64.losses"] = losses64.contiguous()
         for k, v in params64.items():
             out[f"{name}.f64.{k}"] = v.contiguous()
@@ -162,6 +221,11 @@ def main():
             if not 0 < clipped < STEPS:
                 print(line, "MAX_NORM must clip some steps and not others")
                 return 1
+        if make_sched:
+            lrs, moms = sorted({lr for lr, _ in schedule}), sorted({m for _, m in schedule})
+            line += f", {len(lrs)} learning rates ({lrs[0]:.2e} to {lrs[-1]:.2e})"
+            if len(moms) > 1:
+                line += f", {len(moms)} momenta ({moms[0]:.3f} to {moms[-1]:.3f})"
         f32_vs_f64 = max(
             ((params[k].double() - params64[k]).abs() / params64[k].abs().clamp(min=1e-3)).max().item() for k in params
         )
