@@ -20,7 +20,10 @@
 //! the wrapper that bn-core's zero-allocation tests use.
 
 use bn_core::typenum::{U10, U100, U16, U32, U60, U784};
-use bn_core::{boxed_zeroed, flat_mut, AdamW, Batch, GenericArray, Rng, Sgd, SoftmaxCrossEntropy, Trainer};
+use bn_core::{
+    boxed_zeroed, flat_mut, AdamW, Batch, CosineAnnealingLr, GenericArray, LinearLr, MultiStepLr, Rng, Schedule, Sgd,
+    SoftmaxCrossEntropy, Trainer,
+};
 use bn_paper::networks::{paper_bn_folded_chain, LeNetBn, LeNetBnFolded, PaperBn, PaperBnFolded, TinyMlp};
 
 #[path = "../bn-core/tests/common/counting.rs"]
@@ -59,19 +62,23 @@ fn workloads(level: &str) {
     assert!(losses.iter().all(|l| l.is_finite()) && (1.0..4.0).contains(&losses[0]), "{level}: losses {losses:?}");
     assert!(losses[2] < losses[0], "{level}: the same batch three times: the loss goes down ({losses:?})");
 
-    // The same network with AdamW (amsgrad: every slot of the state) and gradient clipping,
-    // from a fresh trainer.
-    let adamw = AdamW::new(1e-3).with_amsgrad().excluding_norm_and_bias_from_decay();
+    // The same network with AdamW (amsgrad: every slot of the state), a warm-up + cosine
+    // schedule (`MultiStepLr` over a slice too) and gradient clipping, from a fresh trainer.
+    let mut adamw = AdamW::new(1e-3).with_amsgrad().excluding_norm_and_bias_from_decay();
+    let schedule =
+        LinearLr::warmup(0.1, 1).then(CosineAnnealingLr::new(10, 0.0), 1).then(MultiStepLr::new(&[5u64][..], 0.5), 2);
     let mut adam_trainer = Trainer::<PaperBn, U60>::new_boxed();
-    let steps = assert_no_alloc(&format!("{level}: paper_mlp, AdamW and clip_grad_norm"), || {
-        let mut steps = [(0.0f32, 0.0f32); 2];
-        for s in steps.iter_mut() {
+    let steps = assert_no_alloc(&format!("{level}: paper_mlp, AdamW, a schedule and clip_grad_norm"), || {
+        let mut steps = [(0.0f32, 0.0f32); 3];
+        for (t, s) in steps.iter_mut().enumerate() {
+            schedule.apply(&mut adamw, 1e-3, t as u64);
             *s = net.train_step_clipped(&*x, &labels, &SoftmaxCrossEntropy, &adamw, 0.5, &mut adam_trainer);
         }
         steps
     });
+    assert_eq!(adamw.lr, 1e-3, "the schedule's step 2 is MultiStepLr's step 0");
     assert!(steps.iter().all(|(l, n)| l.is_finite() && n.is_finite() && *n > 0.0), "{level}: {steps:?}");
-    assert_eq!(adam_trainer.state.step, 2);
+    assert_eq!(adam_trainer.state.step, 3);
 
     // paper_mlp/folded_one, paper_mlp/folded_batch60: the folded model.
     net.fold_into(&mut folded);

@@ -1,6 +1,6 @@
-//! Data for [`bn_core`] networks: labelled samples in memory, loaded from CSV, numpy's
-//! `.npy` or MNIST's files, standardized, split, and served as epochs of mini-batches that
-//! fill a network's `Batch<B, Input>`.
+//! Training [`bn_core`] networks on your own data: labelled samples in memory, loaded from
+//! CSV, numpy's `.npy` or MNIST's files, standardized, split, and served as epochs of
+//! mini-batches that fill a network's `Batch<B, Input>`; the [`fit()`] loop; checkpoints.
 //!
 //! - [`data`]: [`Dataset`] (samples of a runtime width and class labels),
 //!   [`Dataset::split`] (seeded train/validation split), [`Standardizer`] (per-feature
@@ -11,9 +11,13 @@
 //! - [`npy`]: [`load_npy`] (samples `float32`/`float64`/`uint8`, labels of any integer
 //!   dtype).
 //! - [`mnist`]: the MNIST loaders (the embedded 5000-digit subset, the IDX files).
+//! - [`fit()`]: epochs with an optimizer and a learning-rate schedule, clipping, validation,
+//!   early stopping, [`Callbacks`] (the library never prints), checkpoints.
+//! - [`checkpoint`]: [`save_checkpoint`] / [`load_checkpoint`] (model, optimizer state,
+//!   dropout state, [`Progress`]: exact resume), [`write_atomically`].
 //!
 //! Every loader returns a [`DataError`] naming the file, the line and the column where one
-//! applies, and never panics on any input. The guide: `docs/data.md`.
+//! applies, and never panics on any input. The guides: `docs/data.md`, `docs/training.md`.
 //!
 //! ```
 //! use bn_core::typenum::{U2, U3};
@@ -38,13 +42,19 @@
 //! # Ok::<(), bn_train::DataError>(())
 //! ```
 
+pub mod checkpoint;
 pub mod csv;
 pub mod data;
 mod error;
+pub mod fit;
 pub mod mnist;
 pub mod npy;
 
+pub use crate::checkpoint::{load_checkpoint, save_checkpoint, write_atomically, CheckpointError, Progress};
 pub use crate::csv::{load_csv, parse_csv, parse_csv_named, CsvOptions, LabelColumn};
 pub use crate::data::{BatchInfo, Dataset, EpochState, Epochs, Holdout, Standardizer};
 pub use crate::error::DataError;
+pub use crate::fit::{
+    evaluate, fit, Callbacks, EarlyStopping, EpochInfo, FitConfig, FitError, FitReport, Metrics, Monitor, StepInfo,
+};
 pub use crate::npy::{load_npy, parse_npy};

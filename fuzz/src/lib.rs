@@ -220,3 +220,29 @@ pub fn network_macro(data: &[u8]) {
     let out = bn_macros_impl::expand_network(tokens);
     assert!(proc_macro2::TokenStream::from_str(&out.to_string()).is_ok(), "the output does not lex");
 }
+
+/// `data` as a checkpoint (`bn_train::load_checkpoint_bytes`) of `Interop` at batch 5: a
+/// load either succeeds, and the checkpoint written from the loaded state loads back to
+/// the same bytes, or fails with an error that displays, leaving the network and the trainer
+/// unchanged.
+pub fn checkpoint(data: &[u8]) {
+    use bn_train::checkpoint::{checkpoint_bytes, load_checkpoint_bytes};
+    let name = Path::new("fuzz.safetensors");
+    let mut net = Interop::new_boxed(1);
+    let mut trainer = bn_core::Trainer::<Interop, U5>::new_boxed();
+    let before = checkpoint_bytes(&*net, &mut trainer, &bn_train::Progress::default());
+    match load_checkpoint_bytes(data, name, &mut *net, &mut trainer) {
+        Ok(progress) => {
+            let saved = checkpoint_bytes(&*net, &mut trainer, &progress);
+            let mut again = Interop::new_boxed(2);
+            let mut t = bn_core::Trainer::<Interop, U5>::new_boxed();
+            let p = load_checkpoint_bytes(&saved, name, &mut *again, &mut t).expect("a saved checkpoint loads");
+            assert_eq!(checkpoint_bytes(&*again, &mut t, &p), saved, "save → load → save changed the bytes");
+        }
+        Err(e) => {
+            assert!(e.to_string().starts_with("fuzz.safetensors: "), "{e}");
+            let after = checkpoint_bytes(&*net, &mut trainer, &bn_train::Progress::default());
+            assert!(after == before, "a failed load changed the network or the trainer");
+        }
+    }
+}

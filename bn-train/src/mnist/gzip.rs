@@ -30,7 +30,7 @@ pub(super) fn check_gzip(bytes: &[u8], file: &Path) -> Result<(), DataError> {
 }
 
 /// Decompresses `bytes` (all gzip members).
-pub(super) fn gunzip(bytes: &[u8], file: &Path) -> Result<Vec<u8>, DataError> {
+pub(crate) fn gunzip(bytes: &[u8], file: &Path) -> Result<Vec<u8>, DataError> {
     check_gzip(bytes, file)?;
     let mut out = Vec::new();
     MultiGzDecoder::new(bytes)

@@ -47,6 +47,15 @@ const DEFAULT_NAME: &str = "data/mnist_5k.csv.gz (embedded)";
 const DEFAULT_TRAIN_NUM: usize = 4;
 const DEFAULT_TRAIN_DENOM: usize = 5;
 
+/// The embedded digits as the CSV file they are (decompressed): 5000 lines of 784 pixel
+/// values (0–255) and the label last, no header; and the name errors give it. For the
+/// generic CSV loader ([`parse_csv_named`](crate::parse_csv_named)), e.g. in the
+/// `own_data` example.
+pub fn embedded_csv() -> Result<(Vec<u8>, &'static Path), DataError> {
+    let name = Path::new(DEFAULT_NAME);
+    Ok((gzip::gunzip(DEFAULT_CSV_GZ, name)?, name))
+}
+
 /// The embedded default data, split into `(train, test)`.
 ///
 /// The embedded file holds 5000 digits of the MNIST training set, the first 500 of each

@@ -91,6 +91,18 @@ fn main() {
     write(&dir, "f32_i64.npy", &npy_pair(npy("<f4", "(2, 3)", &f32s), npy("<i8", "(2,)", &y_i64)));
     write(&dir, "f64be_u8.npy", &npy_pair(npy(">f8", "(2, 1, 3)", &f64s), npy("|u1", "(2, 1)", &[3, 1])));
     write(&dir, "u8_i32.npy", &npy_pair(npy("|u1", "(2, 3)", &[0, 1, 2, 3, 4, 5]), npy("<i4", "(2,)", &[1, 0, 0, 0, 0, 0, 0, 0])));
+
+    // checkpoint: a checkpoint of `Interop` after two AdamW steps.
+    let dir = clean(&seeds.join("checkpoint"));
+    let mut net = bn_fuzz::Interop::new_boxed(1);
+    let mut trainer = bn_core::Trainer::<bn_fuzz::Interop, bn_core::typenum::U5>::new_boxed();
+    let x = bn_core::Batch::<bn_core::typenum::U5, _>::default();
+    let labels = bn_core::GenericArray::<usize, bn_core::typenum::U5>::default();
+    for _ in 0..2 {
+        net.train_step(&x, &labels, &bn_core::SoftmaxCrossEntropy, &bn_core::AdamW::new(1e-3), &mut trainer);
+    }
+    let progress = bn_train::Progress { step: 2, ..bn_train::Progress::default() };
+    write(&dir, "interop_adamw.safetensors", &bn_train::checkpoint::checkpoint_bytes(&*net, &mut trainer, &progress));
 }
 
 /// A version 1.0 `.npy` file, as numpy writes it: magic, version, the header dictionary
