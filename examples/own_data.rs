@@ -74,8 +74,8 @@ struct Args {
     #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = positive::<f64>)]
     lr: f64,
     /// AdamW's decoupled weight decay (not on biases, γ and β)
-    #[arg(long, value_name = "X", default_value_t = 0.01, value_parser = non_negative)]
-    weight_decay: f32,
+    #[arg(long, value_name = "X", default_value_t = 0.01, value_parser = non_negative_f64)]
+    weight_decay: f64,
     /// Epochs of linear warm-up from lr/10 before the cosine annealing
     #[arg(long, value_name = "N", default_value_t = 1)]
     warmup: usize,
@@ -91,12 +91,18 @@ struct Args {
     /// The checkpoint, written after every epoch
     #[arg(long, value_name = "FILE", default_value = "own_data_checkpoint.safetensors")]
     checkpoint: PathBuf,
-    /// Go on from the checkpoint
+    /// Go on from the checkpoint (with the same data options: the split and the
+    /// standardization are computed again from them)
     #[arg(long)]
     resume: bool,
-    /// Save the trained network (model.safetensors) and its folded model (model_folded.safetensors)
+    /// Save the trained network (model.safetensors), its folded model (model_folded.safetensors) and the standardization (standardize.csv)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+}
+
+/// A number ≥ 0 (as `f64`: AdamW's hyperparameters are `f64`).
+fn non_negative_f64(s: &str) -> Result<f64, String> {
+    non_negative(s).and_then(|_| s.parse::<f64>().map_err(|e| e.to_string()))
 }
 
 fn main() -> ExitCode {
@@ -198,8 +204,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         LinearLr::warmup(0.1, warmup).then(CosineAnnealingLr::new(total.saturating_sub(warmup).max(1), 0.0), warmup);
     let mut config = FitConfig::new(
         args.epochs as u64,
-        AdamW::new(args.lr).with_weight_decay(args.weight_decay as f64).excluding_norm_and_bias_from_decay(),
-        args.lr,
+        AdamW::new(args.lr).with_weight_decay(args.weight_decay).excluding_norm_and_bias_from_decay(),
         schedule,
     );
     config.clip_grad_norm = args.clip;
@@ -270,7 +275,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         evaluated.len()
     );
     if let Some(dir) = &args.save {
-        save(dir, &net, &folded)?;
+        save(dir, &net, &folded, &standardize)?;
     }
     if differ > 0 {
         return Err("the folded model predicts differently from the eval path".into());
@@ -278,12 +283,24 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Writes `model.safetensors` and `model_folded.safetensors` into `dir`, atomically.
-fn save(dir: &Path, net: &Net, folded: &<Net as Network>::Folded) -> Result<(), Box<dyn std::error::Error>> {
+/// Writes `model.safetensors`, `model_folded.safetensors` and `standardize.csv` (the
+/// training set's per-feature mean, then standard deviation: a raw input `x` goes into the
+/// model as `(x − mean) / std`) into `dir`, atomically.
+fn save(
+    dir: &Path,
+    net: &Net,
+    folded: &<Net as Network>::Folded,
+    standardize: &Standardizer,
+) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
-    for (name, bytes) in
-        [("model.safetensors", net.save_safetensors()), ("model_folded.safetensors", folded.save_safetensors())]
-    {
+    let line = |v: &[f32]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+    let csv = format!("{}\n{}\n", line(standardize.mean()), line(standardize.std()));
+    let files = [
+        ("model.safetensors", net.save_safetensors()),
+        ("model_folded.safetensors", folded.save_safetensors()),
+        ("standardize.csv", csv.into_bytes()),
+    ];
+    for (name, bytes) in files {
         let path = dir.join(name);
         write_atomically(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("saved {}", path.display());

@@ -89,6 +89,9 @@ fn every_schedule_matches_pytorch() {
 fn a_users_optimizer_can_be_scheduled() {
     struct Mine(f64);
     impl Scheduled for Mine {
+        fn lr(&self) -> f64 {
+            self.0
+        }
         fn set_lr(&mut self, lr: f64) {
             self.0 = lr;
         }

@@ -14,7 +14,7 @@
 //! | `optimizer.step` | `I64 []` | optimizer steps taken ([`OptimizerState::step`]) |
 //! | `optimizer.m`, `optimizer.v`, `optimizer.v_max` | `F32`/`F64 [n]` | the three slots of [`OptimizerState`] (SGD's momentum; Adam's `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`), every trained tensor's slot concatenated in the order of [`Network::visit_grads`] (the `state_dict` order of the trained weights, biases, γ and β) |
 //! | `trainer.dropout_state` | `I64 []` | the dropout masks' random state (the `u64`'s bits) |
-//! | `progress.*` | `I64 []`, `F64 []` | the fields of [`Progress`], named as they are |
+//! | `progress.*` | `I64 []`, `F64 []` | the fields of [`Progress`], named as they are (`best` as `has_best` and `best`) |
 //!
 //! The header's metadata holds `"format": "bn-train checkpoint 1"`.
 //!
@@ -126,7 +126,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same directory
-/// (`.NAME.tmp-PID`), which is flushed to disk (`fsync`) and renamed over `path`, then the
+/// (`.NAME.tmp-PID-N`), which is flushed to disk (`fsync`) and renamed over `path`, then the
 /// directory is flushed. If `write` or any step fails, the temporary file is removed and
 /// `path` is untouched; if the process dies, `path` is the old file or the new one, whole
 /// (a stale temporary file may remain).
@@ -136,9 +136,12 @@ pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut File) -> io::R
         _ => PathBuf::from("."),
     };
     let name = path.file_name().ok_or_else(|| io::Error::other("the path names no file"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    // Unique per process and per call: two writers of one path never share a temporary file.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{}.tmp-{}-{call}", name.to_string_lossy(), std::process::id()));
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = File::options().write(true).create_new(true).open(&tmp)?;
         write(&mut file)?;
         file.sync_all()?;
         drop(file);
@@ -215,7 +218,8 @@ where
         ("progress.epoch_seed", Owned::int(p.epochs.seed as i64)),
         ("progress.epoch", Owned::int(p.epochs.epoch as i64)),
         ("progress.batch", Owned::int(p.epochs.batch as i64)),
-        ("progress.best", Owned::float(p.best.unwrap_or(f64::NAN))),
+        ("progress.has_best", Owned::int(i64::from(p.best.is_some()))),
+        ("progress.best", Owned::float(p.best.unwrap_or(0.0))),
         ("progress.best_epoch", Owned::int(p.best_epoch as i64)),
         ("progress.bad_epochs", Owned::int(p.bad_epochs as i64)),
         ("progress.epoch_loss_sum", Owned::float(p.epoch_loss_sum)),
@@ -337,7 +341,7 @@ where
             epoch: count("progress.epoch")?,
             batch: count("progress.batch")? as usize,
         },
-        best: (!best.is_nan()).then_some(best),
+        best: (int("progress.has_best")? != 0).then_some(best),
         best_epoch: count("progress.best_epoch")?,
         bad_epochs: count("progress.bad_epochs")?,
         epoch_loss_sum: float("progress.epoch_loss_sum")?,

@@ -125,6 +125,8 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<Dataset, DataErro
 /// is not a non-negative integer), [`CsvSyntax`](DataError::CsvSyntax).
 pub fn parse_csv_named(bytes: &[u8], name: &Path, options: &CsvOptions) -> Result<Dataset, DataError> {
     let file = || name.to_owned();
+    // A UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -190,15 +192,19 @@ pub fn parse_csv_named(bytes: &[u8], name: &Path, options: &CsvOptions) -> Resul
     };
     let width = columns - 1;
     if let Some(expected) = options.expected_width {
-        if width != expected {
-            let line = first_line + usize::from(options.has_header);
-            return Err(DataError::Width { file: Some(file()), line: Some(line), found: width, expected });
+        // Without a header the first row is a sample (with one, each row is checked below).
+        if width != expected && !options.has_header {
+            return Err(DataError::Width { file: Some(file()), line: Some(first_line), found: width, expected });
         }
     }
 
     let mut data = Dataset::new(width);
     let mut sample = vec![0f32; width];
     let mut row = |record: &ByteRecord, line: usize, data: &mut Dataset| -> Result<(), DataError> {
+        if let Some(expected) = options.expected_width.filter(|&e| record.len() != e + 1) {
+            let found = record.len().saturating_sub(1);
+            return Err(DataError::Width { file: Some(file()), line: Some(line), found, expected });
+        }
         if record.len() != columns {
             return Err(DataError::Ragged { file: file(), line, found: record.len(), first_line, expected: columns });
         }

@@ -45,10 +45,8 @@ pub struct FitConfig<O, S> {
     /// Stop after this many optimizer steps in all (`None`: after `epochs`).
     pub max_steps: Option<u64>,
     /// The optimizer; its learning rate (and momentum) is set from `schedule` before every
-    /// step.
+    /// step, the optimizer's own learning rate being the schedule's `base_lr`.
     pub optimizer: O,
-    /// The optimizer's initial learning rate, the schedule's `base_lr`.
-    pub base_lr: f64,
     /// The learning-rate schedule, stepped once per optimizer step.
     pub schedule: S,
     /// Clip the gradients to this global norm before every step
@@ -68,14 +66,13 @@ pub struct FitConfig<O, S> {
 }
 
 impl<O, S> FitConfig<O, S> {
-    /// `epochs` epochs with `optimizer` from `base_lr` on `schedule`, seed 0, no clipping,
-    /// no early stopping, no checkpoints.
-    pub fn new(epochs: u64, optimizer: O, base_lr: f64, schedule: S) -> Self {
+    /// `epochs` epochs with `optimizer` on `schedule` (from the optimizer's learning rate),
+    /// seed 0, no clipping, no early stopping, no checkpoints.
+    pub fn new(epochs: u64, optimizer: O, schedule: S) -> Self {
         FitConfig {
             epochs,
             max_steps: None,
             optimizer,
-            base_lr,
             schedule,
             clip_grad_norm: None,
             seed: 0,
@@ -109,6 +106,8 @@ pub struct StepInfo {
     pub batches_per_epoch: usize,
     /// The batch's training loss.
     pub loss: f64,
+    /// The fraction of the batch classified correctly (train-mode outputs).
+    pub accuracy: f64,
     /// The learning rate of this step.
     pub lr: f64,
     /// The gradients' global norm before clipping (with clipping only).
@@ -230,7 +229,8 @@ fn cross_entropy(logits: &[f32], label: usize) -> f64 {
 ///
 /// # Errors
 /// [`FitError::Data`] if `train` or `valid` does not match the network (width, a label
-/// ≥ the number of outputs, fewer samples than a batch), [`FitError::Checkpoint`] if a
+/// ≥ the number of outputs, fewer samples than a batch) or early stopping is asked for
+/// without a validation set, [`FitError::Checkpoint`] if a
 /// checkpoint cannot be written (training stops there; the previous checkpoint is whole).
 pub fn fit<N, B, O, S>(
     net: &mut N,
@@ -249,6 +249,11 @@ where
 {
     let classes = N::Output::USIZE;
     train.check_classes(classes)?;
+    if config.early_stopping.is_some() && valid.is_none() {
+        return Err(FitError::Data(DataError::Invalid {
+            message: "early stopping watches the validation set: pass one".into(),
+        }));
+    }
     if let Some(v) = valid {
         v.check_classes(classes)?;
         v.expect_width(N::Input::USIZE)?;
@@ -260,6 +265,7 @@ where
     }
     epochs.set_state(p.epochs)?;
     let mut opt = config.optimizer.clone();
+    let base_lr = config.optimizer.lr();
     let mut x = Batch::<B, N::Input>::default();
     let mut labels = GenericArray::<usize, B>::default();
     let mut report = FitReport { epochs: Vec::new(), progress: p, stopped_early: false };
@@ -270,10 +276,14 @@ where
         let state = epochs.state();
         let next_epoch = if state.batch >= per_epoch { state.epoch + 1 } else { state.epoch };
         if next_epoch >= config.epochs || config.max_steps.is_some_and(|m| p.step >= m) {
+            // A run stopped in the middle of an epoch keeps where it is.
+            if let (Some(path), true) = (&config.checkpoint, p.epochs.batch != 0 && p.epochs.batch < per_epoch) {
+                save_checkpoint(path, net, trainer, &p)?;
+            }
             break;
         }
         let info = epochs.next_batch(&mut x, &mut labels);
-        config.schedule.apply(&mut opt, config.base_lr, p.step);
+        config.schedule.apply(&mut opt, base_lr, p.step);
         let (loss, grad_norm) = match config.clip_grad_norm {
             Some(max) => {
                 let (loss, norm) = net.train_step_clipped(&x, &labels, &loss_fn, &opt, max, trainer);
@@ -283,17 +293,19 @@ where
         };
         p.step += 1;
         let (out, _) = N::output_and_grad(&mut trainer.workspace);
-        p.epoch_correct += out.iter().zip(&labels).filter(|(o, &l)| argmax(o) == l).count() as u64;
+        let correct = out.iter().zip(&labels).filter(|(o, &l)| argmax(o) == l).count();
+        p.epoch_correct += correct as u64;
         p.epoch_samples += B::U64;
         p.epoch_loss_sum += loss as f64 * B::USIZE as f64;
         p.epochs = epochs.state();
-        let lr = config.schedule.lr(config.base_lr, p.step - 1);
+        let lr = config.schedule.lr(base_lr, p.step - 1);
         callbacks.on_step(&StepInfo {
             step: p.step,
             epoch: info.epoch,
             batch: info.batch,
             batches_per_epoch: per_epoch,
             loss: loss as f64,
+            accuracy: correct as f64 / B::USIZE as f64,
             lr,
             grad_norm,
         });

@@ -42,7 +42,18 @@ fn wrong_width_for_the_network() {
     let msg = err(&text, &CsvOptions::default().width(784));
     assert_eq!(msg, "<bytes>: line 1: 783 values, the network takes 784");
     let msg = err(&format!("header\n{text}"), &CsvOptions::default().header(true).delimiter(b',').width(784));
-    assert!(msg.contains("3 values") || msg.contains("line 2"), "{msg}");
+    assert_eq!(msg, "<bytes>: line 2: 783 values, the network takes 784");
+    // A row after the first: the same message, at its line.
+    let good: Vec<String> = (0..785).map(|i| (i % 7).to_string()).collect();
+    let msg = err(&format!("{}\n{}\n{text}", good.join(","), good.join(",")), &CsvOptions::default().width(784));
+    assert_eq!(msg, "<bytes>: line 3: 783 values, the network takes 784");
+    // A byte order mark is not part of the first header name.
+    let d = bn_train::parse_csv(
+        b"\xEF\xBB\xBFy,a\n1,2\n",
+        &CsvOptions::default().header(true).label(LabelColumn::Name("y".into())),
+    )
+    .unwrap();
+    assert_eq!((d.label(0), d.sample(0)), (1, &[2.0][..]));
     let msg = err(
         &format!("{}\n{text}", row.join(",")),
         &CsvOptions::default().header(true).for_input::<bn_core::typenum::U784>(),

@@ -46,7 +46,7 @@ fn schedule() -> impl Schedule + Clone {
 }
 
 fn config(max_steps: u64, checkpoint: Option<PathBuf>) -> FitConfig<AdamW, impl Schedule + Clone> {
-    let mut c = FitConfig::new(1000, AdamW::new(0.01).with_amsgrad(), 0.01, schedule());
+    let mut c = FitConfig::new(1000, AdamW::new(0.01).with_amsgrad(), schedule());
     c.max_steps = Some(max_steps);
     c.clip_grad_norm = Some(1.0);
     c.seed = 7;
@@ -158,6 +158,31 @@ fn an_interrupted_write_leaves_the_old_checkpoint() {
     assert!(fresh.dense0.weight[0][0] + 1.0 == net.dense0.weight[0][0]);
 }
 
+/// Every field of `Progress` survives a checkpoint, a NaN best loss included.
+#[test]
+fn progress_round_trips_through_a_checkpoint() {
+    let net = Net::new_boxed(1);
+    let mut trainer = Trainer::<Net, B>::new_boxed();
+    let epochs = bn_train::EpochState { seed: u64::MAX - 3, epoch: 7, batch: 5 };
+    for best in [None, Some(0.25), Some(f64::NAN)] {
+        let p = Progress {
+            step: 123,
+            epochs,
+            best,
+            best_epoch: 4,
+            bad_epochs: 2,
+            epoch_loss_sum: 1.5,
+            epoch_correct: 17,
+            epoch_samples: 40,
+        };
+        let bytes = checkpoint_bytes(&*net, &mut trainer, &p);
+        let mut t = Trainer::<Net, B>::new_boxed();
+        let back = load_checkpoint_bytes(&bytes, Path::new("p"), &mut *Net::new_boxed(2), &mut t).unwrap();
+        assert_eq!(back.best.map(f64::to_bits), best.map(f64::to_bits));
+        assert_eq!(Progress { best: None, ..back }, Progress { best: None, ..p });
+    }
+}
+
 /// Wrong files: each error names the file and what is wrong, and nothing is written.
 #[test]
 fn a_wrong_file_is_an_error_that_changes_nothing() {
@@ -198,7 +223,7 @@ fn early_stopping_stops_after_patience_epochs_without_improvement() {
     let (train, valid) = (data(60, 1), data(30, 2));
     let mut net = Net::new_boxed(3);
     let mut trainer = Trainer::<Net, B>::new_boxed();
-    let mut c = FitConfig::new(50, Sgd::new(0.0), 0.0, FixedLr);
+    let mut c = FitConfig::new(50, Sgd::new(0.0), FixedLr);
     c.early_stopping = Some(EarlyStopping { monitor: Monitor::Loss, patience: 3, min_delta: 1e-9 });
     let mut epochs_seen = Vec::new();
     struct Record<'a>(&'a mut Vec<u64>, u64);
@@ -226,13 +251,17 @@ fn early_stopping_stops_after_patience_epochs_without_improvement() {
 fn data_of_the_wrong_width_or_classes_is_refused() {
     let mut net = Net::new_boxed(3);
     let mut trainer = Trainer::<Net, B>::new_boxed();
-    let c = FitConfig::new(1, Sgd::new(0.1), 0.1, FixedLr);
+    let c = FitConfig::new(1, Sgd::new(0.1), FixedLr);
     let wide = Dataset::from_parts(5, vec![0.0; 50], vec![0; 10]).unwrap();
     let e = fit(&mut *net, &mut trainer, &wide, None, &c, Progress::default(), &mut ()).unwrap_err();
     assert!(matches!(e, FitError::Data(_)), "{e}");
     let classes = Dataset::from_parts(4, vec![0.0; 40], vec![3; 10]).unwrap();
     let e = fit(&mut *net, &mut trainer, &classes, None, &c, Progress::default(), &mut ()).unwrap_err();
     assert!(matches!(e, FitError::Data(_)), "{e}");
+    let mut early = c.clone();
+    early.early_stopping = Some(EarlyStopping { monitor: Monitor::Accuracy, patience: 2, min_delta: 0.0 });
+    let e = fit(&mut *net, &mut trainer, &data(60, 1), None, &early, Progress::default(), &mut ()).unwrap_err();
+    assert_eq!(e.to_string(), "early stopping watches the validation set: pass one");
     assert_eq!(trainer.state.step, 0);
 }
 
@@ -243,16 +272,12 @@ fn fit_learns() {
     let (train, valid) = (data(240, 1), data(120, 2));
     let mut net = Net::new_boxed(3);
     let mut trainer = Trainer::<Net, B>::new_boxed();
-    let c = FitConfig::new(
-        20,
-        AdamW::new(0.01),
-        0.01,
-        LinearLr::warmup(0.1, 30).then(CosineAnnealingLr::new(570, 0.0), 30),
-    );
+    let c = FitConfig::new(20, AdamW::new(0.01), LinearLr::warmup(0.1, 30).then(CosineAnnealingLr::new(570, 0.0), 30));
     let report = fit(&mut *net, &mut trainer, &train, Some(&valid), &c, Progress::default(), &mut ()).unwrap();
     let last = report.epochs.last().unwrap();
     assert_eq!(report.epochs.len(), 20);
     assert!(last.valid.unwrap().accuracy > 0.85, "{last:?}");
     assert!(last.train.loss < report.epochs[0].train.loss);
-    let _ = Network::fold_boxed(&*net);
+    let folded = Network::fold_boxed(&*net);
+    assert_eq!(bn_train::evaluate(&*folded, &valid).unwrap().accuracy, last.valid.unwrap().accuracy);
 }

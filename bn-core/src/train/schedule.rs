@@ -68,6 +68,8 @@ pub trait Schedule {
 
 /// An optimizer whose learning rate (and momentum) a [`Schedule`] sets.
 pub trait Scheduled {
+    /// The learning rate (what a schedule's `base_lr` usually is).
+    fn lr(&self) -> f64;
     /// Sets the learning rate.
     fn set_lr(&mut self, lr: f64);
     /// Sets the momentum (SGD's momentum, Adam's β₁), as PyTorch's `OneCycleLR` does.
@@ -75,6 +77,9 @@ pub trait Scheduled {
 }
 
 impl<T: Float> Scheduled for Sgd<T> {
+    fn lr(&self) -> f64 {
+        self.lr.to_f64()
+    }
     fn set_lr(&mut self, lr: f64) {
         self.lr = T::from_f64(lr);
     }
@@ -84,6 +89,9 @@ impl<T: Float> Scheduled for Sgd<T> {
 }
 
 impl Scheduled for Adam {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
@@ -94,6 +102,9 @@ impl Scheduled for Adam {
 }
 
 impl Scheduled for AdamW {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
     }
