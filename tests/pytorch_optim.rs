@@ -201,6 +201,13 @@ impl<T: Float> Optimizer<T> for Opt<T> {
 }
 
 impl<T: Float> Scheduled for Opt<T> {
+    fn lr(&self) -> f64 {
+        match self {
+            Opt::Adam(o) => o.lr(),
+            Opt::AdamW(o) => o.lr(),
+            Opt::Sgd(o) => o.lr(),
+        }
+    }
     fn set_lr(&mut self, lr: f64) {
         match self {
             Opt::Adam(o) => o.set_lr(lr),
