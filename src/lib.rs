@@ -43,6 +43,8 @@ pub mod docs_doctests {
     pub struct Cnn;
     #[doc = include_str!("../docs/data.md")]
     pub struct Data;
+    #[doc = include_str!("../docs/training.md")]
+    pub struct Training;
     #[doc = include_str!("../docs/claims.md")]
     pub struct Claims;
     #[doc = include_str!("../docs/kernels.md")]

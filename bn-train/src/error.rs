@@ -160,7 +160,8 @@ pub enum DataError {
     NotFinite {
         /// The file.
         file: PathBuf,
-        /// Where: `line 3, column 12` for a CSV file, `sample 7, feature 2` for a `.npy` file.
+        /// Where: `line 3, column 12` for a CSV file (1-based, as an editor counts), `sample 7,
+        /// feature 2 (0-based, as numpy indexes)` for a `.npy` file.
         at: String,
         /// The value as written (shortened).
         found: String,

@@ -93,7 +93,7 @@ pub fn read_samples(bytes: &[u8], name: &Path) -> Result<(usize, usize, Vec<f32>
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
         // A value exists, so `width ≥ 1`.
         let w = width.max(1);
-        let at = format!("sample {}, feature {}", k / w, k % w);
+        let at = format!("sample {}, feature {} (0-based, as numpy indexes)", k / w, k % w);
         return Err(DataError::NotFinite { file: name.to_owned(), at, found: values[k].to_string() });
     }
     Ok((n, width, values))

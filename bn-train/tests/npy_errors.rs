@@ -142,9 +142,12 @@ fn shape_mismatch_and_bad_labels() {
 #[test]
 fn nan_is_refused() {
     let x = npy("<f4", false, "(2, 3)", &f32s(&[0.0, 1.0, 2.0, 3.0, f32::NAN, 5.0]));
-    assert_eq!(err(&x, &labels(2)), "x.npy: sample 1, feature 1: NaN is not finite (NaN and infinities are refused)");
+    assert_eq!(
+        err(&x, &labels(2)),
+        "x.npy: sample 1, feature 1 (0-based, as numpy indexes): NaN is not finite (NaN and infinities are refused)"
+    );
     let big = npy("<f8", false, "(1, 1)", &1e300f64.to_le_bytes());
-    assert!(err(&big, &labels(1)).contains("sample 0, feature 0: inf is not finite"));
+    assert!(err(&big, &labels(1)).contains("sample 0, feature 0 (0-based, as numpy indexes): inf is not finite"));
 }
 
 #[test]
