@@ -259,19 +259,21 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     let folded = net.fold_boxed();
     let evaluated = test.as_ref().unwrap_or(&valid);
-    let (eval_m, folded_m) = (evaluate(&*net, evaluated)?, evaluate(&*folded, evaluated)?);
-    let differ = evaluated
-        .iter()
-        .filter(|(x, _)| {
-            let x = bn_core::GenericArray::from_slice(x);
-            bn_core::Inference::classify(&*net, x) != bn_core::Inference::classify(&*folded, x)
-        })
-        .count();
+    // One pass: each sample through the eval path and the folded model.
+    let (mut eval_hits, mut folded_hits, mut differ) = (0usize, 0usize, 0usize);
+    for (x, label) in evaluated.iter() {
+        let x = bn_core::GenericArray::from_slice(x);
+        let (e, f) = (bn_core::Inference::classify(&*net, x), bn_core::Inference::classify(&*folded, x));
+        eval_hits += usize::from(e == label as usize);
+        folded_hits += usize::from(f == label as usize);
+        differ += usize::from(e != f);
+    }
+    let n = evaluated.len().max(1) as f64;
     println!(
         "{} accuracy {} (folded model {}, {differ} of {} predictions differ)",
         if test.is_some() { "test" } else { "validation" },
-        table::percent(eval_m.accuracy),
-        table::percent(folded_m.accuracy),
+        table::percent(eval_hits as f64 / n),
+        table::percent(folded_hits as f64 / n),
         evaluated.len()
     );
     if let Some(dir) = &args.save {

@@ -311,7 +311,8 @@ where
         u64::try_from(int(name)?).map_err(|_| format(format!("`{name}` is negative")))
     };
     // The optimizer's slots: as many values as the network's trained tensors, in its scalar.
-    let n = slots(net, &mut trainer.state)[0].len();
+    let mut n = 0;
+    net.visit_grads(&mut trainer.state.m, &mut |t, _| n += t.len());
     let read_slot = |name: &str| -> Result<Vec<Sc<N>>, CheckpointError> {
         let t = tensor(name)?;
         let values: Vec<Sc<N>> = match t.dtype() {
