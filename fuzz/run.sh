@@ -9,10 +9,7 @@
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$self")"
-# `npy` is not in `all` (CI) for now: on 2026-12-07 a run of it spent over 13 minutes on one
-# input (a .npy input that makes the loader hang, not yet found); run it alone with
-# `fuzz/run.sh npy 60`. Tracked on issue 24.
-targets=(load_safetensors plain_from_bytes mnist_idx mnist_csv csv checkpoint network_macro)
+targets=(load_safetensors plain_from_bytes mnist_idx mnist_csv csv npy checkpoint network_macro)
 target=${1:?usage: fuzz/run.sh <target>|all [seconds] [libFuzzer flags…]}
 seconds=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))

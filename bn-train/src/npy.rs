@@ -9,7 +9,9 @@
 //!   `[n, 1]`, each a class index `0..2³²`.
 //!
 //! Both byte orders are read. The header is parsed by npyz (and its shape checked here
-//! first, so that no shape makes it overflow); every error names the file.
+//! first, so that no shape makes it overflow); headers over 10 000 bytes (numpy's own limit)
+//! or with more than 3 brackets are refused before parsing, as parsing time grows
+//! exponentially with nesting. Every error names the file.
 //!
 //! From numpy:
 //!
@@ -25,6 +27,13 @@ use py_literal::Value;
 
 use crate::{DataError, Dataset};
 
+/// The longest header read: numpy's own default `max_header_size` (numpy writes headers of
+/// 64 to 128 bytes for plain arrays).
+const MAX_HEADER_LEN: usize = 10_000;
+/// The most opening brackets a header may hold, in or out of strings: numpy's header of a
+/// plain array holds 2. Parsing time grows exponentially with nesting, so this bounds it
+/// (3 brackets and 10 000 bytes parse in under 0.1 s in the worst case measured).
+const MAX_HEADER_BRACKETS: usize = 3;
 /// The dtypes [`load_npy`] reads for samples.
 const SAMPLE_DTYPES: &str = "float32 (<f4), float64 (<f8) or uint8 (|u1)";
 /// The dtypes [`load_npy`] reads for labels.
@@ -176,6 +185,20 @@ impl<'a> Array<'a> {
         let Some(text) = bytes.get(start..end) else {
             return Err(truncated("header", end, bytes.len()));
         };
+        // Bound the header before any Python-literal parsing (ours, then npyz's): py_literal's
+        // parser takes time exponential in the nesting depth (15 unclosed `{` take seconds).
+        if len > MAX_HEADER_LEN {
+            return Err(header_err(format!(
+                "its header is {len} bytes, more than the {MAX_HEADER_LEN} numpy reads by default (max_header_size)"
+            )));
+        }
+        let brackets = text.iter().filter(|b| matches!(b, b'(' | b'[' | b'{')).count();
+        if brackets > MAX_HEADER_BRACKETS {
+            return Err(header_err(format!(
+                "its header opens {brackets} brackets; a plain array's opens 2 (its dictionary and \
+                 its shape), structured dtypes are not read"
+            )));
+        }
         let shape = shape_of(text).map_err(header_err)?;
         // No product of dimensions may overflow (npyz multiplies them).
         let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d.max(1)));

@@ -127,6 +127,37 @@ fn malformed_headers() {
     assert!(err(&npy("<f4", false, "()", &[0; 4]), &labels(1)).contains("expected [samples, features…]"));
 }
 
+/// Headers that would make the Python-literal parser run for minutes are refused before it
+/// runs: `nested_header.npy` is what the `npy` fuzz target found (18 nested `{`, over 10
+/// minutes to parse before the bound), and a long header is refused as numpy refuses it.
+#[test]
+fn headers_too_deep_or_too_long() {
+    let nested = std::fs::read(fixture("nested_header.npy")).unwrap();
+    assert_eq!(
+        err(&nested, &labels(1)),
+        "x.npy: not a valid .npy file: its header opens 19 brackets; a plain array's opens 2 (its \
+         dictionary and its shape), structured dtypes are not read"
+    );
+    let deep = npy("<f4", false, &format!("{}1,{}", "(".repeat(40), ")".repeat(40)), &[0; 4]);
+    assert!(err(&deep, &labels(1)).contains("its header opens 41 brackets"));
+    // Three brackets are still read (a list inside the shape is not numpy's but parses).
+    let three = npy("<f4", false, "([1], 1)", &[0; 4]);
+    assert!(err(&three, &labels(1)).contains("the dimension [1] is not an integer"));
+    let mut long = npy("<f4", false, "(1, 1)", &[0; 4]);
+    let pad = vec![b' '; 10_000];
+    let at = long.len() - 5; // before the header's final newline
+    long.splice(at..at, pad);
+    let len = u16::from_le_bytes([long[8], long[9]]) + 10_000;
+    long[8..10].copy_from_slice(&len.to_le_bytes());
+    assert_eq!(
+        err(&long, &labels(1)),
+        format!(
+            "x.npy: not a valid .npy file: its header is {len} bytes, more than the 10000 numpy reads \
+             by default (max_header_size)"
+        )
+    );
+}
+
 #[test]
 fn shape_mismatch_and_bad_labels() {
     let x = npy("<f4", false, "(2, 28, 28)", &f32s(&[0.5; 2 * 784]));
