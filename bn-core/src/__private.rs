@@ -54,11 +54,30 @@ macro_rules! __bn_if_safetensors {
 }
 pub use crate::__bn_if_safetensors as if_safetensors;
 
+/// Expands its input only when `bn-core` has its `onnx` feature (ONNX export).
+#[cfg(feature = "onnx")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_onnx {
+    ($($t:tt)*) => { $($t)* };
+}
+/// Expands its input only when `bn-core` has its `onnx` feature (ONNX export).
+#[cfg(not(feature = "onnx"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __bn_if_onnx {
+    ($($t:tt)*) => {};
+}
+pub use crate::__bn_if_onnx as if_onnx;
+
 #[cfg(feature = "alloc")]
 pub use crate::boxed_zeroed;
+#[cfg(feature = "onnx")]
+pub use crate::format::save_onnx;
 pub use crate::format::{
     visit_channel_affine, visit_channel_affine_mut, LayerTensors, StateDict, TensorMut, TensorName, TensorRef,
 };
+pub use crate::format::{Dims, Graph, Node, Op};
 #[cfg(feature = "safetensors")]
 pub use crate::LoadError;
 #[cfg(feature = "alloc")]

@@ -83,7 +83,11 @@ mod zeroed;
 #[doc(hidden)]
 pub use embed::hidden as __embed;
 pub use float::Float;
-pub use format::{LoadError, PlainData, PlainScalar, StateDict, TensorMut, TensorName, TensorRef, TensorShape};
+#[cfg(feature = "onnx")]
+pub use format::{save_onnx, ONNX_OPSET};
+pub use format::{
+    Dims, Graph, LoadError, Node, Op, PlainData, PlainScalar, StateDict, TensorMut, TensorName, TensorRef, TensorShape,
+};
 pub use inference::{accuracy, argmax, Inference};
 pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
@@ -399,6 +403,12 @@ pub use typenum;
 /// `Mlp` and `MlpFolded`, with the names, shapes and dtypes of the equivalent
 /// `torch.nn.Sequential`'s `state_dict` (see [`StateDict`], which both types implement, with
 /// `is_finite()`). A bad file is a [`LoadError`] and leaves the model unchanged.
+///
+/// **ONNX files** (feature `onnx`, default): `save_onnx()` on `Mlp` (inference: BN with its
+/// population statistics, dropout left out) and on `MlpFolded`, opset 17, input `input`
+/// `[batch, 784]`, output `logits`, the initializers under the weights files' names, the
+/// nodes under the fields' names (see [`save_onnx`]). Both types implement [`Graph`], the
+/// layers as data.
 ///
 /// **Traits**: `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`; for an image also
 /// `[[[f32; W]; H]; C]`) and `MlpBatch`, which turn a wrong input width into a readable

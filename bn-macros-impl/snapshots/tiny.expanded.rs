@@ -1043,6 +1043,84 @@ impl ::bn_core::__private::StateDict for TinyFolded {
     [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
     ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } }
 }
+impl ::bn_core::__private::Graph for Tiny {
+    const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(2);
+    const NODES: &'static [::bn_core::__private::Node] = &[
+        ::bn_core::__private::Node {
+            name: "dense0",
+            key: "0",
+            input: ::bn_core::__private::Dims::Flat(2),
+            op: ::bn_core::__private::Op::Dense {
+                output: 3,
+                bias: false,
+            },
+        },
+        ::bn_core::__private::Node {
+            name: "batchnorm1",
+            key: "1",
+            input: ::bn_core::__private::Dims::Flat(3),
+            op: ::bn_core::__private::Op::BatchNorm {
+                eps: 0.00001f64,
+                affine: true,
+            },
+        },
+        ::bn_core::__private::Node {
+            name: "relu2",
+            key: "2",
+            input: ::bn_core::__private::Dims::Flat(3),
+            op: ::bn_core::__private::Op::ReLU,
+        },
+        ::bn_core::__private::Node {
+            name: "dense3",
+            key: "3",
+            input: ::bn_core::__private::Dims::Flat(3),
+            op: ::bn_core::__private::Op::Dense {
+                output: 2,
+                bias: true,
+            },
+        },
+    ];
+}
+impl ::bn_core::__private::Graph for TinyFolded {
+    const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(2);
+    const NODES: &'static [::bn_core::__private::Node] = &[
+        ::bn_core::__private::Node {
+            name: "dense0",
+            key: "0",
+            input: ::bn_core::__private::Dims::Flat(2),
+            op: ::bn_core::__private::Op::Dense {
+                output: 3,
+                bias: true,
+            },
+        },
+        ::bn_core::__private::Node {
+            name: "relu2",
+            key: "1",
+            input: ::bn_core::__private::Dims::Flat(3),
+            op: ::bn_core::__private::Op::ReLU,
+        },
+        ::bn_core::__private::Node {
+            name: "dense3",
+            key: "2",
+            input: ::bn_core::__private::Dims::Flat(3),
+            op: ::bn_core::__private::Op::Dense {
+                output: 2,
+                bias: true,
+            },
+        },
+    ];
+}
+::bn_core::__private::if_onnx! {
+    impl Tiny { #[doc =
+    r" The network as an ONNX file (opset 17) for inference: BN with its"] #[doc =
+    r" population statistics, dropout left out, the tensors under their"] #[doc =
+    r" weights-file names (see `bn_core::save_onnx`)."] pub fn save_onnx(& self) ->
+    ::bn_core::__private::Vec < u8 > { ::bn_core::__private::save_onnx(self) } } impl
+    TinyFolded { #[doc =
+    r" The folded model as an ONNX file (opset 17): no BN left, the tensors"] #[doc =
+    r" under their weights-file names (see `bn_core::save_onnx`)."] pub fn save_onnx(&
+    self) -> ::bn_core::__private::Vec < u8 > { ::bn_core::__private::save_onnx(self) } }
+}
 impl ::core::fmt::Display for TinyFolded {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(

@@ -282,6 +282,14 @@ impl ::bn_core::__private::StateDict for TinyFolded {
         ::core::unreachable!()
     }
 }
+impl ::bn_core::__private::Graph for Tiny {
+    const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(1usize);
+    const NODES: &'static [::bn_core::__private::Node] = &[];
+}
+impl ::bn_core::__private::Graph for TinyFolded {
+    const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(1usize);
+    const NODES: &'static [::bn_core::__private::Node] = &[];
+}
 impl Tiny {
     /// Input width.
     pub const INPUT: usize = 1;
@@ -592,6 +600,17 @@ impl ::core::fmt::Display for Tiny {
     #[doc = r" `self` is unchanged."] pub fn load_safetensors_into(& mut self, bytes : &
     [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
     ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } }
+}
+::bn_core::__private::if_onnx! {
+    impl Tiny { #[doc =
+    r" The network as an ONNX file (opset 17) for inference: BN with its"] #[doc =
+    r" population statistics, dropout left out, the tensors under their"] #[doc =
+    r" weights-file names (see `bn_core::save_onnx`)."] pub fn save_onnx(& self) ->
+    ::bn_core::__private::Vec < u8 > { ::bn_core::__private::save_onnx(self) } } impl
+    TinyFolded { #[doc =
+    r" The folded model as an ONNX file (opset 17): no BN left, the tensors"] #[doc =
+    r" under their weights-file names (see `bn_core::save_onnx`)."] pub fn save_onnx(&
+    self) -> ::bn_core::__private::Vec < u8 > { ::bn_core::__private::save_onnx(self) } }
 }
 impl ::core::fmt::Display for TinyFolded {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {

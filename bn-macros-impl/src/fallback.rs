@@ -48,6 +48,7 @@ pub fn fallback(o: &Outline) -> TokenStream {
     let folded_methods = api::folded_methods(&n, &consts);
     let display = api::display(&n, &n.name, quote!(Self::SUMMARY));
     let file_methods = api::file_methods(&n, &[NOT_GENERATED.to_string(), NOT_GENERATED.to_string()], &[]);
+    let onnx_methods = api::onnx_methods(&n);
     let folded_summary = format!("{name}Folded: not generated, the `network!` invocation has errors\n");
     let folded_display = api::display(&n, &n.folded, quote!(#folded_summary));
     quote! {
@@ -61,6 +62,7 @@ pub fn fallback(o: &Outline) -> TokenStream {
         #folded_methods
         #display
         #file_methods
+        #onnx_methods
         #folded_display
     }
 }
@@ -148,17 +150,33 @@ fn any_width_input_impls(n: &Names) -> TokenStream {
     }
 }
 
-/// The `Inference`, `Network` and `StateDict` impls, every method unreachable.
+/// The `Inference`, `Network`, `StateDict` and `Graph` impls, every method unreachable.
 fn trait_impls(n: &Names) -> TokenStream {
     let (inference, folded_inference) = (inference_impl(n, &n.name), inference_impl(n, &n.folded));
     let network = network_impl(n);
     let (state_dict, folded_state_dict) = (state_dict_impl(n, &n.name), state_dict_impl(n, &n.folded));
+    let (graph, folded_graph) = (graph_impl(n, &n.name), graph_impl(n, &n.folded));
     quote! {
         #inference
         #folded_inference
         #network
         #state_dict
         #folded_state_dict
+        #graph
+        #folded_graph
+    }
+}
+
+/// `Graph` for `ty`: no layers.
+fn graph_impl(n: &Names, ty: &Ident) -> TokenStream {
+    let p = p();
+    let cfgs = &n.cfgs;
+    quote! {
+        #cfgs
+        impl #p::Graph for #ty {
+            const INPUT: #p::Dims = #p::Dims::Flat(#UNKNOWN_WIDTH);
+            const NODES: &'static [#p::Node] = &[];
+        }
     }
 }
 

@@ -101,6 +101,16 @@ pub(crate) fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
 
+/// The key of layer `index` of a sequence in the `state_dict` (its tensors are
+/// `{key}.weight`, …): the user's name, or the index in the `nn.Sequential`.
+pub(crate) fn state_dict_key(index: usize, layer: &Layer) -> String {
+    if layer.named {
+        layer.field.unraw().to_string()
+    } else {
+        index.to_string()
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub(crate) fn grouped(n: usize) -> String {
     let s = n.to_string();

@@ -283,6 +283,33 @@ pub(crate) fn file_methods(n: &Names, save_docs: &[String; 2], folded_init: &[To
     }
 }
 
+/// `save_onnx` on the network type and on the folded type, when bn-core has its `onnx`
+/// feature (shared with the fallback).
+pub(crate) fn onnx_methods(n: &Names) -> TokenStream {
+    let p = p();
+    let Names { cfgs, name, folded, .. } = n;
+    quote! {
+        #cfgs
+        #p::if_onnx! {
+            impl #name {
+                /// The network as an ONNX file (opset 17) for inference: BN with its
+                /// population statistics, dropout left out, the tensors under their
+                /// weights-file names (see `bn_core::save_onnx`).
+                pub fn save_onnx(&self) -> #p::Vec<u8> {
+                    #p::save_onnx(self)
+                }
+            }
+            impl #folded {
+                /// The folded model as an ONNX file (opset 17): no BN left, the tensors
+                /// under their weights-file names (see `bn_core::save_onnx`).
+                pub fn save_onnx(&self) -> #p::Vec<u8> {
+                    #p::save_onnx(self)
+                }
+            }
+        }
+    }
+}
+
 /// The file methods of one type; `load_body` makes the zeroed model to load into.
 fn file_methods_of(ty: &Ident, save_doc: &str, load_body: TokenStream, load_doc: &str) -> TokenStream {
     let p = p();

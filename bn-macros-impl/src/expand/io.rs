@@ -10,12 +10,11 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::ext::IdentExt;
 use syn::Ident;
 
 use crate::model::{Act, Kind, Layer, Model, Momentum, Pool, Shape, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::plan::Folded;
-use crate::tokens::{p, Names, Scope};
+use crate::tokens::{p, state_dict_key as key, Names, Scope};
 
 /// A layer's tensors: `(name, shape, is the I64 counter)`.
 type Tensors = Vec<(&'static str, Vec<usize>, bool)>;
@@ -54,15 +53,6 @@ enum Visit {
     ChannelAffine,
     /// A LayerNorm's `weight` and `bias`: `[n]`, or `[c, h, w]` over an image.
     Shaped(Option<[usize; 3]>),
-}
-
-/// The key of a layer in the `state_dict`: the user's name, or the index in the Sequential.
-fn key(index: usize, layer: &Layer) -> String {
-    if layer.named {
-        layer.field.unraw().to_string()
-    } else {
-        index.to_string()
-    }
 }
 
 fn act_module(a: Act) -> String {

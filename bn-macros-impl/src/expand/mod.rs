@@ -9,6 +9,7 @@
 //! only the shared helpers (`tokens`, `plan`, `model`), never this module or a sibling.
 
 pub(crate) mod api;
+mod graph;
 mod infer;
 mod io;
 mod summary;
@@ -53,6 +54,7 @@ pub fn expand(m: &Model) -> TokenStream {
     let display = api::display(&n, &n.name, quote!(Self::SUMMARY));
     let (state_dicts, save_docs) = io::state_dicts(m, &n, &plan);
     let file_methods = api::file_methods(&n, &save_docs, &infer::folded_init(&plan, &n));
+    let (graphs, onnx_methods) = (graph::graphs(m, &n, &plan), api::onnx_methods(&n));
     let fsummary_nl = format!("{fsummary}\n");
     let folded_display = api::display(&n, &n.folded, quote!(#fsummary_nl));
     quote! {
@@ -71,6 +73,8 @@ pub fn expand(m: &Model) -> TokenStream {
         #display
         #state_dicts
         #file_methods
+        #graphs
+        #onnx_methods
         #folded_display
     }
 }
