@@ -95,7 +95,7 @@ struct Args {
     /// standardization are computed again from them)
     #[arg(long)]
     resume: bool,
-    /// Save the trained network (model.safetensors), its folded model (model_folded.safetensors) and the standardization (standardize.csv)
+    /// Save the trained network (model.safetensors, model.onnx), its folded model (model_folded.safetensors, model_folded.onnx) and the standardization (standardize.csv)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
 }
@@ -285,7 +285,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Writes `model.safetensors`, `model_folded.safetensors` and `standardize.csv` (the
+/// Writes `model.safetensors`, `model_folded.safetensors`, their ONNX files `model.onnx` and
+/// `model_folded.onnx`, and `standardize.csv` (the
 /// training set's per-feature mean, then standard deviation: a raw input `x` goes into the
 /// model as `(x − mean) / std`) into `dir`, atomically.
 fn save(
@@ -300,6 +301,8 @@ fn save(
     let files = [
         ("model.safetensors", net.save_safetensors()),
         ("model_folded.safetensors", folded.save_safetensors()),
+        ("model.onnx", net.save_onnx()),
+        ("model_folded.onnx", folded.save_onnx()),
         ("standardize.csv", csv.into_bytes()),
     ];
     for (name, bytes) in files {

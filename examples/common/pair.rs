@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bn_core::{Network, PlainData, StateDict};
+use bn_core::{Graph, Network, PlainData, StateDict};
 use bn_paper::experiments::{Record, Report};
 
 use super::{bar, table};
@@ -13,7 +13,7 @@ use super::{bar, table};
 /// The saving of the trained models (`--save DIR`).
 #[derive(clap::Args, Debug)]
 pub struct SaveArgs {
-    /// Save the BN network (model.safetensors) and its folded model (model_folded.bin)
+    /// Save the BN network (model.safetensors, model.onnx) and its folded model (model_folded.bin, model_folded.onnx)
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
 }
@@ -83,20 +83,24 @@ pub fn print_folding<Bn: Network, Plain: Network>(report: &Report<Bn, Plain>, te
 /// With `--save DIR`, writes the trained models into `DIR` and prints them: the BN network
 /// as `model.safetensors` (PyTorch's `state_dict` names) and its folded model as
 /// `model_folded.bin` (the folded model's scalars, little-endian `f32`, in declaration
-/// order: its documented byte layout, what `bn_core::embed!` reads).
+/// order: its documented byte layout, what `bn_core::embed!` reads), and both as ONNX files
+/// (`model.onnx`, `model_folded.onnx`: onnxruntime and the other runtimes).
 pub fn save<Bn, Plain>(args: &SaveArgs, report: &Report<Bn, Plain>) -> Result<(), ExitCode>
 where
-    Bn: Network + StateDict,
-    Bn::Folded: PlainData,
+    Bn: Network + StateDict + Graph,
+    Bn::Folded: PlainData + StateDict + Graph,
     Plain: Network,
 {
     let Some(dir) = &args.save else { return Ok(()) };
     let written = (|| {
         std::fs::create_dir_all(dir)?;
         let mut written = Vec::new();
-        for (name, bytes) in
-            [("model.safetensors", report.bn.save_safetensors()), ("model_folded.bin", report.folded.to_bytes())]
-        {
+        for (name, bytes) in [
+            ("model.safetensors", report.bn.save_safetensors()),
+            ("model_folded.bin", report.folded.to_bytes()),
+            ("model.onnx", bn_core::save_onnx(&*report.bn)),
+            ("model_folded.onnx", bn_core::save_onnx(&*report.folded)),
+        ] {
             let path = dir.join(name);
             std::fs::write(&path, bytes)?;
             written.push(path.display().to_string());

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use bn_core::{Network, PlainData, StateDict};
+use bn_core::{Graph, Network, PlainData, StateDict};
 use bn_paper::experiments::{write_curves_svg, Record, Report, SgdConfig};
 use bn_paper::mnist::Dataset;
 
@@ -86,8 +86,8 @@ pub fn run_example<Bn, Plain>(
     run: impl FnOnce(&Dataset, &Dataset, &mut dyn FnMut(usize), &mut dyn FnMut(&Record)) -> Report<Bn, Plain>,
 ) -> ExitCode
 where
-    Bn: Network + StateDict,
-    Bn::Folded: PlainData,
+    Bn: Network + StateDict + Graph,
+    Bn::Folded: PlainData + StateDict + Graph,
     Plain: Network,
 {
     let (train, test, source) = match data.load() {

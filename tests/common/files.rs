@@ -93,6 +93,23 @@ pub fn numbers(list: &str) -> Vec<usize> {
     inner.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect()
 }
 
+/// The `__metadata__` of a safetensors file (string keys and values without `"`, `,` or
+/// `}`, as `tools/` writes them).
+pub fn metadata(bytes: &[u8]) -> BTreeMap<String, String> {
+    let (header, _) = header(bytes);
+    let Some(at) = header.find("\"__metadata__\"") else { return BTreeMap::new() };
+    let rest = &header[at..];
+    let inner = &rest[rest.find('{').unwrap() + 1..rest.find('}').unwrap()];
+    inner
+        .split(',')
+        .filter(|kv| !kv.trim().is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once(':').unwrap();
+            (k.trim().trim_matches('"').to_string(), v.trim().trim_matches('"').to_string())
+        })
+        .collect()
+}
+
 /// Every tensor of a safetensors file by name (a reader of its own, independent of bn-core's:
 /// the header is flat JSON, `{"name": {"dtype": …, "shape": […], "data_offsets": [a, b]}, …}`).
 pub fn tensors(bytes: &[u8]) -> BTreeMap<String, Tensor> {
