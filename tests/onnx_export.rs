@@ -93,6 +93,56 @@ bn_core::network! {
     }
 }
 
+bn_core::network! {
+    /// The edges over features: a block first, a nested block in a shortcut with a named
+    /// layer, a layer named `logits` before the last, a trailing BN after an activation (an
+    /// affine layer when folded), dropout last.
+    pub struct OnnxEdges {
+        input: 4,
+        residual { dense(4), tanh },
+        fc: dense(6), batchnorm, relu,
+        residual { dense(6) } shortcut { residual { dense(6), relu }, inner: dense(6) },
+        logits: dense(3), sigmoid,
+        batchnorm,
+        dropout(0.5),
+    }
+}
+
+bn_core::network! {
+    /// The edges over images: unequal padding (1, 2) with a (3, 5) kernel, a (3, 1) kernel, max pooling with a
+    /// stride, a block last, so the output is an image, `[batch, 3, 6, 6]`.
+    pub struct OnnxImageOut {
+        input: (2, 7, 7),
+        conv2d(3, kernel = (3, 5), padding = (1, 2)), maxpool(2, stride = 1), relu,
+        residual { conv2d(3, kernel = (3, 1), padding = (1, 0)), batchnorm },
+    }
+}
+
+bn_core::network! {
+    /// Only dropout: nothing is computed (the file is one `Identity`).
+    pub struct OnnxDropoutOnly { input: 3, dropout(0.5) }
+}
+
+bn_core::network! {
+    /// An `f64` network with images: a BN on the input before a padded conv (a depthwise
+    /// `Conv` when folded), GroupNorm, average and global pooling.
+    pub struct OnnxCnn64 {
+        input: (1, 5, 5),
+        scalar: f64,
+        batchnorm, conv2d(2, kernel = 3, padding = 1), groupnorm(2), relu,
+        avgpool(2), global_avgpool, dense(2),
+    }
+}
+
+bn_core::network! {
+    /// [`OnnxCnn64`] in `f32`, for its random weights (`randomize` takes `f32` networks).
+    pub struct OnnxCnn32 {
+        input: (1, 5, 5),
+        batchnorm, conv2d(2, kernel = 3, padding = 1), groupnorm(2), relu,
+        avgpool(2), global_avgpool, dense(2),
+    }
+}
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx").join(name)
 }
@@ -101,12 +151,10 @@ fn fixture(name: &str) -> PathBuf {
 const SAMPLES: usize = 16;
 
 /// One exported model: its file, its inputs and bn-core's outputs (`f64` values; an `f32`
-/// model's are `f32`s widened).
+/// model's are `f32`s widened; every file is `FLOAT`).
 struct Case {
     name: String,
     onnx: Vec<u8>,
-    /// Whether the model is `f64` (the file's `DOUBLE`).
-    double: bool,
     /// The input's dimensions after the batch: `[n]` or `[c, h, w]`.
     dims: Vec<usize>,
     inputs: Vec<f64>,
@@ -147,7 +195,6 @@ fn case<M: Graph + StateDict + Inference>(name: &str, model: &M, inputs: &[f64],
     Case {
         name: name.to_string(),
         onnx: bn_core::save_onnx(model),
-        double: <<M as StateDict>::Scalar as bn_core::PlainScalar>::SIZE == 8,
         dims: dims_of::<M>(),
         inputs: inputs.to_vec(),
         outputs: outputs(model, inputs),
@@ -184,6 +231,10 @@ fn coverage_cases() -> Vec<Case> {
     cases.extend(coverage_pair::<OnnxResCnn>("res_cnn", 5));
     cases.extend(coverage_pair::<ResNetTiny>("resnet_tiny", 6));
     cases.extend(coverage_pair::<Every64>("every64", 7));
+    cases.extend(coverage_pair::<OnnxEdges>("edges", 8));
+    cases.extend(coverage_pair::<OnnxImageOut>("image_out", 9));
+    cases.extend(coverage_pair::<OnnxDropoutOnly>("dropout_only", 10));
+    cases.extend(coverage_pair::<OnnxCnn64>("cnn64", 11));
     cases
 }
 
@@ -218,14 +269,20 @@ fn onnxruntime() -> (BTreeMap<String, Tensor>, BTreeMap<String, String>) {
     (tensors(&bytes), common::files::metadata(&bytes))
 }
 
-/// The largest difference over the largest magnitude of onnxruntime's outputs.
-fn relative(got: &[f64], want: &[f64]) -> f64 {
+/// The worst, over samples, of a sample's largest difference over its largest output
+/// magnitude (onnxruntime's), `width` outputs per sample.
+fn relative(got: &[f64], want: &[f64], width: usize) -> f64 {
     assert_eq!(got.len(), want.len());
-    let scale = want.iter().fold(0f64, |m, w| m.max(w.abs()));
-    got.iter().zip(want).fold(0f64, |m, (g, w)| m.max((g - w).abs())) / scale
+    got.chunks_exact(width)
+        .zip(want.chunks_exact(width))
+        .map(|(g, w)| {
+            let scale = w.iter().fold(1e-6f64, |m, w| m.max(w.abs()));
+            g.iter().zip(w).fold(0f64, |m, (g, w)| m.max((g - w).abs())) / scale
+        })
+        .fold(0f64, f64::max)
 }
 
-fn check(cases: &[Case], tolerance_f32: f64) -> BTreeMap<String, f64> {
+fn check(cases: &[Case], tolerance: f64) -> BTreeMap<String, f64> {
     let (ort, meta) = onnxruntime();
     let mut worst = BTreeMap::new();
     for c in cases {
@@ -239,19 +296,16 @@ fn check(cases: &[Case], tolerance_f32: f64) -> BTreeMap<String, f64> {
             );
         }
         let t = &ort[&format!("{}.output", c.name)];
-        let want = if c.double { t.f64s() } else { t.f32s().into_iter().map(f64::from).collect() };
-        let err = relative(&c.outputs, &want);
-        // ONNX's `epsilon` attributes are `float`s: an f64 model's ε reaches onnxruntime
-        // rounded to f32 (1e-3 is off by 4.7e-11), which moves outputs by about 1e-12.
-        let tolerance = if c.double { 1e-10 } else { tolerance_f32 };
+        let want: Vec<f64> = t.f32s().into_iter().map(f64::from).collect();
+        let err = relative(&c.outputs, &want, c.outputs.len() / (c.inputs.len() / c.dims.iter().product::<usize>()));
         assert!(err <= tolerance, "{}: onnxruntime differs from bn-core by {err:.2e} (relative)", c.name);
         worst.insert(c.name.clone(), err);
     }
     worst
 }
 
-/// Every layer kind, trained and folded, f32 within 1e-5 and f64 within 1e-10 (relative to
-/// the largest output; ε is an f32 attribute in ONNX).
+/// Every layer kind, trained and folded, within 1e-5 relative to each sample's largest output
+/// (an `f64` network too: its file computes in `f32`).
 #[test]
 fn onnxruntime_runs_every_layer_kind_as_bn_core_does() {
     let worst = check(&coverage_cases(), 1e-5);
@@ -281,8 +335,8 @@ fn onnxruntime_classifies_every_test_digit_as_bn_core_does() {
 }
 
 /// Writes what `tools/onnx_check.py` runs into `$ONNX_OUT`: each case's `.onnx` file and its
-/// inputs (`{name}.input`, little-endian, the model's scalar), and `cases.txt` (name, dtype,
-/// input dimensions). With `ONNX_WEIGHTS=1` it first writes new weights fixtures: random
+/// inputs (`{name}.input`, little-endian `f32`), and `cases.txt` (name, dtype, input
+/// dimensions). With `ONNX_WEIGHTS=1` it first writes new weights fixtures: random
 /// weights and statistics for the coverage networks, and the MNIST networks trained on the
 /// embedded digits.
 #[test]
@@ -296,15 +350,10 @@ fn write_onnx_models() {
     let mut list = String::new();
     for c in coverage_cases().into_iter().chain(mnist_cases()) {
         std::fs::write(out.join(format!("{}.onnx", c.name)), &c.onnx).unwrap();
-        let bytes: Vec<u8> = if c.double {
-            c.inputs.iter().flat_map(|v| v.to_le_bytes()).collect()
-        } else {
-            c.inputs.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect()
-        };
+        let bytes: Vec<u8> = c.inputs.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect();
         std::fs::write(out.join(format!("{}.input", c.name)), bytes).unwrap();
         let dims: Vec<String> = c.dims.iter().map(usize::to_string).collect();
-        let dtype = if c.double { "f64" } else { "f32" };
-        list.push_str(&format!("{} {dtype} {}\n", c.name, dims.join(",")));
+        list.push_str(&format!("{} f32 {}\n", c.name, dims.join(",")));
     }
     std::fs::write(out.join("cases.txt"), list).unwrap();
 }
@@ -335,6 +384,13 @@ fn write_weights() {
     let every = std::fs::read(fixture("every64.safetensors")).unwrap();
     let net64 = Every64::load_safetensors(&every).unwrap();
     std::fs::write(fixture("every64_folded.safetensors"), net64.fold_boxed().save_safetensors()).unwrap();
+    write_random::<OnnxEdges>("edges", 18);
+    write_random::<OnnxImageOut>("image_out", 19);
+    write_random::<OnnxDropoutOnly>("dropout_only", 20);
+    write_random::<OnnxCnn32>("cnn64", 21);
+    let cnn = std::fs::read(fixture("cnn64.safetensors")).unwrap();
+    let cnn64 = OnnxCnn64::load_safetensors(&cnn).unwrap();
+    std::fs::write(fixture("cnn64_folded.safetensors"), cnn64.fold_boxed().save_safetensors()).unwrap();
     write_trained::<PaperBn>("paper");
     write_trained::<LeNetBn>("lenet");
 }

@@ -16,6 +16,9 @@ pub use generic_array::{ArrayLength, GenericArray};
 pub use typenum;
 pub use typenum::{UInt, UTerm, B0, B1};
 
+/// The seal of [`Graph`](crate::Graph): implemented by `network!`'s expansion only.
+pub trait SealedGraph {}
+
 /// Asserts (at compile time, via the bound) that a field type is [`Zeroable`].
 pub const fn assert_zeroable<T: Zeroable>() {}
 

@@ -406,9 +406,9 @@ pub use typenum;
 ///
 /// **ONNX files** (feature `onnx`, default): `save_onnx()` on `Mlp` (inference: BN with its
 /// population statistics, dropout left out) and on `MlpFolded`, opset 17, input `input`
-/// `[batch, 784]`, output `logits`, the initializers under the weights files' names, the
-/// nodes under the fields' names (see [`save_onnx`]). Both types implement [`Graph`], the
-/// layers as data.
+/// `[batch, 784]`, output `logits`, `FLOAT` values (an `f64` network's too), the
+/// initializers under the weights files' names, the nodes under the fields' names (see
+/// [`save_onnx`]). Both types implement [`Graph`], the layers as data.
 ///
 /// **Traits**: `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`; for an image also
 /// `[[[f32; W]; H]; C]`) and `MlpBatch`, which turn a wrong input width into a readable

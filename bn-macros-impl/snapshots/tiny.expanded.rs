@@ -1043,6 +1043,7 @@ impl ::bn_core::__private::StateDict for TinyFolded {
     [u8]) -> ::core::result::Result < (), ::bn_core::__private::LoadError > { < Self as
     ::bn_core::__private::StateDict > ::load_safetensors_into(self, bytes) } }
 }
+impl ::bn_core::__private::SealedGraph for Tiny {}
 impl ::bn_core::__private::Graph for Tiny {
     const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(2);
     const NODES: &'static [::bn_core::__private::Node] = &[
@@ -1050,6 +1051,7 @@ impl ::bn_core::__private::Graph for Tiny {
             name: "dense0",
             key: "0",
             input: ::bn_core::__private::Dims::Flat(2),
+            output: ::bn_core::__private::Dims::Flat(3),
             op: ::bn_core::__private::Op::Dense {
                 output: 3,
                 bias: false,
@@ -1059,6 +1061,7 @@ impl ::bn_core::__private::Graph for Tiny {
             name: "batchnorm1",
             key: "1",
             input: ::bn_core::__private::Dims::Flat(3),
+            output: ::bn_core::__private::Dims::Flat(3),
             op: ::bn_core::__private::Op::BatchNorm {
                 eps: 0.00001f64,
                 affine: true,
@@ -1068,12 +1071,14 @@ impl ::bn_core::__private::Graph for Tiny {
             name: "relu2",
             key: "2",
             input: ::bn_core::__private::Dims::Flat(3),
+            output: ::bn_core::__private::Dims::Flat(3),
             op: ::bn_core::__private::Op::ReLU,
         },
         ::bn_core::__private::Node {
             name: "dense3",
             key: "3",
             input: ::bn_core::__private::Dims::Flat(3),
+            output: ::bn_core::__private::Dims::Flat(2),
             op: ::bn_core::__private::Op::Dense {
                 output: 2,
                 bias: true,
@@ -1081,6 +1086,7 @@ impl ::bn_core::__private::Graph for Tiny {
         },
     ];
 }
+impl ::bn_core::__private::SealedGraph for TinyFolded {}
 impl ::bn_core::__private::Graph for TinyFolded {
     const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(2);
     const NODES: &'static [::bn_core::__private::Node] = &[
@@ -1088,6 +1094,7 @@ impl ::bn_core::__private::Graph for TinyFolded {
             name: "dense0",
             key: "0",
             input: ::bn_core::__private::Dims::Flat(2),
+            output: ::bn_core::__private::Dims::Flat(3),
             op: ::bn_core::__private::Op::Dense {
                 output: 3,
                 bias: true,
@@ -1097,12 +1104,14 @@ impl ::bn_core::__private::Graph for TinyFolded {
             name: "relu2",
             key: "1",
             input: ::bn_core::__private::Dims::Flat(3),
+            output: ::bn_core::__private::Dims::Flat(3),
             op: ::bn_core::__private::Op::ReLU,
         },
         ::bn_core::__private::Node {
             name: "dense3",
             key: "2",
             input: ::bn_core::__private::Dims::Flat(3),
+            output: ::bn_core::__private::Dims::Flat(2),
             op: ::bn_core::__private::Op::Dense {
                 output: 2,
                 bias: true,

@@ -282,10 +282,12 @@ impl ::bn_core::__private::StateDict for TinyFolded {
         ::core::unreachable!()
     }
 }
+impl ::bn_core::__private::SealedGraph for Tiny {}
 impl ::bn_core::__private::Graph for Tiny {
     const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(1usize);
     const NODES: &'static [::bn_core::__private::Node] = &[];
 }
+impl ::bn_core::__private::SealedGraph for TinyFolded {}
 impl ::bn_core::__private::Graph for TinyFolded {
     const INPUT: ::bn_core::__private::Dims = ::bn_core::__private::Dims::Flat(1usize);
     const NODES: &'static [::bn_core::__private::Node] = &[];

@@ -173,6 +173,8 @@ fn graph_impl(n: &Names, ty: &Ident) -> TokenStream {
     let cfgs = &n.cfgs;
     quote! {
         #cfgs
+        impl #p::SealedGraph for #ty {}
+        #cfgs
         impl #p::Graph for #ty {
             const INPUT: #p::Dims = #p::Dims::Flat(#UNKNOWN_WIDTH);
             const NODES: &'static [#p::Node] = &[];

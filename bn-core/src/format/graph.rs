@@ -53,6 +53,8 @@ pub struct Node {
     pub key: &'static str,
     /// The shape of one input sample.
     pub input: Dims,
+    /// The shape of one output sample.
+    pub output: Dims,
     /// What the layer computes.
     pub op: Op,
 }
@@ -60,6 +62,7 @@ pub struct Node {
 /// What a [`Node`] computes, in inference (dropout is the identity, BN uses its population
 /// statistics). The tensors are the layer's in the `state_dict`, `{key}.weight`, … .
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Op {
     /// `y = W x + b`: `weight` `[output, input]`, `bias` `[output]` when `bias`.
     Dense {
@@ -144,6 +147,8 @@ pub enum Op {
     },
     /// `y = body(x) + shortcut(x)`, the shortcut the identity when `None`. The branches'
     /// keys and names are full paths (`3.body.0`, `residual3.body.dense0`).
+    ///
+    /// More kinds may come (the enum is `#[non_exhaustive]`).
     Residual {
         /// The body's layers.
         body: &'static [Node],
@@ -152,35 +157,14 @@ pub enum Op {
     },
 }
 
-impl Node {
-    /// The shape of one output sample.
-    pub const fn output(&self) -> Dims {
-        let input = self.input;
-        match (self.op, input) {
-            (Op::Dense { output, .. }, _) => Dims::Flat(output),
-            (Op::Conv2d { out_channels, kernel, stride, padding, .. }, Dims::Image { h, w, .. }) => Dims::Image {
-                c: out_channels,
-                h: (h + 2 * padding[0] - kernel[0]) / stride[0] + 1,
-                w: (w + 2 * padding[1] - kernel[1]) / stride[1] + 1,
-            },
-            (Op::MaxPool { size, stride } | Op::AvgPool { size, stride }, Dims::Image { c, h, w }) => {
-                Dims::Image { c, h: (h - size) / stride + 1, w: (w - size) / stride + 1 }
-            }
-            (Op::GlobalAvgPool, _) => Dims::Flat(input.channels()),
-            (Op::Flatten, _) => Dims::Flat(input.len()),
-            (Op::Residual { body, .. }, _) => match body.last() {
-                Some(last) => last.output(),
-                None => input,
-            },
-            _ => input,
-        }
-    }
-}
-
 /// The layers of a `network!` type in order, for exporters: implemented by the network type
 /// and its folded type (the folded one has no BN, no dropout, and the affine layers of BNs
 /// that could not fold). Together with [`StateDict`](crate::StateDict) (the tensors, under
 /// each node's key) it describes the model completely.
+///
+/// Only `network!` implements it (the trait is sealed): the macro checks every shape and
+/// names every tensor the `StateDict` holds, which is what lets
+/// [`save_onnx`](crate::save_onnx) return the file rather than a `Result`.
 ///
 /// ```
 /// use bn_core::{Dims, Graph, Op};
@@ -197,7 +181,7 @@ impl Node {
 /// let folded: Vec<Op> = NetFolded::NODES.iter().map(|n| n.op).collect();
 /// assert_eq!(folded, [Op::Dense { output: 4, bias: true }, Op::ReLU, Op::Dense { output: 2, bias: true }]);
 /// ```
-pub trait Graph {
+pub trait Graph: crate::__private::SealedGraph {
     /// The shape of one input sample.
     const INPUT: Dims;
     /// The layers, first to last.
@@ -206,7 +190,7 @@ pub trait Graph {
     /// The shape of one output sample.
     fn output() -> Dims {
         match Self::NODES.last() {
-            Some(last) => last.output(),
+            Some(last) => last.output,
             None => Self::INPUT,
         }
     }

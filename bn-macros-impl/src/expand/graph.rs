@@ -46,10 +46,11 @@ fn pair((a, b): (usize, usize)) -> TokenStream {
 }
 
 /// A `Node` literal.
-fn node(pre: &Prefix, name: &str, key: &str, input: Shape, op: TokenStream) -> TokenStream {
+fn node(pre: &Prefix, name: &str, key: &str, (input, output): (Shape, Shape), op: TokenStream) -> TokenStream {
     let p = p();
-    let (name, key, input) = (format!("{}{name}", pre.name), format!("{}{key}", pre.key), dims(input));
-    quote!(#p::Node { name: #name, key: #key, input: #input, op: #op })
+    let (name, key) = (format!("{}{name}", pre.name), format!("{}{key}", pre.key));
+    let (input, output) = (dims(input), dims(output));
+    quote!(#p::Node { name: #name, key: #key, input: #input, output: #output, op: #op })
 }
 
 /// The op of a layer of the trained network (a block's branches given as `body`/`shortcut`).
@@ -120,9 +121,13 @@ fn training_nodes(layers: &[Layer], pre: &Prefix) -> TokenStream {
             }
             _ => op(l, None),
         };
-        node(pre, &name, &key, l.input, op)
+        node(pre, &name, &key, (l.input, l.output()), op)
     });
     quote!(&[#(#nodes),*])
+}
+
+fn shapes(fl: &Folded) -> (Shape, Shape) {
+    (fl.input(), fl.output())
 }
 
 /// The nodes of a folded plan, as a `&[Node]` expression (keys as the folded `StateDict`'s:
@@ -131,22 +136,22 @@ fn folded_nodes(plan: &[Folded], pre: &Prefix) -> TokenStream {
     let p = p();
     let nodes = plan.iter().enumerate().map(|(i, fl)| match fl {
         Folded::Linear { src, .. } => {
-            node(pre, &src.field.unraw().to_string(), &state_dict_key(i, src), src.input, op(src, Some(true)))
+            node(pre, &src.field.unraw().to_string(), &state_dict_key(i, src), shapes(fl), op(src, Some(true)))
         }
         Folded::Affine { bns } => {
             let op = match bns[0].input {
                 Shape::Image { .. } => quote!(#p::Op::ChannelAffine),
                 Shape::Flat(_) => quote!(#p::Op::DiagonalAffine),
             };
-            node(pre, &bns[0].field.unraw().to_string(), &state_dict_key(i, bns[0]), bns[0].input, op)
+            node(pre, &bns[0].field.unraw().to_string(), &state_dict_key(i, bns[0]), shapes(fl), op)
         }
-        Folded::Kept(l) => node(pre, &l.field.unraw().to_string(), &state_dict_key(i, l), l.input, op(l, None)),
-        Folded::Plain(l) => node(pre, &l.field.unraw().to_string(), &i.to_string(), l.input, op(l, None)),
+        Folded::Kept(l) => node(pre, &l.field.unraw().to_string(), &state_dict_key(i, l), shapes(fl), op(l, None)),
+        Folded::Plain(l) => node(pre, &l.field.unraw().to_string(), &i.to_string(), shapes(fl), op(l, None)),
         Folded::Block { src, body, shortcut, .. } => {
             let (key, name) = (state_dict_key(i, src), src.field.unraw().to_string());
             let body = folded_nodes(body, &pre.branch(&key, &name, "body"));
             let shortcut = shortcut.as_deref().map(|s| folded_nodes(s, &pre.branch(&key, &name, "shortcut")));
-            node(pre, &name, &key, src.input, residual(body, shortcut))
+            node(pre, &name, &key, shapes(fl), residual(body, shortcut))
         }
     });
     quote!(&[#(#nodes),*])
@@ -160,10 +165,14 @@ pub(crate) fn graphs(m: &Model, n: &Names, plan: &[Folded]) -> TokenStream {
     let (train, fold) = (training_nodes(&m.layers, &Prefix::default()), folded_nodes(plan, &Prefix::default()));
     quote! {
         #cfgs
+        impl #p::SealedGraph for #name {}
+        #cfgs
         impl #p::Graph for #name {
             const INPUT: #p::Dims = #input;
             const NODES: &'static [#p::Node] = #train;
         }
+        #cfgs
+        impl #p::SealedGraph for #folded {}
         #cfgs
         impl #p::Graph for #folded {
             const INPUT: #p::Dims = #input;

@@ -13,9 +13,9 @@ use alloc::vec::Vec;
 use prost::Message;
 
 use super::graph::{Dims, Graph, Node, Op};
-use super::plain::PlainScalar;
 use super::state_dict::StateDict;
 use super::tensor::TensorRef;
+use crate::float::Float;
 use proto::{
     AttributeProto, Dimension, DimensionValue, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, TypeProtoTensor, ValueInfoProto,
@@ -32,15 +32,16 @@ const IR_VERSION: i64 = 8;
 /// # The file
 ///
 /// - One input `input`, `[batch, n]` or `[batch, c, h, w]` with a symbolic `batch`; one
-///   output `logits`, `[batch, outputs]`; the network's scalar type (`FLOAT` for `f32`,
-///   `DOUBLE` for `f64`).
+///   output `logits`, `[batch, …]` with the network's output shape. Every value is `FLOAT`:
+///   an `f64` network's tensors are rounded to `f32` (onnxruntime's CPU kernels have no
+///   `double` convolution, pooling or instance normalization), so its file computes in
+///   `f32`.
 /// - Initializers under the tensor names of the safetensors files (`0.weight`,
 ///   `fc1.bias`, `3.body.0.running_var`; `num_batches_tracked` is left out), with the same
 ///   shapes; the few constants a layer needs beyond them are named after the node
 ///   (`batchnorm1/ones`, `groupnorm2/shape`).
 /// - Nodes named after the `network!` fields (`fc1`, `residual3.body.conv2d0`); each
 ///   node's output value has the node's name.
-/// - ε is an attribute, which ONNX stores as `float`: an `f64` model's ε is rounded to `f32`.
 ///
 /// | layer | ONNX |
 /// |---|---|
@@ -68,23 +69,24 @@ const IR_VERSION: i64 = 8;
 pub fn save_onnx<M: Graph + StateDict>(model: &M) -> Vec<u8> {
     let mut tensors = BTreeMap::new();
     model.visit(&mut |name, t| {
-        if let Some(tensor) = tensor_proto::<M::Scalar>(name.to_string(), t) {
+        if let Some(tensor) = tensor_proto(name.to_string(), t) {
             tensors.insert(tensor.name.clone(), tensor);
         }
     });
-    let elem = elem_type::<M::Scalar>();
-    let mut b = Builder { nodes: Vec::new(), initializers: Vec::new(), tensors, elem };
-    let out = b.sequence(M::NODES, "input".to_string(), M::INPUT);
-    let out = match b.nodes.iter_mut().rev().find(|n| n.output.first() == Some(&out)) {
-        Some(node) => {
-            node.output[0] = "logits".to_string();
-            "logits".to_string()
-        }
-        None => {
-            b.node("logits", "Identity", vec![out], vec![]);
-            "logits".to_string()
-        }
-    };
+    let mut b = Builder { nodes: Vec::new(), initializers: Vec::new(), tensors };
+    let last = b.sequence(M::NODES, "input".to_string());
+    let out = "logits".to_string();
+    match b.nodes.iter_mut().rev().find(|n| n.output.first() == Some(&last)) {
+        Some(node) => node.output[0] = out.clone(),
+        // Nothing computed (only dropout): the input is the output.
+        None => b.nodes.push(NodeProto {
+            input: vec![last],
+            output: vec![out.clone()],
+            name: out.clone(),
+            op_type: "Identity".to_string(),
+            attribute: vec![],
+        }),
+    }
     debug_assert!(b.tensors.is_empty(), "tensors no node reads: {:?}", b.tensors.keys());
     let batch = |dims: &[usize]| {
         let mut d = vec![Dimension { value: Some(DimensionValue::DimParam("batch".to_string())) }];
@@ -95,7 +97,7 @@ pub fn save_onnx<M: Graph + StateDict>(model: &M) -> Vec<u8> {
         name: name.to_string(),
         r#type: Some(TypeProto {
             tensor_type: Some(TypeProtoTensor {
-                elem_type: elem,
+                elem_type: proto::FLOAT,
                 shape: Some(TensorShapeProto { dim: batch(&dims_of(dims)) }),
             }),
         }),
@@ -119,15 +121,6 @@ pub fn save_onnx<M: Graph + StateDict>(model: &M) -> Vec<u8> {
     model.encode_to_vec()
 }
 
-/// `FLOAT` or `DOUBLE`.
-fn elem_type<T: PlainScalar>() -> i32 {
-    if T::SIZE == 4 {
-        proto::FLOAT
-    } else {
-        proto::DOUBLE
-    }
-}
-
 /// A sample's dimensions: `[n]` or `[c, h, w]`.
 fn dims_of(d: Dims) -> Vec<usize> {
     match d {
@@ -136,34 +129,33 @@ fn dims_of(d: Dims) -> Vec<usize> {
     }
 }
 
-/// An initializer of the model's floats (`None` for BN's counter, which inference ignores).
-fn tensor_proto<T: PlainScalar>(name: String, t: TensorRef<'_, T>) -> Option<TensorProto> {
-    let (data, dims): (Vec<T>, Vec<usize>) = match t {
-        TensorRef::Vector(v) => (v.to_vec(), vec![v.len()]),
-        TensorRef::Matrix { data, rows, cols } => (data.to_vec(), vec![rows, cols]),
+/// An initializer of the model's floats, as `f32` (`None` for BN's counter, which inference
+/// ignores).
+fn tensor_proto<T: Float>(name: String, t: TensorRef<'_, T>) -> Option<TensorProto> {
+    let f32s = |v: &[T]| v.iter().map(|x| x.to_f64() as f32).collect::<Vec<f32>>();
+    let (data, dims): (Vec<f32>, Vec<usize>) = match t {
+        TensorRef::Vector(v) => (f32s(v), vec![v.len()]),
+        TensorRef::Matrix { data, rows, cols } => (f32s(data), vec![rows, cols]),
         // The weight of a diagonal `Linear`, as in the safetensors file.
         TensorRef::Diagonal(v) => {
             let n = v.len();
-            let mut m = vec![T::ZERO; n * n];
-            for (i, &a) in v.iter().enumerate() {
+            let mut m = vec![0.0; n * n];
+            for (i, &a) in f32s(v).iter().enumerate() {
                 m[i * n + i] = a;
             }
             (m, vec![n, n])
         }
-        TensorRef::Tensor3 { data, dims } => (data.to_vec(), dims.to_vec()),
-        TensorRef::Tensor4 { data, dims } => (data.to_vec(), dims.to_vec()),
+        TensorRef::Tensor3 { data, dims } => (f32s(data), dims.to_vec()),
+        TensorRef::Tensor4 { data, dims } => (f32s(data), dims.to_vec()),
         TensorRef::Count(_) => return None,
     };
     Some(floats(name, &dims, &data))
 }
 
-/// A float initializer.
-fn floats<T: PlainScalar>(name: String, dims: &[usize], data: &[T]) -> TensorProto {
-    let mut raw = vec![0u8; data.len() * T::SIZE];
-    for (x, out) in data.iter().zip(raw.chunks_exact_mut(T::SIZE)) {
-        x.write_le(out);
-    }
-    TensorProto { dims: dims.iter().map(|&d| d as i64).collect(), data_type: elem_type::<T>(), name, raw_data: raw }
+/// A `FLOAT` initializer.
+fn floats(name: String, dims: &[usize], data: &[f32]) -> TensorProto {
+    let raw = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    TensorProto { dims: dims.iter().map(|&d| d as i64).collect(), data_type: proto::FLOAT, name, raw_data: raw }
 }
 
 fn ints(name: &str, values: &[i64]) -> AttributeProto {
@@ -194,47 +186,40 @@ struct Builder {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
     tensors: BTreeMap<String, TensorProto>,
-    elem: i32,
 }
 
 impl Builder {
-    /// Adds a node whose output value is named like the node; returns that name.
+    /// Adds a node whose output value is named like the node (but for a layer named
+    /// `logits` before the last: its value is `logits/value`, as the graph's output is
+    /// `logits`); returns the value's name.
     fn node(&mut self, name: &str, op: &str, input: Vec<String>, attribute: Vec<AttributeProto>) -> String {
+        let value = if name == "logits" { "logits/value".to_string() } else { name.to_string() };
         self.nodes.push(NodeProto {
             input,
-            output: vec![name.to_string()],
+            output: vec![value.clone()],
             name: name.to_string(),
             op_type: op.to_string(),
             attribute,
         });
-        name.to_string()
+        value
     }
 
     /// The model's tensor `{key}.{tensor}`, as an initializer; returns its name.
     fn tensor(&mut self, key: &str, tensor: &str) -> String {
         let name = format!("{key}.{tensor}");
         let Some(t) = self.tensors.remove(&name) else {
-            // The generated `Graph` and `StateDict` impls agree by construction (tested on
-            // every layer kind); a missing tensor is a bug in bn-core, not bad input.
+            // `Graph` is sealed: only `network!` implements it, with the keys of its own
+            // `StateDict` (tested on every layer kind). A missing tensor is a bug in bn-core.
             unreachable!("the graph reads the tensor {name}, which the model does not have");
         };
         self.initializers.push(t);
         name
     }
 
-    /// A constant of the model's float type, `n` copies of `value`.
-    fn constant(&mut self, name: String, dims: &[usize], value: f64) -> String {
-        let n = dims.iter().product();
-        let mut raw = Vec::new();
-        for _ in 0..n {
-            if self.elem == proto::FLOAT {
-                raw.extend((value as f32).to_le_bytes());
-            } else {
-                raw.extend(value.to_le_bytes());
-            }
-        }
-        let dims = dims.iter().map(|&d| d as i64).collect();
-        self.initializers.push(TensorProto { dims, data_type: self.elem, name: name.clone(), raw_data: raw });
+    /// A `FLOAT` constant: copies of `value` in the shape `dims`.
+    fn constant(&mut self, name: String, dims: &[usize], value: f32) -> String {
+        let data = vec![value; dims.iter().product()];
+        self.initializers.push(floats(name.clone(), dims, &data));
         name
     }
 
@@ -246,13 +231,11 @@ impl Builder {
         name
     }
 
-    /// The nodes of a sequence of layers starting from the value `x` of shape `dims`;
-    /// returns the name of the last value.
-    fn sequence(&mut self, nodes: &[Node], mut x: String, mut dims: Dims) -> String {
+    /// The nodes of a sequence of layers starting from the value `x`; returns the name of
+    /// the last value.
+    fn sequence(&mut self, nodes: &[Node], mut x: String) -> String {
         for n in nodes {
-            debug_assert_eq!(n.input, dims, "{}", n.name);
             x = self.layer(n, x);
-            dims = n.output();
         }
         x
     }
@@ -328,9 +311,9 @@ impl Builder {
             Op::Flatten => self.node(name, "Flatten", vec![x], vec![int("axis", 1)]),
             Op::Dropout { .. } => x,
             Op::Residual { body, shortcut } => {
-                let a = self.sequence(body, x.clone(), n.input);
+                let a = self.sequence(body, x.clone());
                 let b = match shortcut {
-                    Some(shortcut) => self.sequence(shortcut, x, n.input),
+                    Some(shortcut) => self.sequence(shortcut, x),
                     None => x,
                 };
                 self.node(name, "Add", vec![a, b], vec![])

@@ -90,8 +90,6 @@ pub struct AttributeProto {
 pub const FLOAT: i32 = 1;
 /// `int64`, for shapes and axes.
 pub const INT64: i32 = 7;
-/// `double`.
-pub const DOUBLE: i32 = 11;
 
 /// `TensorProto`: a named constant, its elements little-endian in `raw_data`.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -100,13 +100,42 @@ fn the_folded_model_has_no_batchnorm_and_keeps_names() {
     assert_eq!(g.output[0].name, "logits");
 }
 
+/// An `f64` network's file is `FLOAT` throughout (onnxruntime runs no `double` `Conv`).
 #[test]
-fn f64_models_are_double() {
+fn f64_models_are_float() {
     crate::network! {
-        struct Wide { input: 2, scalar: f64, dense(3), batchnorm, tanh, dense(2) }
+        struct Wide { input: (1, 3, 3), scalar: f64, conv2d(2, kernel = 3), batchnorm, tanh, flatten, dense(2) }
     }
-    let g = decode(&Wide::new(1).save_onnx()).graph.unwrap();
+    let net = Wide::new(1);
+    let g = decode(&net.save_onnx()).graph.unwrap();
     let elem = g.input[0].r#type.as_ref().unwrap().tensor_type.as_ref().unwrap().elem_type;
-    assert_eq!(elem, super::proto::DOUBLE);
-    assert!(g.initializer.iter().all(|t| t.data_type == super::proto::DOUBLE));
+    assert_eq!(elem, super::proto::FLOAT);
+    assert!(g.initializer.iter().all(|t| t.data_type == super::proto::FLOAT));
+    let weight = g.initializer.iter().find(|t| t.name == "0.weight").unwrap();
+    let first = f32::from_le_bytes(weight.raw_data[..4].try_into().unwrap());
+    let mut want = None;
+    net.visit(&mut |name, t| match t {
+        crate::TensorRef::Tensor4 { data, .. } if name.is("0.weight") => want = Some(data[0] as f32),
+        _ => {}
+    });
+    assert_eq!(Some(first), want);
+}
+
+/// A layer named `logits` before the last one: its value is renamed, the output stays
+/// unique (ONNX values are assigned once).
+#[test]
+fn a_layer_named_logits_does_not_clash_with_the_output() {
+    crate::network! {
+        struct Clash { input: 2, logits: dense(3), sigmoid }
+    }
+    let g = decode(&Clash::new(1).save_onnx()).graph.unwrap();
+    let outputs: Vec<&str> = g.node.iter().map(|n| n.output[0].as_str()).collect();
+    assert_eq!(outputs, ["logits/value", "logits"]);
+    assert_eq!((g.node[0].name.as_str(), g.node[1].input[0].as_str()), ("logits", "logits/value"));
+    crate::network! {
+        struct OnlyDropout { input: 2, dropout(0.5) }
+    }
+    let g = decode(&OnlyDropout::new(1).save_onnx()).graph.unwrap();
+    assert_eq!(g.node.len(), 1);
+    assert_eq!((g.node[0].op_type.as_str(), g.node[0].input[0].as_str()), ("Identity", "input"));
 }
