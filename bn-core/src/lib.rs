@@ -75,6 +75,7 @@ pub mod gradcheck;
 mod inference;
 pub mod kernels;
 mod layers;
+pub mod quant;
 mod rng;
 mod shape;
 mod train;

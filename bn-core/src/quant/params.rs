@@ -1,0 +1,119 @@
+//! [`QuantParams`]: a tensor's scale and zero point, chosen as TFLite's converter chooses them.
+
+/// How an int8 tensor stands for reals: `r = scale · (q − zero_point)`.
+///
+/// ```
+/// use bn_core::quant::QuantParams;
+/// // Activations: asymmetric, from a calibrated range widened to contain 0.
+/// let a = QuantParams::asymmetric(-1.0, 3.0);
+/// assert_eq!((a.scale, a.zero_point), (4.0 / 255.0, -64));
+/// assert_eq!(a.quantize(0.0), -64); // zero is exact
+/// assert_eq!(a.quantize(3.0), 127);
+/// assert_eq!(a.quantize(100.0), 127); // saturates
+/// // Weights: symmetric per output channel, zero point 0, q in [-127, 127].
+/// let w = QuantParams::symmetric(0.5);
+/// assert_eq!((w.scale, w.zero_point), (0.5 / 127.0, 0));
+/// assert_eq!((w.quantize(-0.5), w.quantize(0.25)), (-127, 64));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantParams {
+    /// The real step between two consecutive integers (> 0, except for an all-zero range).
+    pub scale: f32,
+    /// The integer that stands for the real 0.
+    pub zero_point: i32,
+}
+
+impl QuantParams {
+    /// Asymmetric int8 parameters of the range `[min, max]` (an activation's, from
+    /// calibration): TFLite's `GetAsymmetricQuantizationParams` with `[−128, 127]`, in `f32`
+    /// as there: the range is widened to contain 0, `scale = (max − min) / 255`, and the zero
+    /// point is `−128 − min / scale` rounded half away from zero and clamped to the range (a
+    /// range of only 0 gives scale 0 and zero point −128).
+    ///
+    /// # Panics
+    /// If `min` or `max` is not finite, or `min > max`.
+    pub fn asymmetric(min: f32, max: f32) -> Self {
+        assert!(min.is_finite() && max.is_finite() && min <= max, "a finite range, found [{min}, {max}]");
+        let (qmin, qmax) = (f32::from(i8::MIN), f32::from(i8::MAX));
+        let (min, max) = (min.min(0.0), max.max(0.0));
+        let scale = (max - min) / (qmax - qmin);
+        let from_min = if scale != 0.0 { qmin - min / scale } else { qmin };
+        let zero_point = if from_min < qmin {
+            qmin
+        } else if from_min > qmax {
+            qmax
+        } else {
+            libm::roundf(from_min)
+        };
+        QuantParams { scale, zero_point: zero_point as i32 }
+    }
+
+    /// Symmetric int8 parameters of a weight tensor (or one output channel's weights) whose
+    /// largest magnitude is `max_abs`: zero point 0, `scale = max_abs / 127`, so that the
+    /// weights use `[−127, 127]` (TFLite's spec leaves −128 unused for weights). A channel
+    /// of zeros gets scale 0.
+    ///
+    /// # Panics
+    /// If `max_abs` is negative or not finite.
+    pub fn symmetric(max_abs: f32) -> Self {
+        assert!(max_abs.is_finite() && max_abs >= 0.0, "a finite magnitude, found {max_abs}");
+        QuantParams { scale: max_abs / 127.0, zero_point: 0 }
+    }
+
+    /// `zero_point + round(r / scale)`, rounded half away from zero and saturated to int8
+    /// (`[−127, 127]` for symmetric parameters); 0 maps to the zero point. A scale of 0
+    /// maps everything to the zero point.
+    pub fn quantize(self, r: f32) -> i8 {
+        let lo = if self.zero_point == 0 { -127 } else { -128 };
+        if self.scale == 0.0 {
+            return self.zero_point.clamp(lo, 127) as i8;
+        }
+        let q = libm::roundf(r / self.scale) + self.zero_point as f32;
+        q.clamp(lo as f32, 127.0) as i8
+    }
+
+    /// `scale · (q − zero_point)`.
+    pub fn dequantize(self, q: i8) -> f32 {
+        self.scale * (i32::from(q) - self.zero_point) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_widened_to_contain_zero() {
+        // All positive (after a ReLU): the zero point is −128, zero is the lowest code.
+        let p = QuantParams::asymmetric(0.5, 2.55);
+        assert_eq!((p.scale, p.zero_point), (2.55 / 255.0, -128));
+        assert_eq!(p.quantize(0.0), -128);
+        // All negative: the zero point is 127.
+        let n = QuantParams::asymmetric(-2.0, -1.0);
+        assert_eq!(n.zero_point, 127);
+        assert_eq!(n.quantize(0.0), 127);
+        // Only zero.
+        assert_eq!(QuantParams::asymmetric(0.0, 0.0), QuantParams { scale: 0.0, zero_point: -128 });
+    }
+
+    #[test]
+    fn quantizing_round_trips_within_half_a_step() {
+        let p = QuantParams::asymmetric(-0.7, 1.9);
+        let mut rng = crate::Rng::seed(9);
+        for _ in 0..10_000 {
+            let r = (rng.uniform() * 2.6 - 0.7) as f32;
+            let back = p.dequantize(p.quantize(r));
+            assert!((back - r).abs() <= 0.5 * p.scale * (1.0 + 1e-5), "{r} → {back}");
+        }
+        let w = QuantParams::symmetric(0.0);
+        assert_eq!((w.quantize(1.0), w.dequantize(5)), (0, 0.0));
+        // Symmetric weights never use −128.
+        assert_eq!(QuantParams::symmetric(1.0).quantize(-2.0), -127);
+    }
+
+    #[test]
+    #[should_panic(expected = "a finite range")]
+    fn an_inverted_range_is_refused() {
+        QuantParams::asymmetric(1.0, -1.0);
+    }
+}
