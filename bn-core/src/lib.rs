@@ -93,8 +93,8 @@ pub use inference::{accuracy, argmax, Inference};
 pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
     Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Fused, GlobalAvgPool, GroupNorm, GroupNormCache,
-    GroupNormGrads, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape, ReLU,
-    Residual, Sigmoid, Tanh,
+    GroupNormGrads, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape,
+    QDense, ReLU, Residual, Sigmoid, Tanh,
 };
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};

@@ -21,6 +21,7 @@ use crate::float::Float;
 pub(crate) mod channels;
 mod conv;
 mod dispatch;
+mod int8;
 mod level;
 mod operands;
 mod pool;
@@ -36,6 +37,7 @@ mod x86;
 
 pub(crate) use conv::{col2im_add, embed, flip, im2col, Direct, Window};
 pub(crate) use dispatch::vectorized;
+pub(crate) use int8::{dense_i8, DenseI8};
 use level::Supported;
 pub use level::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 pub(crate) use operands::{BnBackward, BnStats, BnTrain};

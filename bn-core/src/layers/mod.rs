@@ -19,6 +19,7 @@ mod global_avgpool;
 mod groupnorm;
 mod layernorm;
 mod pool;
+mod qdense;
 mod residual;
 #[cfg(test)]
 mod testing;
@@ -34,4 +35,5 @@ pub use global_avgpool::GlobalAvgPool;
 pub use groupnorm::{GroupNorm, GroupNormCache, GroupNormGrads};
 pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};
 pub use pool::{AvgPool2d, MaxPool2d, Pool2dGeometry, Pool2dShape};
+pub use qdense::QDense;
 pub use residual::Residual;
