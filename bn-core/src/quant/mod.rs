@@ -12,11 +12,16 @@
 //!   accumulator by it in integers only, with TFLite's rounding (gemmlowp's
 //!   `SaturatingRoundingDoublingHighMul`, then `RoundingDivideByPOT`).
 //!
+//! - [`Lut`]: sigmoid and tanh (or any element-wise function) of int8 values as a 256-entry
+//!   table, with TFLite's fixed output parameters.
+//!
 //! Everything here is exact integer arithmetic or a documented `f32`/`f64` rounding, so every
 //! target computes the same integers. No layer knows it yet: the quantized models build on it.
 
 mod fixed_point;
+mod lut;
 mod params;
 
 pub use fixed_point::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier};
+pub use lut::Lut;
 pub use params::QuantParams;
