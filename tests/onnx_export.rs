@@ -109,8 +109,8 @@ bn_core::network! {
 }
 
 bn_core::network! {
-    /// The edges over images: unequal padding (1, 2) with a (3, 5) kernel, a (3, 1) kernel, max pooling with a
-    /// stride, a block last, so the output is an image, `[batch, 3, 6, 6]`.
+    /// The edges over images: unequal padding (1, 2) with a (3, 5) kernel, a (3, 1) kernel,
+    /// max pooling with a stride, a block last, so the output is an image, `[batch, 3, 6, 6]`.
     pub struct OnnxImageOut {
         input: (2, 7, 7),
         conv2d(3, kernel = (3, 5), padding = (1, 2)), maxpool(2, stride = 1), relu,
@@ -157,6 +157,8 @@ struct Case {
     onnx: Vec<u8>,
     /// The input's dimensions after the batch: `[n]` or `[c, h, w]`.
     dims: Vec<usize>,
+    /// The outputs of one sample.
+    width: usize,
     inputs: Vec<f64>,
     outputs: Vec<f64>,
     /// Whether the file must have the hash onnxruntime recorded (not for a folded model
@@ -184,18 +186,12 @@ fn seeded_inputs(width: usize, seed: u64) -> Vec<f64> {
     (0..SAMPLES * width).map(|_| f64::from((rng.uniform() * 4.0 - 2.0) as f32)).collect()
 }
 
-fn dims_of<M: Graph>() -> Vec<usize> {
-    match M::INPUT {
-        bn_core::Dims::Flat(n) => vec![n],
-        bn_core::Dims::Image { c, h, w } => vec![c, h, w],
-    }
-}
-
 fn case<M: Graph + StateDict + Inference>(name: &str, model: &M, inputs: &[f64], hashed: bool) -> Case {
     Case {
         name: name.to_string(),
         onnx: bn_core::save_onnx(model),
-        dims: dims_of::<M>(),
+        dims: M::INPUT.to_vec(),
+        width: M::Output::USIZE,
         inputs: inputs.to_vec(),
         outputs: outputs(model, inputs),
         hashed,
@@ -245,16 +241,15 @@ fn test_digits() -> (Vec<f64>, Vec<u32>) {
 }
 
 /// The paper MLP and the LeNet trained on the embedded digits (`paper.safetensors`,
-/// `lenet.safetensors`), and their folded models (folded here), on every test digit.
-fn mnist_cases() -> Vec<Case> {
-    let (x, _) = test_digits();
+/// `lenet.safetensors`), and their folded models (folded here), on the test digits `x`.
+fn mnist_cases(x: &[f64]) -> Vec<Case> {
     let mut cases = Vec::new();
     let paper = PaperBn::load_safetensors(&read("paper.safetensors")).unwrap();
-    cases.push(case("paper", &*paper, &x, true));
-    cases.push(case("paper_folded", &*paper.fold_boxed(), &x, false));
+    cases.push(case("paper", &*paper, x, true));
+    cases.push(case("paper_folded", &*paper.fold_boxed(), x, false));
     let lenet = LeNetBn::load_safetensors(&read("lenet.safetensors")).unwrap();
-    cases.push(case("lenet", &*lenet, &x, true));
-    cases.push(case("lenet_folded", &*lenet.fold_boxed(), &x, false));
+    cases.push(case("lenet", &*lenet, x, true));
+    cases.push(case("lenet_folded", &*lenet.fold_boxed(), x, false));
     cases
 }
 
@@ -263,10 +258,22 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// onnxruntime's outputs and the hashes of the files it ran.
-fn onnxruntime() -> (BTreeMap<String, Tensor>, BTreeMap<String, String>) {
-    let bytes = read("onnxruntime.safetensors");
-    (tensors(&bytes), common::files::metadata(&bytes))
+/// onnxruntime's outputs (`{case}.output`) and the hashes of the files it ran
+/// (`{case}.fnv1a`).
+struct Onnxruntime {
+    outputs: BTreeMap<String, Tensor>,
+    hashes: BTreeMap<String, String>,
+}
+
+impl Onnxruntime {
+    fn read() -> Self {
+        let bytes = read("onnxruntime.safetensors");
+        Onnxruntime { outputs: tensors(&bytes), hashes: common::files::metadata(&bytes) }
+    }
+
+    fn output(&self, case: &str) -> Vec<f32> {
+        self.outputs[&format!("{case}.output")].f32s()
+    }
 }
 
 /// The worst, over samples, of a sample's largest difference over its largest output
@@ -282,11 +289,10 @@ fn relative(got: &[f64], want: &[f64], width: usize) -> f64 {
         .fold(0f64, f64::max)
 }
 
-fn check(cases: &[Case], tolerance: f64) -> BTreeMap<String, f64> {
-    let (ort, meta) = onnxruntime();
+fn check(ort: &Onnxruntime, cases: &[Case], tolerance: f64) -> BTreeMap<String, f64> {
     let mut worst = BTreeMap::new();
     for c in cases {
-        let hash = meta.get(&format!("{}.fnv1a", c.name)).unwrap_or_else(|| panic!("no hash of {}", c.name));
+        let hash = ort.hashes.get(&format!("{}.fnv1a", c.name)).unwrap_or_else(|| panic!("no hash of {}", c.name));
         if c.hashed {
             assert_eq!(
                 format!("{:016x}", fnv1a(&c.onnx)),
@@ -295,9 +301,8 @@ fn check(cases: &[Case], tolerance: f64) -> BTreeMap<String, f64> {
                 c.name
             );
         }
-        let t = &ort[&format!("{}.output", c.name)];
-        let want: Vec<f64> = t.f32s().into_iter().map(f64::from).collect();
-        let err = relative(&c.outputs, &want, c.outputs.len() / (c.inputs.len() / c.dims.iter().product::<usize>()));
+        let want: Vec<f64> = ort.output(&c.name).into_iter().map(f64::from).collect();
+        let err = relative(&c.outputs, &want, c.width);
         assert!(err <= tolerance, "{}: onnxruntime differs from bn-core by {err:.2e} (relative)", c.name);
         worst.insert(c.name.clone(), err);
     }
@@ -308,7 +313,7 @@ fn check(cases: &[Case], tolerance: f64) -> BTreeMap<String, f64> {
 /// (an `f64` network too: its file computes in `f32`).
 #[test]
 fn onnxruntime_runs_every_layer_kind_as_bn_core_does() {
-    let worst = check(&coverage_cases(), 1e-5);
+    let worst = check(&Onnxruntime::read(), &coverage_cases(), 1e-5);
     println!("{worst:#?}");
 }
 
@@ -316,16 +321,13 @@ fn onnxruntime_runs_every_layer_kind_as_bn_core_does() {
 /// bn-core, and the logits agree within 1e-5.
 #[test]
 fn onnxruntime_classifies_every_test_digit_as_bn_core_does() {
-    let cases = mnist_cases();
-    let worst = check(&cases, 1e-5);
+    let (x, labels) = test_digits();
+    let (ort, cases) = (Onnxruntime::read(), mnist_cases(&x));
+    let worst = check(&ort, &cases, 1e-5);
     println!("{worst:#?}");
-    let (ort, _) = onnxruntime();
-    let (_, labels) = test_digits();
     for c in &cases {
-        let want = ort[&format!("{}.output", c.name)].f32s();
-        let argmax = |row: &[f32]| bn_core::argmax(row);
         let ours: Vec<usize> = c.outputs.chunks_exact(10).map(bn_core::argmax).collect();
-        let theirs: Vec<usize> = want.chunks_exact(10).map(argmax).collect();
+        let theirs: Vec<usize> = ort.output(&c.name).chunks_exact(10).map(bn_core::argmax).collect();
         assert_eq!(ours.len(), labels.len());
         let differ = ours.iter().zip(&theirs).filter(|(a, b)| a != b).count();
         assert_eq!(differ, 0, "{}: {differ} of {} test digits classified differently", c.name, ours.len());
@@ -348,7 +350,7 @@ fn write_onnx_models() {
         write_weights();
     }
     let mut list = String::new();
-    for c in coverage_cases().into_iter().chain(mnist_cases()) {
+    for c in coverage_cases().into_iter().chain(mnist_cases(&test_digits().0)) {
         std::fs::write(out.join(format!("{}.onnx", c.name)), &c.onnx).unwrap();
         let bytes: Vec<u8> = c.inputs.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect();
         std::fs::write(out.join(format!("{}.input", c.name)), bytes).unwrap();
@@ -371,6 +373,21 @@ where
     std::fs::write(fixture(&format!("{name}_folded.safetensors")), net.fold_boxed().save_safetensors()).unwrap();
 }
 
+/// [`write_random`] for an `f64` network `N64` through its `f32` twin `N32` (`randomize`
+/// takes `f32` networks; loading the twin's file converts), and `N64`'s own folded model.
+fn write_random_f64<N32, N64>(name: &str, seed: u64)
+where
+    N32: Network<Scalar = f32> + StateDict<Scalar = f32>,
+    N32::Folded: StateDict,
+    N64: Network + StateDict,
+    N64::Folded: StateDict,
+{
+    write_random::<N32>(name, seed);
+    let mut net = N64::new_boxed(0);
+    net.load_safetensors_into(&read(&format!("{name}.safetensors"))).unwrap();
+    std::fs::write(fixture(&format!("{name}_folded.safetensors")), net.fold_boxed().save_safetensors()).unwrap();
+}
+
 fn write_weights() {
     std::fs::create_dir_all(fixture("")).unwrap();
     write_random::<OnnxMlp>("mlp", 11);
@@ -379,18 +396,11 @@ fn write_weights() {
     write_random::<OnnxResMlp>("res_mlp", 14);
     write_random::<OnnxResCnn>("res_cnn", 15);
     write_random::<ResNetTiny>("resnet_tiny", 16);
-    // `Every64` from the f32 `Every` (loading converts): `randomize` takes f32 networks.
-    write_random::<Every>("every64", 17);
-    let every = std::fs::read(fixture("every64.safetensors")).unwrap();
-    let net64 = Every64::load_safetensors(&every).unwrap();
-    std::fs::write(fixture("every64_folded.safetensors"), net64.fold_boxed().save_safetensors()).unwrap();
+    write_random_f64::<Every, Every64>("every64", 17);
     write_random::<OnnxEdges>("edges", 18);
     write_random::<OnnxImageOut>("image_out", 19);
     write_random::<OnnxDropoutOnly>("dropout_only", 20);
-    write_random::<OnnxCnn32>("cnn64", 21);
-    let cnn = std::fs::read(fixture("cnn64.safetensors")).unwrap();
-    let cnn64 = OnnxCnn64::load_safetensors(&cnn).unwrap();
-    std::fs::write(fixture("cnn64_folded.safetensors"), cnn64.fold_boxed().save_safetensors()).unwrap();
+    write_random_f64::<OnnxCnn32, OnnxCnn64>("cnn64", 21);
     write_trained::<PaperBn>("paper");
     write_trained::<LeNetBn>("lenet");
 }

@@ -33,6 +33,15 @@ impl Dims {
         self.len() == 0
     }
 
+    /// The dimensions, outermost first: `[n]` or `[c, h, w]`.
+    #[cfg(feature = "alloc")]
+    pub fn to_vec(self) -> alloc::vec::Vec<usize> {
+        match self {
+            Dims::Flat(n) => alloc::vec![n],
+            Dims::Image { c, h, w } => alloc::vec![c, h, w],
+        }
+    }
+
     /// The channels a BN normalizes: an image's channels, or every feature.
     pub const fn channels(self) -> usize {
         match self {

@@ -120,7 +120,7 @@ mod tests {
     fn int8_dense_follows_the_float_layer() {
         let mut rng = Rng::seed(4);
         let mut dense = Dense::<U16, U9, f32, true>::default();
-        Init::Gaussian { std: 0.4 }.fill(flat_mut_of(&mut dense.weight), 1, 1, &mut rng);
+        Init::Gaussian { std: 0.4 }.fill(crate::shape::flat_mut(&mut dense.weight), 1, 1, &mut rng);
         Init::Gaussian { std: 0.2 }.fill(&mut dense.bias, 1, 1, &mut rng);
         let input = QuantParams::asymmetric(-1.5, 2.0);
         let output = QuantParams::asymmetric(-4.0, 4.0);
@@ -144,9 +144,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn flat_mut_of<R: ArrayLength, C: ArrayLength>(m: &mut Matrix<R, C, f32>) -> &mut [f32] {
-        crate::shape::flat_mut(m)
     }
 }

@@ -98,7 +98,7 @@ pub fn save_onnx<M: Graph + StateDict>(model: &M) -> Vec<u8> {
         r#type: Some(TypeProto {
             tensor_type: Some(TypeProtoTensor {
                 elem_type: proto::FLOAT,
-                shape: Some(TensorShapeProto { dim: batch(&dims_of(dims)) }),
+                shape: Some(TensorShapeProto { dim: batch(&dims.to_vec()) }),
             }),
         }),
     };
@@ -119,14 +119,6 @@ pub fn save_onnx<M: Graph + StateDict>(model: &M) -> Vec<u8> {
         opset_import: vec![OperatorSetIdProto { domain: String::new(), version: ONNX_OPSET }],
     };
     model.encode_to_vec()
-}
-
-/// A sample's dimensions: `[n]` or `[c, h, w]`.
-fn dims_of(d: Dims) -> Vec<usize> {
-    match d {
-        Dims::Flat(n) => vec![n],
-        Dims::Image { c, h, w } => vec![c, h, w],
-    }
 }
 
 /// An initializer of the model's floats, as `f32` (`None` for BN's counter, which inference
@@ -231,6 +223,16 @@ impl Builder {
         name
     }
 
+    /// The inputs of a linear node (`Gemm`, `Conv`): `x`, the layer's weight, and its bias
+    /// if it has one.
+    fn linear_inputs(&mut self, x: String, key: &str, bias: bool) -> Vec<String> {
+        let mut inputs = vec![x, self.tensor(key, "weight")];
+        if bias {
+            inputs.push(self.tensor(key, "bias"));
+        }
+        inputs
+    }
+
     /// The nodes of a sequence of layers starting from the value `x`; returns the name of
     /// the last value.
     fn sequence(&mut self, nodes: &[Node], mut x: String) -> String {
@@ -245,21 +247,15 @@ impl Builder {
         let (name, key) = (n.name, n.key);
         match n.op {
             Op::Dense { bias, .. } => {
-                let mut inputs = vec![x, self.tensor(key, "weight")];
-                if bias {
-                    inputs.push(self.tensor(key, "bias"));
-                }
+                let inputs = self.linear_inputs(x, key, bias);
                 self.node(name, "Gemm", inputs, vec![int("transB", 1)])
             }
             Op::DiagonalAffine => {
-                let inputs = vec![x, self.tensor(key, "weight"), self.tensor(key, "bias")];
+                let inputs = self.linear_inputs(x, key, true);
                 self.node(name, "Gemm", inputs, vec![int("transB", 1)])
             }
             Op::Conv2d { kernel, stride, padding, bias, .. } => {
-                let mut inputs = vec![x, self.tensor(key, "weight")];
-                if bias {
-                    inputs.push(self.tensor(key, "bias"));
-                }
+                let inputs = self.linear_inputs(x, key, bias);
                 let [ph, pw] = padding.map(|p| p as i64);
                 let attributes = vec![
                     ints("kernel_shape", &kernel.map(|k| k as i64)),
@@ -269,7 +265,7 @@ impl Builder {
                 self.node(name, "Conv", inputs, attributes)
             }
             Op::ChannelAffine => {
-                let inputs = vec![x, self.tensor(key, "weight"), self.tensor(key, "bias")];
+                let inputs = self.linear_inputs(x, key, true);
                 let attributes = vec![ints("kernel_shape", &[1, 1]), int("group", n.input.channels() as i64)];
                 self.node(name, "Conv", inputs, attributes)
             }
@@ -290,7 +286,7 @@ impl Builder {
                 let inputs = if affine {
                     vec![x, self.tensor(key, "weight"), self.tensor(key, "bias")]
                 } else {
-                    vec![x, self.constant(format!("{name}/ones"), &dims_of(n.input), 1.0)]
+                    vec![x, self.constant(format!("{name}/ones"), &n.input.to_vec(), 1.0)]
                 };
                 self.node(name, "LayerNormalization", inputs, vec![int("axis", 1), float("epsilon", eps)])
             }
@@ -326,7 +322,7 @@ impl Builder {
     /// the per-channel γ and β.
     fn groupnorm(&mut self, n: &Node, x: String, groups: usize, eps: f64, affine: bool) -> String {
         let (name, key) = (n.name, n.key);
-        let dims: Vec<i64> = dims_of(n.input).iter().map(|&d| d as i64).collect();
+        let dims: Vec<i64> = n.input.to_vec().iter().map(|&d| d as i64).collect();
         let grouped = self.int64s(format!("{name}/grouped_shape"), &[0, groups as i64, -1]);
         let g = self.node(&format!("{name}/grouped"), "Reshape", vec![x, grouped], vec![]);
         let ones = self.constant(format!("{name}/ones"), &[groups], 1.0);
