@@ -6,7 +6,7 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     // The compile-fail categories are listed so that `tests/ui/pass` is not matched.
-    for category in ["shape", "conv", "block", "syntax", "option", "input", "usage", "embed"] {
+    for category in ["shape", "conv", "block", "syntax", "option", "input", "usage", "embed", "quant"] {
         t.compile_fail(format!("tests/ui/{category}/*.rs"));
     }
     t.pass("tests/ui/pass/*.rs");

@@ -85,3 +85,14 @@ pub use crate::format::{Dims, Graph, Node, Op};
 pub use crate::LoadError;
 #[cfg(feature = "alloc")]
 pub use alloc::vec::Vec;
+
+/// What the quantized model (`…Quantized`) and its construction use.
+pub mod quant {
+    pub use crate::quant::chain::{dequantize_values, prefix, prefix_mut, quantize_values, relu_in_place};
+    #[cfg(feature = "alloc")]
+    pub use crate::quant::{Calibrator, Quantize};
+    pub use crate::quant::{Int8Inference, Lut, Observer, PackedParams, QuantParams, QuantizeError, Ranges};
+    pub use crate::{QAffine, QConv2d, QDense};
+
+    pub use crate::quant::{refused, Unquantizable};
+}

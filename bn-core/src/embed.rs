@@ -67,7 +67,7 @@ pub mod hidden {
     use core::mem::{align_of, MaybeUninit};
     use core::ptr;
 
-    use crate::format::{assert_layout, PlainData, PlainScalar};
+    use crate::format::{assert_layout, PlainData, PlainElement};
 
     /// Holds exactly when `MODEL == FILE`: the bound that [`decode_file`] puts on the model
     /// type, so that a mismatch is a type error that prints both numbers.
@@ -107,8 +107,9 @@ pub mod hidden {
         // `size_of::<T>() == T::BYTE_LEN` (`assert_layout`) writable bytes of the local `out`,
         // which cannot overlap a shared borrow; `u8` has no alignment requirement.
         unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), dst, T::BYTE_LEN) };
-        if swap {
-            let size = <T::Scalar as PlainScalar>::SIZE;
+        // Bytes (a quantized model, `u8`) have no order to convert.
+        if swap && <T::Scalar as PlainElement>::SIZE > 1 {
+            let size = <T::Scalar as PlainElement>::SIZE;
             // `f32` and `f64` (sealed) have the size and alignment of `u32` and `u64`.
             let word_align = if size == 4 { align_of::<u32>() } else { align_of::<u64>() };
             assert!((size == 4 || size == 8) && word_align == align_of::<T::Scalar>());
@@ -133,7 +134,7 @@ pub mod hidden {
         // SAFETY: all `size_of::<T>()` bytes of `out` were initialized by the copy, and any
         // bytes are a valid `T`: by `PlainData`'s contract `T` is `#[repr(C)]` over exactly
         // `LEN` scalars without padding (the size is asserted by `assert_layout`), and the
-        // scalars are `f32` or `f64` (sealed `PlainScalar`), valid for every bit pattern.
+        // scalars are `f32`, `f64` or `u8` (sealed `PlainElement`), valid for every bit pattern.
         unsafe { out.assume_init() }
     }
 }

@@ -87,14 +87,15 @@ pub use float::Float;
 #[cfg(feature = "onnx")]
 pub use format::{save_onnx, ONNX_OPSET};
 pub use format::{
-    Dims, Graph, LoadError, Node, Op, PlainData, PlainScalar, StateDict, TensorMut, TensorName, TensorRef, TensorShape,
+    Dims, Graph, LoadError, Node, Op, PlainData, PlainElement, PlainScalar, StateDict, TensorMut, TensorName,
+    TensorRef, TensorShape,
 };
 pub use inference::{accuracy, argmax, Inference};
 pub use layers::{
     Activation, Affine, AvgPool2d, BatchNorm, BatchNormCache, BatchNormGrads, Conv2d, Conv2dBuffers, Conv2dGeometry,
     Conv2dScratch, Conv2dShape, ConvBlock, Dense, Dropout, Fused, GlobalAvgPool, GroupNorm, GroupNormCache,
     GroupNormGrads, LayerNorm, LayerNormCache, LayerNormGrads, MaxPool2d, Momentum, Pool2dGeometry, Pool2dShape,
-    QDense, ReLU, Residual, Sigmoid, Tanh,
+    QAffine, QConv2d, QDense, ReLU, Residual, Sigmoid, Tanh,
 };
 pub use rng::{Init, Rng};
 pub use shape::{flat, flat_mut, sub_batch, sub_batch_mut, Batch, Matrix, NonEmptyBatch, TrainBatch, Vector};
@@ -410,6 +411,22 @@ pub use typenum;
 /// `[batch, 784]`, output `logits`, `FLOAT` values (an `f64` network's too), the
 /// initializers under the weights files' names, the nodes under the fields' names (see
 /// [`save_onnx`]). Both types implement [`Graph`], the layers as data.
+///
+/// **int8: `MlpFolded::quantize(&calibration)` → `Box<MlpQuantized>`** (with `alloc`), the
+/// folded model quantized post-training with TFLite's scheme (see [`quant`]): `calibrate(
+/// &inputs, Observer::MinMax | Observer::Percentile(p))` records the range of the input and
+/// of each dense, conv or affine layer's output over the user's inputs (after the ReLU that
+/// follows it, which becomes its clamp), `quantize_with(&ranges)` builds the model from
+/// ranges (yours or `calibrate`'s), `quantize` is both with min/max. Weights int8 symmetric
+/// per output channel, activations int8 asymmetric per tensor, biases `i32`, requantization
+/// by fixed-point multipliers, sigmoid and tanh as 256-entry tables: integers only from
+/// the quantized input to the int8 logits. `MlpQuantized` is bytes only (`#[repr(C)]`,
+/// alignment 1, [`PlainData`] with `u8` scalars, `Copy`: [`embed!`] compiles it in) and has
+/// `TENSORS` (the calibrated tensors' names), `forward_q(&x_i8, &mut logits_i8)`,
+/// `quantize_input`, `forward`, `forward_batch` and `classify` (`f32` in, `f32` out, through
+/// [`Inference`]). A network with a LayerNorm, a GroupNorm, a residual block, or of `f64`
+/// gets no `MlpQuantized`: its `quantize` is a compile error that names the layer kind. The
+/// folded type implements [`quant::Quantize`] for generic code.
 ///
 /// **Traits**: `MlpInput` (`[f32; 784]` or `GenericArray<f32, U784>`; for an image also
 /// `[[[f32; W]; H]; C]`) and `MlpBatch`, which turn a wrong input width into a readable

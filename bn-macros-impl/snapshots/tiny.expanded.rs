@@ -1137,3 +1137,238 @@ impl ::core::fmt::Display for TinyFolded {
         )
     }
 }
+///The int8 model of [`Tiny`]: its folded model ([`TinyFolded`]) quantized with TFLite's scheme, integers only from the quantized input to the quantized output (see bn-core's `quant` module). Bytes only (`#[repr(C)]`, alignment 1, [`PlainData`](::bn_core::PlainData) with `u8` scalars, `Copy`), so [`embed!`](::bn_core::embed!) compiles it in. Made by [`TinyFolded::quantize`].
+#[repr(C)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq
+)]
+pub struct TinyQuantized {
+    /// The input's scale and zero point.
+    pub input: ::bn_core::__private::quant::PackedParams,
+    ///`dense0` with its ReLU.
+    pub dense0: ::bn_core::__private::quant::QDense<
+        ::bn_core::__private::typenum::consts::U2,
+        ::bn_core::__private::typenum::consts::U3,
+    >,
+    ///`dense3`.
+    pub dense3: ::bn_core::__private::quant::QDense<
+        ::bn_core::__private::typenum::consts::U3,
+        ::bn_core::__private::typenum::consts::U2,
+    >,
+    /// The output's scale and zero point (to read the logits as reals).
+    pub output: ::bn_core::__private::quant::PackedParams,
+}
+unsafe impl ::bn_core::__private::Zeroable for TinyQuantized {}
+unsafe impl ::bn_core::__private::PlainData for TinyQuantized {
+    type Scalar = u8;
+    const LEN: usize = ::core::mem::size_of::<TinyQuantized>();
+}
+const _: () = ::core::assert!(
+    ::core::mem::align_of:: < TinyQuantized > () == 1,
+    "the quantized model must be bytes only"
+);
+impl TinyQuantized {
+    /// The tensors with calibrated parameters, in the order of [`Ranges`](::bn_core::quant::Ranges):
+    /// the input, then each dense, conv or affine layer's output.
+    pub const TENSORS: [&'static str; 3] = ["input", "dense0", "dense3"];
+    /// The int8 output (logits) of an int8 input, integers only.
+    pub fn forward_q(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, i8>,
+        y: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            i8,
+        >,
+    ) {
+        let (mut a, mut b) = ([0i8; 3], [0i8; 3]);
+        a[..2].copy_from_slice(x);
+        y.copy_from_slice(&self.chain_q(&mut a, &mut b)[..2]);
+    }
+    /// The layers on the input in `a` (its first values), with `b` as the other
+    /// buffer; returns the buffer that holds the output.
+    fn chain_q<'a>(
+        &self,
+        mut a: &'a mut [i8; 3],
+        mut b: &'a mut [i8; 3],
+    ) -> &'a [i8; 3] {
+        self.dense0
+            .forward_q(
+                ::bn_core::__private::quant::prefix::<
+                    ::bn_core::__private::typenum::consts::U2,
+                    i8,
+                >(a),
+                ::bn_core::__private::quant::prefix_mut::<
+                    ::bn_core::__private::typenum::consts::U3,
+                    i8,
+                >(b),
+            );
+        ::core::mem::swap(&mut a, &mut b);
+        self.dense3
+            .forward_q(
+                ::bn_core::__private::quant::prefix::<
+                    ::bn_core::__private::typenum::consts::U3,
+                    i8,
+                >(a),
+                ::bn_core::__private::quant::prefix_mut::<
+                    ::bn_core::__private::typenum::consts::U2,
+                    i8,
+                >(b),
+            );
+        ::core::mem::swap(&mut a, &mut b);
+        a
+    }
+    /// The int8 values of a real input (the model's input parameters).
+    pub fn quantize_input(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32>,
+        q: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            i8,
+        >,
+    ) {
+        ::bn_core::__private::quant::quantize_values(self.input, x, q);
+    }
+}
+impl ::bn_core::__private::quant::Int8Inference for TinyQuantized {
+    fn forward_q(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, i8>,
+        y: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            i8,
+        >,
+    ) {
+        TinyQuantized::forward_q(self, x, y)
+    }
+    fn quantize_input(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32>,
+        q: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            i8,
+        >,
+    ) {
+        TinyQuantized::quantize_input(self, x, q)
+    }
+}
+impl ::bn_core::__private::Inference for TinyQuantized {
+    type Scalar = f32;
+    type Input = ::bn_core::__private::typenum::consts::U2;
+    type Output = ::bn_core::__private::typenum::consts::U2;
+    /// The input quantized, [`forward_q`](Self::forward_q), the logits dequantized.
+    fn forward_one(
+        &self,
+        x: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32>,
+        y: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        let (mut a, mut b) = ([0i8; 3], [0i8; 3]);
+        ::bn_core::__private::quant::quantize_values(self.input, x, &mut a[..2]);
+        ::bn_core::__private::quant::dequantize_values(
+            self.output,
+            &self.chain_q(&mut a, &mut b)[..2],
+            y,
+        );
+    }
+}
+::bn_core::__private::if_alloc! {
+    impl TinyFolded { #[doc =
+    "The range of every tensor of [`TinyQuantized::TENSORS`] over the `calibration` inputs, chosen by `observer`: the float model run layer by layer (a ReLU that the int8 model fuses into the layer before it is applied before observing). It allocates a buffer per convolution and two of the widest tensor; with `Observer::Percentile` it keeps every observed value."]
+    #[doc = r""] #[doc = r" # Errors"] #[doc =
+    r" `QuantizeError::NoCalibration` for no input, `NotFinite` for a NaN or an"] #[doc =
+    r" infinity in a tensor, `BadPercentile`."] pub fn calibrate < C : TinyInput > (&
+    self, calibration : & [C], observer : ::bn_core::__private::quant::Observer,) ->
+    ::core::result::Result < ::bn_core::__private::quant::Ranges < 3 >,
+    ::bn_core::__private::quant::QuantizeError > { let mut cal =
+    ::bn_core::__private::quant::Calibrator:: < 3 > ::new(observer,
+    TinyQuantized::TENSORS) ?; let (mut a0, mut b0) = (::bn_core::__private::Vec:: < f32
+    > ::new(), ::bn_core::__private::Vec:: < f32 > ::new()); a0.resize(3, 0.0); b0
+    .resize(3, 0.0); for x in calibration { let (mut a, mut b) = (& mut a0[..], & mut
+    b0[..]); a[..2].copy_from_slice(x.as_vector()); cal.observe(0, & a[..2]) ?; self
+    .dense0.forward_one(::bn_core::__private::quant::prefix:: <
+    ::bn_core::__private::typenum::consts::U2, f32 > (a),
+    ::bn_core::__private::quant::prefix_mut:: <
+    ::bn_core::__private::typenum::consts::U3, f32 > (b)); ::core::mem::swap(& mut a, &
+    mut b); ::bn_core::__private::quant::relu_in_place(& mut a[..3]); cal.observe(1usize,
+    & a[..3]) ?; self.dense3.forward_one(::bn_core::__private::quant::prefix:: <
+    ::bn_core::__private::typenum::consts::U3, f32 > (a),
+    ::bn_core::__private::quant::prefix_mut:: <
+    ::bn_core::__private::typenum::consts::U2, f32 > (b)); ::core::mem::swap(& mut a, &
+    mut b); cal.observe(2usize, & a[..2]) ?; } cal.finish() } #[doc =
+    r" The int8 model with the tensors' parameters from `ranges` (usually"] #[doc =
+    r" [`calibrate`](Self::calibrate)'s): each range widened to contain 0 and"] #[doc =
+    r" mapped onto `[−128, 127]`; the weights of every output channel symmetric on"]
+    #[doc =
+    r" `[−127, 127]`; biases in `i32`; sigmoid and tanh as tables with TFLite's fixed"]
+    #[doc = r" output parameters. Built in place on the heap."] #[doc = r""] #[doc =
+    r" # Errors"] #[doc =
+    r" `QuantizeError::BadRange`, or `Multiplier` naming the layer whose"] #[doc =
+    r" requantization factor cannot be represented."] pub fn quantize_with(& self, ranges
+    : & ::bn_core::__private::quant::Ranges < 3 >) -> ::core::result::Result <
+    ::bn_core::__private::Box < TinyQuantized >,
+    ::bn_core::__private::quant::QuantizeError > { let params = ranges.params() ?; let
+    mut q = ::bn_core::__private::boxed_zeroed:: < TinyQuantized > (); let mut current =
+    params[0]; q.input = ::bn_core::__private::quant::PackedParams::new(current); q
+    .dense0.quantize_into(& self.dense0, current, params[1usize], true).map_err(| e | e
+    .in_layer("dense0")) ?; current = params[1usize]; q.dense3.quantize_into(& self
+    .dense3, current, params[2usize], false).map_err(| e | e.in_layer("dense3")) ?;
+    current = params[2usize]; q.output =
+    ::bn_core::__private::quant::PackedParams::new(current);
+    ::core::result::Result::Ok(q) } #[doc =
+    r" The int8 model calibrated on `calibration` (min/max ranges):"] #[doc =
+    r" [`calibrate`](Self::calibrate) with `Observer::MinMax`, then"] #[doc =
+    r" [`quantize_with`](Self::quantize_with)."] #[doc = r""] #[doc = r" # Errors"] #[doc
+    = r" As those two."] pub fn quantize < C : TinyInput > (& self, calibration : & [C])
+    -> ::core::result::Result < ::bn_core::__private::Box < TinyQuantized >,
+    ::bn_core::__private::quant::QuantizeError > { let ranges = self
+    .calibrate(calibration, ::bn_core::__private::quant::Observer::MinMax) ?; self
+    .quantize_with(& ranges) } } impl ::bn_core::__private::quant::Quantize for
+    TinyFolded { type Quantized = TinyQuantized; fn quantize(& self, calibration : &
+    [::bn_core::__private::Vector < ::bn_core::__private::typenum::consts::U2, f32 >],)
+    -> ::core::result::Result < ::bn_core::__private::Box < TinyQuantized >,
+    ::bn_core::__private::quant::QuantizeError > { TinyFolded::quantize(self,
+    calibration) } }
+}
+impl TinyQuantized {
+    /// Input width.
+    pub const INPUT: usize = 2;
+    /// Output width.
+    pub const OUTPUT: usize = 2;
+    /// Forward of one sample (the input quantized, integers only, the logits dequantized).
+    pub fn forward<X: TinyInput + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+    ) -> ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        let mut y = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <Self as ::bn_core::__private::Inference>::forward_one(
+            self,
+            x.as_vector(),
+            &mut y,
+        );
+        y
+    }
+    /// Forward of a batch of any size (the input quantized, integers only, the logits dequantized).
+    pub fn forward_batch<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        y: &mut ::bn_core::__private::Batch<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
+    }
+    /// The predicted class of one sample: the index of the largest output (the input quantized, integers only, the logits dequantized).
+    pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
+        <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
+    }
+}

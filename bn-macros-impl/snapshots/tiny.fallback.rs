@@ -619,3 +619,138 @@ impl ::core::fmt::Display for TinyFolded {
         f.write_str("TinyFolded: not generated, the `network!` invocation has errors\n")
     }
 }
+///Not generated: the `network!` invocation has errors.
+#[allow(dead_code)]
+#[repr(C)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq
+)]
+pub struct TinyQuantized {}
+unsafe impl ::bn_core::__private::Zeroable for TinyQuantized {}
+unsafe impl ::bn_core::__private::PlainData for TinyQuantized {
+    type Scalar = u8;
+    const LEN: usize = 0;
+}
+impl TinyQuantized {
+    ///Not generated: the `network!` invocation has errors.
+    pub const TENSORS: [&'static str; 1] = ["input"];
+    ///Not generated: the `network!` invocation has errors.
+    pub fn forward_q(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, i8>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            i8,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+    ///Not generated: the `network!` invocation has errors.
+    pub fn quantize_input(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U1,
+            i8,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::quant::Int8Inference for TinyQuantized {
+    fn forward_q(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, i8>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            i8,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+    fn quantize_input(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U1,
+            i8,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+}
+impl ::bn_core::__private::Inference for TinyQuantized {
+    type Scalar = f32;
+    type Input = ::bn_core::__private::typenum::consts::U1;
+    type Output = ::bn_core::__private::typenum::consts::U2;
+    fn forward_one(
+        &self,
+        _: &::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U1, f32>,
+        _: &mut ::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        ::core::unreachable!()
+    }
+}
+::bn_core::__private::if_alloc! {
+    impl TinyFolded { #[doc = "Not generated: the `network!` invocation has errors."] pub
+    fn calibrate < C : TinyInput > (& self, _ : & [C], _ :
+    ::bn_core::__private::quant::Observer) -> ::core::result::Result <
+    ::bn_core::__private::quant::Ranges < 1 >, ::bn_core::__private::quant::QuantizeError
+    > { ::core::unreachable!() } #[doc =
+    "Not generated: the `network!` invocation has errors."] pub fn quantize_with(& self,
+    _ : & ::bn_core::__private::quant::Ranges < 1 >) -> ::core::result::Result <
+    ::bn_core::__private::Box < TinyQuantized >,
+    ::bn_core::__private::quant::QuantizeError > { ::core::unreachable!() } #[doc =
+    "Not generated: the `network!` invocation has errors."] pub fn quantize < C :
+    TinyInput > (& self, _ : & [C]) -> ::core::result::Result < ::bn_core::__private::Box
+    < TinyQuantized >, ::bn_core::__private::quant::QuantizeError > {
+    ::core::unreachable!() } } impl ::bn_core::__private::quant::Quantize for TinyFolded
+    { type Quantized = TinyQuantized; fn quantize(& self, _ : &
+    [::bn_core::__private::Vector < ::bn_core::__private::typenum::consts::U1, f32 >]) ->
+    ::core::result::Result < ::bn_core::__private::Box < TinyQuantized >,
+    ::bn_core::__private::quant::QuantizeError > { ::core::unreachable!() } }
+}
+impl TinyQuantized {
+    /// Input width.
+    pub const INPUT: usize = 1;
+    /// Output width.
+    pub const OUTPUT: usize = 2;
+    /// Forward of one sample (the input quantized, integers only, the logits dequantized).
+    pub fn forward<X: TinyInput + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+    ) -> ::bn_core::__private::Vector<::bn_core::__private::typenum::consts::U2, f32> {
+        let mut y = <::bn_core::__private::Vector<
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        > as ::bn_core::__private::Zeroable>::zeroed();
+        <Self as ::bn_core::__private::Inference>::forward_one(
+            self,
+            x.as_vector(),
+            &mut y,
+        );
+        y
+    }
+    /// Forward of a batch of any size (the input quantized, integers only, the logits dequantized).
+    pub fn forward_batch<X: TinyBatch + ?::core::marker::Sized>(
+        &self,
+        x: &X,
+        y: &mut ::bn_core::__private::Batch<
+            X::Size,
+            ::bn_core::__private::typenum::consts::U2,
+            f32,
+        >,
+    ) {
+        <Self as ::bn_core::__private::Inference>::forward_batch(self, x.as_batch(), y)
+    }
+    /// The predicted class of one sample: the index of the largest output (the input quantized, integers only, the logits dequantized).
+    pub fn classify<X: TinyInput + ?::core::marker::Sized>(&self, x: &X) -> usize {
+        <Self as ::bn_core::__private::Inference>::classify(self, x.as_vector())
+    }
+}

@@ -51,6 +51,11 @@ pub fn fallback(o: &Outline) -> TokenStream {
     let onnx_methods = api::onnx_methods(&n);
     let folded_summary = format!("{name}Folded: not generated, the `network!` invocation has errors\n");
     let folded_display = api::display(&n, &n.folded, quote!(#folded_summary));
+    let mut quantized = crate::expand::quant_fallback(&n, NOT_GENERATED);
+    // Its `f32` methods take the network's input trait: only an `f32` network has them.
+    if o.scalar == "f32" {
+        quantized.extend(api::quantized_methods(&n, &consts));
+    }
     quote! {
         #types
         #input_trait
@@ -64,6 +69,7 @@ pub fn fallback(o: &Outline) -> TokenStream {
         #file_methods
         #onnx_methods
         #folded_display
+        #quantized
     }
 }
 

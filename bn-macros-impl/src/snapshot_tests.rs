@@ -100,7 +100,7 @@ fn expansion_size_does_not_depend_on_image_sizes() {
 }
 
 /// What a token stream declares: its types and traits, each impl (`impl Trait for Type` or
-/// `impl Type`) and the members of the inherent impls and traits, including the items inside
+/// `impl Type`) and the public members of the inherent impls and traits, including the items inside
 /// bn-core's feature gates (`if_alloc!`, `if_safetensors!`). Assertions (`const _`) and
 /// errors (`compile_error!`) are left out.
 fn declared(tokens: proc_macro2::TokenStream) -> std::collections::BTreeSet<String> {
@@ -122,6 +122,8 @@ fn declared(tokens: proc_macro2::TokenStream) -> std::collections::BTreeSet<Stri
                     let Some((_, path, _)) = &i.trait_ else {
                         for member in &i.items {
                             match member {
+                                // A private helper of the expansion is no API.
+                                syn::ImplItem::Fn(f) if !matches!(f.vis, syn::Visibility::Public(_)) => false,
                                 syn::ImplItem::Fn(f) => out.insert(format!("impl {ty}: fn {}", f.sig.ident)),
                                 syn::ImplItem::Const(c) => out.insert(format!("impl {ty}: const {}", c.ident)),
                                 _ => panic!("unexpected inherent member in `impl {ty}`"),

@@ -160,6 +160,8 @@ pub(crate) struct Names {
     pub(crate) ws: Ident,
     /// `{Name}Folded`, the folded inference type.
     pub(crate) folded: Ident,
+    /// `{Name}Quantized`, the int8 model.
+    pub(crate) quantized: Ident,
     /// `{Name}Input`, the trait of one input sample.
     pub(crate) input_trait: Ident,
     /// `{Name}Batch`, the trait of a batch of inputs.
@@ -193,6 +195,7 @@ impl Names {
             grads: format_ident!("{}Grads", name),
             ws: format_ident!("{}Workspace", name),
             folded: format_ident!("{}Folded", name),
+            quantized: format_ident!("{}Quantized", name),
             input_trait: format_ident!("{}Input", name),
             batch_trait: format_ident!("{}Batch", name),
             in_ty: width_ty(input),

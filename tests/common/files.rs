@@ -72,6 +72,16 @@ impl Tensor {
         assert_eq!(self.dtype, "F32");
         f32s(&self.data)
     }
+    /// The values of an `I8` tensor.
+    pub fn i8s(&self) -> Vec<i8> {
+        assert_eq!(self.dtype, "I8");
+        self.data.iter().map(|&b| b as i8).collect()
+    }
+    /// The values of an `I32` tensor.
+    pub fn i32s(&self) -> Vec<i32> {
+        assert_eq!(self.dtype, "I32");
+        self.data.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()
+    }
     /// The values of an `F64` tensor.
     pub fn f64s(&self) -> Vec<f64> {
         assert_eq!(self.dtype, "F64");

@@ -19,6 +19,6 @@ pub use graph::{Dims, Graph, Node, Op};
 #[cfg(feature = "onnx")]
 pub use onnx::{save_onnx, ONNX_OPSET};
 pub(crate) use plain::assert_layout;
-pub use plain::{PlainData, PlainScalar};
+pub use plain::{PlainData, PlainElement, PlainScalar};
 pub use state_dict::{visit_channel_affine, visit_channel_affine_mut, LayerTensors, StateDict};
 pub use tensor::{TensorMut, TensorName, TensorRef, TensorShape};

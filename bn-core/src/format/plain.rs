@@ -13,14 +13,16 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl Sealed for u8 {}
 }
 
-/// The scalar of a [`PlainData`] model: `f32` or `f64` (the trait is sealed).
+/// The unit of a [`PlainData`] model's bytes: `f32` or `f64` (a folded model's scalars), or
+/// `u8` (a quantized model, which is bytes). The trait is sealed.
 ///
-/// Both have no padding and no invalid bit patterns, so any bytes are a valid value; this
-/// is what [`embed!`](crate::embed!) relies on, and why the trait is sealed.
-pub trait PlainScalar: Float + sealed::Sealed {
-    /// The size in bytes, `size_of::<Self>()` (4 or 8).
+/// All three have no padding and no invalid bit patterns, so any bytes are a valid value;
+/// this is what [`embed!`](crate::embed!) relies on, and why the trait is sealed.
+pub trait PlainElement: Copy + PartialEq + core::fmt::Debug + sealed::Sealed + 'static {
+    /// The size in bytes, `size_of::<Self>()` (1, 4 or 8).
     const SIZE: usize;
 
     /// Writes the little-endian bytes of `self` into `out`, which must be `SIZE` bytes long.
@@ -36,9 +38,15 @@ pub trait PlainScalar: Float + sealed::Sealed {
     fn read_le(bytes: &[u8]) -> Self;
 }
 
-macro_rules! plain_scalar {
+/// The scalar of a floating-point [`PlainData`] model and of weights files: `f32` or `f64`
+/// (sealed through [`PlainElement`]).
+pub trait PlainScalar: Float + PlainElement {}
+impl PlainScalar for f32 {}
+impl PlainScalar for f64 {}
+
+macro_rules! plain_element {
     ($($t:ty),*) => { $(
-        impl PlainScalar for $t {
+        impl PlainElement for $t {
             const SIZE: usize = size_of::<$t>();
 
             #[inline(always)]
@@ -55,7 +63,7 @@ macro_rules! plain_scalar {
         }
     )* };
 }
-plain_scalar!(f32, f64);
+plain_element!(f32, f64, u8);
 
 /// A `#[repr(C)]` type made only of `LEN` scalars of type `Scalar`, without padding: the
 /// folded models that `network!` generates.
@@ -75,6 +83,11 @@ plain_scalar!(f32, f64);
 /// order is the order of the folded layers, and within a layer the order of its fields:
 /// a dense layer's weight matrix (row-major, `[out][in]`, as PyTorch's `Linear.weight`),
 /// then its bias; an affine layer's scale, then its shift.
+///
+/// A quantized model (`…Quantized`, `Scalar = u8`) is bytes: its fields in declaration
+/// order, each an `i8` array (weights, `[out][in]` or `[C_out][C·KH·KW]`), or a 32-bit number
+/// as its 4 little-endian bytes ([`LeI32`](crate::quant::LeI32), [`LeF32`](crate::quant::LeF32)),
+/// alignment 1 and no padding whatever the widths; the generated type's rustdoc lists them.
 ///
 /// The type is `#[repr(C)]` without padding (asserted at compile time), so on a
 /// little-endian target these bytes are exactly its memory image. The methods here never
@@ -116,21 +129,22 @@ plain_scalar!(f32, f64);
 /// `Scalar`s with no padding, so that any `LEN` scalars are a valid value and
 /// `size_of::<Self>() == LEN * size_of::<Scalar>()` (generated impls assert this at compile
 /// time, and every method here asserts it again, at compile time, for the type it is used
-/// with). `Scalar` is `f32` or `f64` ([`PlainScalar`] is sealed), for which every bit pattern
-/// is valid: any `BYTE_LEN` bytes are a valid `Self`.
+/// with). `Scalar` is `f32`, `f64` or `u8` ([`PlainElement`] is sealed), for which every bit
+/// pattern is valid: any `BYTE_LEN` bytes are a valid `Self`. A `u8` model may hold fields
+/// of any type of alignment 1 valid for every bit pattern (`i8`, [`LeI32`](crate::quant::LeI32)).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a plain model (`bn_core::PlainData`)",
     label = "not a folded model",
     note = "`embed!` and the byte methods (`to_bytes`, `from_bytes`, …) take the folded inference type that `network!` generates (`NetFolded` for `struct Net`), which is only its scalars"
 )]
 pub unsafe trait PlainData: Copy + Zeroable {
-    /// The scalar type (`f32` or `f64`).
-    type Scalar: PlainScalar;
+    /// The scalar type: `f32` or `f64` for a folded model, `u8` for a quantized one.
+    type Scalar: PlainElement;
     /// The number of scalars.
     const LEN: usize;
     /// The size in bytes of the model and of its byte layout: `LEN × size_of::<Scalar>()`.
     /// Do not override it.
-    const BYTE_LEN: usize = Self::LEN * <Self::Scalar as PlainScalar>::SIZE;
+    const BYTE_LEN: usize = Self::LEN * <Self::Scalar as PlainElement>::SIZE;
 
     /// The scalars, in declaration order.
     fn as_scalars(&self) -> &[Self::Scalar] {
@@ -154,7 +168,7 @@ pub unsafe trait PlainData: Copy + Zeroable {
     /// [`LoadError::WrongSize`] (`expected: BYTE_LEN`, `found: out.len()`), writing nothing.
     fn write_bytes(&self, out: &mut [u8]) -> Result<(), LoadError> {
         check_len::<Self>(out.len())?;
-        let size = <Self::Scalar as PlainScalar>::SIZE;
+        let size = <Self::Scalar as PlainElement>::SIZE;
         for (x, chunk) in self.as_scalars().iter().zip(out.chunks_exact_mut(size)) {
             x.write_le(chunk);
         }
@@ -180,9 +194,9 @@ pub unsafe trait PlainData: Copy + Zeroable {
     #[allow(clippy::wrong_self_convention)]
     fn from_bytes_into(&mut self, bytes: &[u8]) -> Result<(), LoadError> {
         check_len::<Self>(bytes.len())?;
-        let size = <Self::Scalar as PlainScalar>::SIZE;
+        let size = <Self::Scalar as PlainElement>::SIZE;
         for (x, chunk) in self.as_scalars_mut().iter_mut().zip(bytes.chunks_exact(size)) {
-            *x = <Self::Scalar as PlainScalar>::read_le(chunk);
+            *x = <Self::Scalar as PlainElement>::read_le(chunk);
         }
         Ok(())
     }
@@ -231,7 +245,7 @@ fn check_len<T: PlainData>(found: usize) -> Result<(), LoadError> {
 /// `BYTE_LEN` not overridden.
 pub(crate) const fn assert_layout<T: PlainData>() {
     assert!(
-        T::BYTE_LEN == T::LEN * <T::Scalar as PlainScalar>::SIZE,
+        T::BYTE_LEN == T::LEN * <T::Scalar as PlainElement>::SIZE,
         "PlainData: BYTE_LEN must be LEN scalars (do not override it)"
     );
     assert!(size_of::<T>() == T::BYTE_LEN, "PlainData: the type must be exactly LEN scalars, without padding");
@@ -239,7 +253,7 @@ pub(crate) const fn assert_layout<T: PlainData>() {
         align_of::<T>().is_multiple_of(align_of::<T::Scalar>()),
         "PlainData: the type must be aligned for its scalar"
     );
-    assert!(size_of::<T::Scalar>() == <T::Scalar as PlainScalar>::SIZE, "PlainScalar::SIZE is the scalar's size");
+    assert!(size_of::<T::Scalar>() == <T::Scalar as PlainElement>::SIZE, "PlainElement::SIZE is the scalar's size");
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use safetensors::tensor::{Dtype, Metadata, TensorInfo, View};
 
 use super::error::LoadError;
-use super::plain::PlainScalar;
+use super::plain::{PlainElement, PlainScalar};
 use super::tensor::{Kind, TensorMut, TensorName, TensorRef};
 use crate::float::Float;
 

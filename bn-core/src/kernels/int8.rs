@@ -1,37 +1,833 @@
-//! The integer kernels of int8 models (portable loops for now; the SIMD levels will compute
-//! the same integers, as integer arithmetic is exact). TFLite's reference semantics.
+//! The integer kernels of int8 models: TFLite's reference semantics, computed exactly, so
+//! that every SIMD level gives the same integers as these portable loops.
+//!
+//! Every linear kernel accumulates `acc_o = bias_o + Σ_i w_oi · (x_i + 128)` in `i32`:
+//! `x_i + 128` is the int8 input as an unsigned byte (what VNNI's `vpdpbusd` multiplies),
+//! and the layers store `bias_o = b_o − (z_x + 128) · Σ_i w_oi`, so that `acc_o` is TFLite's
+//! `b_o + Σ_i w_oi · (x_i − z_x)` exactly. Then [`Requant`]: the fixed-point multiplier, the
+//! output zero point and the clamp (a fused ReLU is the clamp `[z_y, 127]`).
+//!
+//! [`dense_i8`] and [`conv2d_i8`] run on the SIMD level in use (`x86/int8.rs`: AVX-512 VNNI
+//! where the CPU has it, AVX2 otherwise) and fall back to [`dense_i8_portable`] and
+//! [`conv2d_i8_portable`]; `dense_i8_on` and `conv2d_i8_on` take the level (the tests compare
+//! every level with the portable loops, byte for byte).
 
-use crate::quant::Multiplier;
+use super::conv::Window;
+use super::level::Supported;
+use super::pool::PoolWindow;
+use crate::quant::{LeI32, Multiplier};
 
-/// The operands of an int8 fully connected product besides its input and output.
-pub(crate) struct DenseI8<'a> {
-    /// `[out][in]`, row-major.
-    pub weight: &'a [i8],
-    /// `[out]`, in the accumulator's scale.
-    pub bias: &'a [i32],
-    /// The requantization multiplier of each output, as mantissa and shift.
-    pub mantissa: &'a [i32],
-    pub shift: &'a [i32],
-    pub input_zero_point: i32,
+/// The output stage of a linear int8 layer: per output (channel) a bias in the
+/// accumulator's scale and a multiplier; then `clamp(z_y + M_o(acc_o), min, max)`.
+#[derive(Clone, Copy)]
+pub(crate) struct Requant<'a> {
+    /// `b_o − (z_x + 128)·Σ_i w_oi` (see the module docs).
+    pub bias: &'a [LeI32],
+    /// Each output's multiplier: the Q0.31 mantissa...
+    pub mantissa: &'a [LeI32],
+    /// ...and the power of two.
+    pub shift: &'a [i8],
     pub output_zero_point: i32,
-    /// The output's clamp, `[min, max]` in `[−128, 127]`.
+    /// The clamp, in `[−128, 127]`.
     pub min: i32,
     pub max: i32,
 }
 
-/// `y_o = clamp(z_y + M_o(b_o + Σ_i w_oi·(x_i − z_x)), min, max)`: TFLite's int8
-/// `FULLY_CONNECTED` with per-channel weights. The sum is exact in `i32` (|w| ≤ 127,
-/// |x − z_x| ≤ 255: 66,000 inputs before it could overflow).
-pub(crate) fn dense_i8(op: &DenseI8<'_>, x: &[i8], y: &mut [i8]) {
+impl Requant<'_> {
+    /// The int8 output `o` of the accumulator `acc` (which already holds the bias). Defined
+    /// for any bytes, as the SIMD kernels compute it: a shift outside `[−31, 30]` (only in a
+    /// corrupted file; `Multiplier::new` never makes one) is clamped to it, the zero point's
+    /// addition wraps, and a clamp with `min > max` gives `max`.
+    #[inline(always)]
+    pub fn output(&self, o: usize, acc: i32) -> i8 {
+        let m = Multiplier { mantissa: self.mantissa[o].get(), shift: i32::from(self.shift[o]).clamp(-31, 30) };
+        self.output_zero_point.wrapping_add(m.apply(acc)).max(self.min).min(self.max) as i8
+    }
+
+    /// Whether [`output`](Self::output)`(o, ·)` is a non-decreasing function of the
+    /// accumulator, so that the maximum of a window's outputs is the output of its largest
+    /// accumulator: a mantissa ≥ 0 (every quantized model's: `Multiplier::new` makes no
+    /// other), no left shift (`acc << s` wraps), and a zero point whose addition cannot wrap
+    /// (`|M(acc)| ≤ (m >> r) + 1` for a right shift `r`). `false` only for multipliers above 1
+    /// and corrupted files: such a channel is requantized value by value.
+    ///
+    /// Why: `M(acc) = round_half_away(⌊(acc·m + 2^30) / 2^31⌋ / 2^r)` (the doubling high
+    /// product's nudge-and-truncate is that floor for either sign), each step non-decreasing
+    /// for `m ≥ 0`; then `z + ·` without wrapping and the clamp are too.
+    #[inline(always)]
+    pub fn monotone(&self, o: usize) -> bool {
+        let (m, shift) = (self.mantissa[o].get(), i32::from(self.shift[o]).clamp(-31, 30));
+        if m < 0 || shift > 0 {
+            return false;
+        }
+        let reach = (i64::from(m) >> -shift) + 1;
+        let z = i64::from(self.output_zero_point);
+        z + reach <= i64::from(i32::MAX) && z - reach >= i64::from(i32::MIN)
+    }
+
+    /// [`conv2d_max_pool_i8`] (reachable as a method: the kernels' re-exports are not this
+    /// file's).
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn conv2d_max_pool(
+        &self,
+        g: &Window,
+        p: &PoolWindow,
+        weight: &[i8],
+        input_zero_point: i32,
+        x: &[i8],
+        y: &mut [i8],
+    ) {
+        conv2d_max_pool_i8(g, p, weight, input_zero_point, self, x, y)
+    }
+}
+
+/// `x + 128`: an int8 value as the unsigned byte the kernels multiply.
+#[inline(always)]
+fn unsigned(x: i8) -> i32 {
+    i32::from(x) + 128
+}
+
+/// An int8 fully connected product: `y_o = requant_o(bias_o + Σ_i w_oi·(x_i + 128))`,
+/// `weight` `[out][in]` row-major (TFLite's `FULLY_CONNECTED`, per-channel weights). Exact
+/// in `i32` up to 66,000 inputs (|w| ≤ 127, x + 128 ≤ 255). On the current SIMD level
+/// ([`simd_level`](super::simd_level): AVX-512 VNNI, AVX2, or [`dense_i8_portable`]); every
+/// level gives the same bytes.
+#[inline]
+pub(crate) fn dense_i8(weight: &[i8], rq: &Requant<'_>, x: &[i8], y: &mut [i8]) {
+    dense_i8_on(Supported::current(), weight, rq, x, y)
+}
+
+/// [`dense_i8`] on `level`.
+#[inline]
+pub(crate) fn dense_i8_on(level: Supported, weight: &[i8], rq: &Requant<'_>, x: &[i8], y: &mut [i8]) {
+    #[cfg(x86_simd)]
+    if super::x86::dense_i8(level, weight, rq, x, y) {
+        return;
+    }
+    #[cfg(not(x86_simd))]
+    let _ = level;
+    dense_i8_portable(weight, rq, x, y)
+}
+
+/// [`dense_i8`] in plain loops: the reference every SIMD kernel equals byte for byte.
+#[cfg_attr(x86_simd, cold, inline(never))]
+pub(crate) fn dense_i8_portable(weight: &[i8], rq: &Requant<'_>, x: &[i8], y: &mut [i8]) {
     let n = x.len();
-    debug_assert_eq!(op.weight.len(), n * y.len());
+    debug_assert_eq!(weight.len(), n * y.len());
     for (o, out) in y.iter_mut().enumerate() {
-        let row = &op.weight[o * n..(o + 1) * n];
-        let acc = row
-            .iter()
-            .zip(x)
-            .fold(op.bias[o], |acc, (&w, &xi)| acc + i32::from(w) * (i32::from(xi) - op.input_zero_point));
-        let m = Multiplier { mantissa: op.mantissa[o], shift: op.shift[o] };
-        *out = (op.output_zero_point + m.apply(acc)).clamp(op.min, op.max) as i8;
+        let row = &weight[o * n..(o + 1) * n];
+        // Wrapping, as the SIMD lanes: exact for a quantized model (see above), defined for
+        // any bytes.
+        let acc =
+            row.iter().zip(x).fold(rq.bias[o].get(), |acc, (&w, &xi)| acc.wrapping_add(i32::from(w) * unsigned(xi)));
+        *out = rq.output(o, acc);
+    }
+}
+
+/// An int8 convolution (TFLite's `CONV_2D`, per-channel weights): output channel `o`, pixel
+/// `(i, j)` is `requant_o(bias_o + Σ_{c,u,v} w[o][c][u][v]·(x[c][i·SH+u−PH][j·SW+v−PW] + 128))`,
+/// where a position in the padding reads `z_x` (the real 0), so that it adds nothing to
+/// TFLite's sum. `weight` is `[C_out][C·KH·KW]`. On the current SIMD level, as
+/// [`dense_i8`]; shapes the SIMD kernels do not take (see `x86::conv2d_i8`) run
+/// [`conv2d_i8_portable`].
+#[inline]
+pub(crate) fn conv2d_i8(g: &Window, weight: &[i8], input_zero_point: i32, rq: &Requant<'_>, x: &[i8], y: &mut [i8]) {
+    conv2d_i8_on(Supported::current(), g, weight, input_zero_point, rq, x, y)
+}
+
+/// [`conv2d_i8`] on `level`.
+#[inline]
+pub(crate) fn conv2d_i8_on(
+    level: Supported,
+    g: &Window,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    #[cfg(x86_simd)]
+    if super::x86::conv2d_i8(level, g, weight, input_zero_point, rq, x, y) {
+        return;
+    }
+    #[cfg(not(x86_simd))]
+    let _ = level;
+    conv2d_i8_portable(g, weight, input_zero_point, rq, x, y)
+}
+
+/// [`conv2d_i8`] in plain loops: the reference every SIMD kernel equals byte for byte.
+pub(crate) fn conv2d_i8_portable(
+    g: &Window,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    let patch = g.patch();
+    debug_assert_eq!(x.len(), g.image_len());
+    debug_assert_eq!(weight.len(), patch * rq.bias.len());
+    debug_assert_eq!(y.len(), rq.bias.len() * g.pixels());
+    let pad = input_zero_point + 128;
+    for (o, plane) in y.chunks_exact_mut(g.pixels()).enumerate() {
+        let w = &weight[o * patch..(o + 1) * patch];
+        for i in 0..g.oh {
+            for j in 0..g.ow {
+                plane[i * g.ow + j] = rq.output(o, conv_acc(g, w, pad, rq.bias[o].get(), x, (i, j)));
+            }
+        }
+    }
+}
+
+/// The accumulator of output pixel `(i, j)` of one output channel (weights `w`, `bias`),
+/// the padding reading `pad` (`z_x + 128`): wrapping, as the SIMD lanes (exact for a
+/// quantized model, defined for any bytes).
+#[inline(always)]
+fn conv_acc(g: &Window, w: &[i8], pad: i32, bias: i32, x: &[i8], (i, j): (usize, usize)) -> i32 {
+    let (kh, kw) = g.kernel;
+    let (sh, sw) = g.stride;
+    let (ph, pw) = g.padding;
+    let mut acc = bias;
+    for c in 0..g.c {
+        for u in 0..kh {
+            let r = (i * sh + u) as isize - ph as isize;
+            for v in 0..kw {
+                let s = (j * sw + v) as isize - pw as isize;
+                let xv = if r < 0 || s < 0 || r >= g.h as isize || s >= g.w as isize {
+                    pad
+                } else {
+                    unsigned(x[(c * g.h + r as usize) * g.w + s as usize])
+                };
+                acc = acc.wrapping_add(i32::from(w[(c * kh + u) * kw + v]) * xv);
+            }
+        }
+    }
+    acc
+}
+
+/// An int8 convolution, its requantization (a fused ReLU is its clamp) and a max pool of
+/// its output, `p` (`p.c = C_out`, `p.h × p.w = OH × OW`), without the convolution's
+/// output: exactly the bytes of [`conv2d_i8`] then [`max_pool_i8`] with `min = −128`.
+/// Where requantization is non-decreasing ([`Requant::monotone`]: every channel of a
+/// quantized model with multipliers below 1), the maximum of the requantized values is the
+/// requantization of the largest accumulator, so each pooled output is requantized once
+/// (4× less requantization for 2×2 windows); other channels are requantized value by value
+/// and then pooled. On the current SIMD level: 2×2 windows every 2 pixels run fused in
+/// registers (`x86::conv2d_max_pool_i8`), other shapes [`conv2d_max_pool_i8_portable`].
+#[inline]
+pub(crate) fn conv2d_max_pool_i8(
+    g: &Window,
+    p: &PoolWindow,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    conv2d_max_pool_i8_on(Supported::current(), g, p, weight, input_zero_point, rq, x, y)
+}
+
+/// [`conv2d_max_pool_i8`] on `level`.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_max_pool_i8_on(
+    level: Supported,
+    g: &Window,
+    p: &PoolWindow,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    debug_assert!(
+        p.c == rq.bias.len() && p.h == g.oh && p.w == g.ow,
+        "conv2d_max_pool_i8: the pool's input is not the convolution's output"
+    );
+    #[cfg(x86_simd)]
+    if super::x86::conv2d_max_pool_i8(level, g, p, weight, input_zero_point, rq, x, y) {
+        return;
+    }
+    #[cfg(not(x86_simd))]
+    let _ = level;
+    conv2d_max_pool_i8_portable(g, p, weight, input_zero_point, rq, x, y)
+}
+
+/// [`conv2d_max_pool_i8`] in plain loops, any pool window: each pooled output computes the
+/// accumulators of its window's pixels (a pixel in two windows is computed twice).
+pub(crate) fn conv2d_max_pool_i8_portable(
+    g: &Window,
+    p: &PoolWindow,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    let patch = g.patch();
+    debug_assert_eq!(x.len(), g.image_len());
+    debug_assert_eq!(weight.len(), patch * rq.bias.len());
+    debug_assert_eq!(y.len(), rq.bias.len() * p.oh * p.ow);
+    let pad = input_zero_point + 128;
+    for (o, plane) in y.chunks_exact_mut(p.oh * p.ow).enumerate() {
+        let (w, bias, monotone) = (&weight[o * patch..(o + 1) * patch], rq.bias[o].get(), rq.monotone(o));
+        for i in 0..p.oh {
+            for j in 0..p.ow {
+                let window = (0..p.size).flat_map(|u| (0..p.size).map(move |v| (i * p.stride + u, j * p.stride + v)));
+                let acc = |at| conv_acc(g, w, pad, bias, x, at);
+                plane[i * p.ow + j] = if monotone {
+                    window.map(acc).max().map_or(i8::MIN, |a| rq.output(o, a))
+                } else {
+                    window.map(|at| rq.output(o, acc(at))).max().unwrap_or(i8::MIN)
+                };
+            }
+        }
+    }
+}
+
+/// A per-channel affine map of int8 values (a BN that folds into no linear layer):
+/// `y[c][p] = requant_c(bias_c + w_c·(x[c][p] + 128))` over the `x.len() / C` values of
+/// each channel `c` (one value per channel for a flat input).
+pub(crate) fn affine_i8(weight: &[i8], rq: &Requant<'_>, x: &[i8], y: &mut [i8]) {
+    let per = x.len() / weight.len();
+    debug_assert_eq!(x.len(), per * weight.len());
+    for (c, (xc, yc)) in x.chunks_exact(per).zip(y.chunks_exact_mut(per)).enumerate() {
+        let (w, b) = (i32::from(weight[c]), rq.bias[c].get());
+        for (yv, &xv) in yc.iter_mut().zip(xc) {
+            *yv = rq.output(c, b.wrapping_add(w * unsigned(xv)));
+        }
+    }
+}
+
+/// Max pooling of int8 values (same parameters in and out, as TFLite's `MAX_POOL_2D`),
+/// then the clamp `[min, 127]` (`min` = the zero point for a ReLU before the pool, which
+/// commutes with the maximum; −128 for none).
+pub(crate) fn max_pool_i8(g: &PoolWindow, min: i8, x: &[i8], y: &mut [i8]) {
+    if g.size == 2 && g.stride == 2 {
+        #[cfg(x86_simd)]
+        if super::x86::max_pool_2x2_i8(Supported::current(), g, min, x, y) {
+            return;
+        }
+        return max_pool_2x2_i8_portable(g, min, x, y);
+    }
+    for c in 0..g.c {
+        let (xc, yc) = (&x[c * g.h * g.w..(c + 1) * g.h * g.w], &mut y[c * g.oh * g.ow..(c + 1) * g.oh * g.ow]);
+        for i in 0..g.oh {
+            for j in 0..g.ow {
+                let mut m = min;
+                for u in 0..g.size {
+                    let at = (i * g.stride + u) * g.w + j * g.stride;
+                    m = xc[at..at + g.size].iter().fold(m, |m, &v| m.max(v));
+                }
+                yc[i * g.ow + j] = m;
+            }
+        }
+    }
+}
+
+/// [`max_pool_i8`] of 2×2 windows every 2 pixels (the LeNet's), a row pair at a time, on
+/// unsigned bytes (`x ^ 0x80` orders as `x`): loops that vectorize on any x86-64 (SSE2 has
+/// the unsigned byte maximum, not the signed one).
+#[inline(always)]
+pub(crate) fn max_pool_2x2_i8_portable(g: &PoolWindow, min: i8, x: &[i8], y: &mut [i8]) {
+    let u = |v: i8| (v as u8) ^ 0x80;
+    let floor = u(min);
+    for (xc, yc) in x.chunks_exact(g.h * g.w).zip(y.chunks_exact_mut(g.oh * g.ow)) {
+        for (i, out) in yc.chunks_exact_mut(g.ow).enumerate() {
+            let (r0, r1) = (&xc[2 * i * g.w..][..2 * g.ow], &xc[(2 * i + 1) * g.w..][..2 * g.ow]);
+            for ((o, a), b) in out.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+                let m = u(a[0]).max(u(a[1])).max(u(b[0]).max(u(b[1]))).max(floor);
+                *o = (m ^ 0x80) as i8;
+            }
+        }
+    }
+}
+
+/// The mean of `count` int8 values whose sum is `sum`, rounded half away from zero as
+/// TFLite's int8 `AVERAGE_POOL_2D` (`(sum ± count/2) / count`, C's truncating division).
+#[inline(always)]
+fn rounded_mean(sum: i32, count: i32) -> i8 {
+    let q = if sum > 0 { (sum + count / 2) / count } else { (sum - count / 2) / count };
+    q.clamp(-128, 127) as i8
+}
+
+/// Average pooling of int8 values (same parameters in and out): TFLite's int8
+/// `AVERAGE_POOL_2D` without padding.
+pub(crate) fn avg_pool_i8(g: &PoolWindow, x: &[i8], y: &mut [i8]) {
+    let count = (g.size * g.size) as i32;
+    for c in 0..g.c {
+        let (xc, yc) = (&x[c * g.h * g.w..(c + 1) * g.h * g.w], &mut y[c * g.oh * g.ow..(c + 1) * g.oh * g.ow]);
+        for i in 0..g.oh {
+            for j in 0..g.ow {
+                let mut sum = 0i32;
+                for u in 0..g.size {
+                    let at = (i * g.stride + u) * g.w + j * g.stride;
+                    sum += xc[at..at + g.size].iter().map(|&v| i32::from(v)).sum::<i32>();
+                }
+                yc[i * g.ow + j] = rounded_mean(sum, count);
+            }
+        }
+    }
+}
+
+/// The mean of each channel's `x.len() / y.len()` int8 values (a global average pool:
+/// [`avg_pool_i8`] with the whole image as the window).
+pub(crate) fn global_avg_pool_i8(x: &[i8], y: &mut [i8]) {
+    let per = x.len() / y.len();
+    for (yc, xc) in y.iter_mut().zip(x.chunks_exact(per)) {
+        *yc = rounded_mean(xc.iter().map(|&v| i32::from(v)).sum(), per as i32);
+    }
+}
+
+/// The int8 values of `x` quantized by `p` (an input of an int8 model), on the current SIMD
+/// level: the same loop compiled for AVX-512 or AVX2, the same results.
+pub(crate) fn quantize_i8(p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) {
+    #[cfg(x86_simd)]
+    if super::x86::quantize_i8(Supported::current(), p, x, out) {
+        return;
+    }
+    p.quantize_slice(x, out)
+}
+
+/// A 256-entry table applied to every value: `y = table[x + 128]`.
+pub(crate) fn lut_i8(table: &[i8; 256], x: &[i8], y: &mut [i8]) {
+    for (yv, &xv) in y.iter_mut().zip(x) {
+        *yv = table[(i32::from(xv) + 128) as usize];
+    }
+}
+
+/// A ReLU of int8 values: `max(x, z)`, `z` the zero point (the real 0).
+pub(crate) fn relu_i8(zero_point: i8, x: &[i8], y: &mut [i8]) {
+    for (yv, &xv) in y.iter_mut().zip(x) {
+        *yv = xv.max(zero_point);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::super::tests::levels;
+    use super::*;
+    use crate::Rng;
+
+    /// A random `i8`, all 256 values.
+    fn byte(rng: &mut Rng) -> i8 {
+        rng.below(256) as u8 as i8
+    }
+
+    /// The owned slices of a [`Requant`].
+    struct Stage {
+        bias: Vec<LeI32>,
+        mantissa: Vec<LeI32>,
+        shift: Vec<i8>,
+        zero_point: i32,
+        min: i32,
+        max: i32,
+    }
+
+    impl Stage {
+        fn view(&self) -> Requant<'_> {
+            Requant {
+                bias: &self.bias,
+                mantissa: &self.mantissa,
+                shift: &self.shift,
+                output_zero_point: self.zero_point,
+                min: self.min,
+                max: self.max,
+            }
+        }
+
+        /// `out` outputs of sums of `terms` products: biases and multipliers spread so that
+        /// some outputs land inside the clamp and some outside; factors from 2^−24 to 2^5
+        /// (negative and positive shifts, some zero); the output zero point at either
+        /// extreme or in between; the clamp full, a ReLU's, or narrower.
+        fn random(rng: &mut Rng, out: usize, terms: usize) -> Stage {
+            // The spread of a sum of `terms` products of ±127 by 0..=255.
+            let spread = 128.0 * 128.0 * (terms.max(1) as f64).sqrt();
+            let bias = (0..out).map(|_| LeI32::new(((rng.uniform() - 0.5) * 4.0 * spread) as i32)).collect();
+            let (mut mantissa, mut shift) = (Vec::new(), Vec::new());
+            for _ in 0..out {
+                let real = match rng.below(8) {
+                    0 => 0.0,
+                    1 => libm::exp2(rng.uniform() * 5.0),
+                    2 => libm::exp2(-24.0 + rng.uniform() * 8.0),
+                    _ => 100.0 / spread * libm::exp2(rng.uniform() * 6.0 - 3.0),
+                };
+                let m = crate::quant::Multiplier::new(real);
+                mantissa.push(LeI32::new(m.mantissa));
+                shift.push(m.shift as i8);
+            }
+            let zero_point = match rng.below(4) {
+                0 => -128,
+                1 => 127,
+                _ => i32::from(byte(rng)),
+            };
+            let (min, max) = match rng.below(4) {
+                0 => (zero_point, 127),
+                1 => {
+                    let (a, b) = (i32::from(byte(rng)), i32::from(byte(rng)));
+                    (a.min(b), a.max(b))
+                }
+                _ => (-128, 127),
+            };
+            Stage { bias, mantissa, shift, zero_point, min, max }
+        }
+    }
+
+    /// Any bytes are a model (`PlainData`): shifts outside `[−31, 30]`, zero points that
+    /// overflow `z_y + M(acc)`, clamps with `min > max` and accumulators that wrap give the
+    /// same bytes on every level, and no panic.
+    #[test]
+    fn any_bytes_requantize_alike_on_every_level() {
+        let mut rng = Rng::seed(13);
+        for _ in 0..200 {
+            let (n, out) = (1 + rng.below(80), 1 + rng.below(40));
+            let pick = |rng: &mut Rng| rng.next_u64() as i32;
+            let stage = Stage {
+                bias: (0..out).map(|_| LeI32::new(pick(&mut rng))).collect(),
+                mantissa: (0..out).map(|_| LeI32::new(pick(&mut rng))).collect(),
+                shift: (0..out).map(|_| byte(&mut rng)).collect(),
+                zero_point: i32::from(byte(&mut rng)),
+                min: i32::from(byte(&mut rng)),
+                max: i32::from(byte(&mut rng)),
+            };
+            let rq = stage.view();
+            let weight: Vec<i8> = (0..n * out).map(|_| byte(&mut rng)).collect();
+            let x: Vec<i8> = (0..n).map(|_| byte(&mut rng)).collect();
+            let mut want = alloc::vec![0i8; out];
+            dense_i8_portable(&weight, &rq, &x, &mut want);
+            for l in levels() {
+                let mut y = alloc::vec![0i8; out];
+                dense_i8_on(Supported::new(l), &weight, &rq, &x, &mut y);
+                assert_eq!(y, want, "any bytes on {}", l.name());
+            }
+        }
+    }
+
+    /// `dense_i8` on every level equals the portable loops byte for byte.
+    fn check_dense(rng: &mut Rng, n: usize, out: usize, extreme: bool) {
+        let (weight, x): (Vec<i8>, Vec<i8>) = if extreme {
+            // The sums `vpmaddubsw` would saturate: inputs at 127 against weights of one sign.
+            let w = if rng.below(2) == 0 { 127 } else { -128 };
+            (alloc::vec![w; n * out], alloc::vec![127; n])
+        } else {
+            ((0..n * out).map(|_| byte(rng)).collect(), (0..n).map(|_| byte(rng)).collect())
+        };
+        let stage = Stage::random(rng, out, n);
+        let rq = stage.view();
+        let mut want = alloc::vec![0i8; out];
+        dense_i8_portable(&weight, &rq, &x, &mut want);
+        for l in levels() {
+            let mut y = alloc::vec![0x55u8 as i8; out];
+            dense_i8_on(Supported::new(l), &weight, &rq, &x, &mut y);
+            assert_eq!(y, want, "dense {n} → {out} on {}", l.name());
+        }
+    }
+
+    #[test]
+    fn dense_equals_the_portable_loops_on_every_level() {
+        let mut rng = Rng::seed(22);
+        let outs = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 31, 33];
+        for n in 0..=200 {
+            check_dense(&mut rng, n, outs[n % outs.len()], false);
+            check_dense(&mut rng, n, outs[(n * 7 + 3) % outs.len()], n % 5 == 0);
+        }
+        for (n, out) in [(784, 100), (100, 100), (100, 10), (784, 10), (784, 1), (1000, 37), (64, 64), (128, 48)] {
+            for extreme in [false, true] {
+                check_dense(&mut rng, n, out, extreme);
+            }
+        }
+    }
+
+    /// Requantization alone (no inputs: the accumulator is the bias) on extreme values:
+    /// `i32` limits, the saturating product `−2^31 · −2^31`, every shift in `[−31, 30]`.
+    #[test]
+    fn requantization_is_bit_exact_on_every_level_at_the_extremes() {
+        let mut rng = Rng::seed(7);
+        let special = [i32::MIN, i32::MIN + 1, -(1 << 30), -1, 0, 1, 1 << 30, i32::MAX - 1, i32::MAX];
+        for round in 0..40 {
+            let out = 37;
+            let pick = |rng: &mut Rng| {
+                if rng.below(2) == 0 {
+                    special[rng.below(special.len())]
+                } else {
+                    rng.next_u64() as i32
+                }
+            };
+            let stage = Stage {
+                bias: (0..out).map(|_| LeI32::new(pick(&mut rng))).collect(),
+                mantissa: (0..out).map(|_| LeI32::new(pick(&mut rng))).collect(),
+                shift: (0..out).map(|o| ((o + round) % 62) as i8 - 31).collect(),
+                // A zero point of 0: `z_y + M(acc)` cannot overflow.
+                zero_point: 0,
+                min: -128,
+                max: 127,
+            };
+            let rq = stage.view();
+            let mut want = alloc::vec![0i8; out];
+            dense_i8_portable(&[], &rq, &[], &mut want);
+            for l in levels() {
+                let mut y = alloc::vec![0i8; out];
+                dense_i8_on(Supported::new(l), &[], &rq, &[], &mut y);
+                assert_eq!(y, want, "requantization on {}", l.name());
+            }
+        }
+    }
+
+    /// `conv2d_i8` on every level equals the portable loops byte for byte.
+    #[allow(clippy::too_many_arguments)]
+    fn check_conv(
+        rng: &mut Rng,
+        c: usize,
+        co: usize,
+        (h, w): (usize, usize),
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) {
+        let (oh, ow) = ((h + 2 * padding.0 - kernel.0) / stride.0 + 1, (w + 2 * padding.1 - kernel.1) / stride.1 + 1);
+        let g = Window { c, h, w, kernel, stride, padding, oh, ow };
+        let weight: Vec<i8> = (0..co * g.patch()).map(|_| byte(rng)).collect();
+        let x: Vec<i8> = (0..g.image_len()).map(|_| byte(rng)).collect();
+        let zero_point = match rng.below(3) {
+            0 => -128,
+            1 => 127,
+            _ => i32::from(byte(rng)),
+        };
+        let stage = Stage::random(rng, co, g.patch());
+        let rq = stage.view();
+        let mut want = alloc::vec![0i8; co * g.pixels()];
+        conv2d_i8_portable(&g, &weight, zero_point, &rq, &x, &mut want);
+        for l in levels() {
+            let mut y = alloc::vec![0x55u8 as i8; co * g.pixels()];
+            conv2d_i8_on(Supported::new(l), &g, &weight, zero_point, &rq, &x, &mut y);
+            assert_eq!(
+                y,
+                want,
+                "conv {c}→{co} on {h}×{w}, kernel {kernel:?} stride {stride:?} padding {padding:?}, on {}",
+                l.name()
+            );
+        }
+    }
+
+    #[test]
+    fn convolution_equals_the_portable_loops_on_every_level() {
+        let mut rng = Rng::seed(1998);
+        // LeNet's two convolutions.
+        check_conv(&mut rng, 1, 8, (28, 28), (3, 3), (1, 1), (1, 1));
+        check_conv(&mut rng, 8, 16, (14, 14), (3, 3), (1, 1), (1, 1));
+        // Bands: more rows than the stack buffer holds at once; and a row of windows wider
+        // than it (the portable fallback).
+        check_conv(&mut rng, 16, 5, (40, 64), (3, 3), (1, 1), (1, 1));
+        check_conv(&mut rng, 64, 3, (3, 300), (3, 3), (1, 1), (1, 1));
+        for _ in 0..400 {
+            let (kh, kw) = (1 + rng.below(5), 1 + rng.below(5));
+            let stride = (1 + rng.below(3), if rng.below(6) == 0 { 3 + rng.below(3) } else { 1 + rng.below(2) });
+            let padding = (rng.below(3), rng.below(3));
+            let h = (kh.saturating_sub(2 * padding.0)).max(1) + rng.below(12);
+            let wide = if rng.below(4) == 0 { 40 } else { 20 };
+            let w = (kw.saturating_sub(2 * padding.1)).max(1) + rng.below(wide);
+            let (c, co) = ([1, 2, 3, 5, 8][rng.below(5)], [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17][rng.below(11)]);
+            check_conv(&mut rng, c, co, (h, w), (kh, kw), stride, padding);
+        }
+    }
+
+    /// The max pool of `x` (`p`'s input) in the plainest loops, no floor.
+    fn pool_reference(p: &PoolWindow, x: &[i8]) -> Vec<i8> {
+        let mut y = alloc::vec![0i8; p.c * p.oh * p.ow];
+        for c in 0..p.c {
+            for i in 0..p.oh {
+                for j in 0..p.ow {
+                    let mut m = i8::MIN;
+                    for u in 0..p.size {
+                        for v in 0..p.size {
+                            m = m.max(x[(c * p.h + i * p.stride + u) * p.w + j * p.stride + v]);
+                        }
+                    }
+                    y[(c * p.oh + i) * p.ow + j] = m;
+                }
+            }
+        }
+        y
+    }
+
+    /// A requantization stage from any bytes (as a corrupted file's): negative mantissas,
+    /// shifts outside `[−31, 30]`, clamps with `min > max`, wrapping biases; sometimes a
+    /// zero point outside the int8 range (whose addition can wrap).
+    fn any_stage(rng: &mut Rng, out: usize) -> Stage {
+        let pick = |rng: &mut Rng| rng.next_u64() as i32;
+        let small = rng.below(2) == 0;
+        Stage {
+            bias: (0..out).map(|_| LeI32::new(if small { pick(rng) >> 12 } else { pick(rng) })).collect(),
+            mantissa: (0..out).map(|_| LeI32::new(pick(rng))).collect(),
+            shift: (0..out).map(|_| if rng.below(2) == 0 { byte(rng) } else { (rng.below(36) as i8) - 33 }).collect(),
+            zero_point: if rng.below(4) == 0 { pick(rng) } else { i32::from(byte(rng)) },
+            min: i32::from(byte(rng)),
+            max: i32::from(byte(rng)),
+        }
+    }
+
+    /// `conv2d_max_pool_i8` on every level equals `conv2d_i8_portable` then the max pool,
+    /// byte for byte.
+    #[allow(clippy::too_many_arguments)]
+    fn check_conv_pool(
+        rng: &mut Rng,
+        c: usize,
+        co: usize,
+        (h, w): (usize, usize),
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        (size, step): (usize, usize),
+        any_bytes: bool,
+    ) {
+        let (oh, ow) = ((h + 2 * padding.0 - kernel.0) / stride.0 + 1, (w + 2 * padding.1 - kernel.1) / stride.1 + 1);
+        let g = Window { c, h, w, kernel, stride, padding, oh, ow };
+        let p = PoolWindow {
+            c: co,
+            h: oh,
+            w: ow,
+            size,
+            stride: step,
+            oh: (oh - size) / step + 1,
+            ow: (ow - size) / step + 1,
+        };
+        let weight: Vec<i8> = (0..co * g.patch()).map(|_| byte(rng)).collect();
+        let x: Vec<i8> = (0..g.image_len()).map(|_| byte(rng)).collect();
+        let zero_point = match rng.below(3) {
+            0 => -128,
+            1 => 127,
+            _ => i32::from(byte(rng)),
+        };
+        let stage = if any_bytes { any_stage(rng, co) } else { Stage::random(rng, co, g.patch()) };
+        let rq = stage.view();
+        let mut conv = alloc::vec![0i8; co * g.pixels()];
+        conv2d_i8_portable(&g, &weight, zero_point, &rq, &x, &mut conv);
+        let want = pool_reference(&p, &conv);
+        for l in levels() {
+            let mut y = alloc::vec![0x55u8 as i8; co * p.oh * p.ow];
+            conv2d_max_pool_i8_on(Supported::new(l), &g, &p, &weight, zero_point, &rq, &x, &mut y);
+            assert_eq!(
+                y,
+                want,
+                "conv {c}→{co} on {h}×{w}, kernel {kernel:?} stride {stride:?} padding {padding:?}, pool {size}/{step}, \
+                 any bytes {any_bytes}, on {}",
+                l.name()
+            );
+        }
+    }
+
+    #[test]
+    fn fused_convolution_and_max_pool_equal_the_unfused_ones_on_every_level() {
+        let mut rng = Rng::seed(2024);
+        for any_bytes in [false, true] {
+            // LeNet's convolutions and pools.
+            check_conv_pool(&mut rng, 1, 8, (28, 28), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
+            check_conv_pool(&mut rng, 8, 16, (14, 14), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
+            // Several bands; pooled rows wider than a vector; narrow ones packed in pairs.
+            check_conv_pool(&mut rng, 16, 5, (41, 64), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
+            check_conv_pool(&mut rng, 3, 9, (9, 70), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
+            check_conv_pool(&mut rng, 2, 3, (23, 5), (2, 2), (1, 1), (0, 0), (2, 2), any_bytes);
+            // Output channels as lanes (16·n channels, 4 or 8 inputs, 3×3), strided, padded.
+            check_conv_pool(&mut rng, 4, 32, (9, 13), (3, 3), (2, 1), (0, 2), (2, 2), any_bytes);
+            check_conv_pool(&mut rng, 8, 16, (20, 17), (3, 3), (1, 2), (1, 0), (2, 2), any_bytes);
+            check_conv_pool(&mut rng, 8, 16, (30, 30), (3, 3), (1, 1), (2, 2), (2, 2), any_bytes);
+            // Gathered inputs too many for the stack buffer (the portable fallback).
+            check_conv_pool(&mut rng, 40, 2, (6, 6), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
+        }
+        for round in 0..500 {
+            let (kh, kw) = (1 + rng.below(5), 1 + rng.below(5));
+            let stride = (1 + rng.below(2), if rng.below(4) == 0 { 2 + rng.below(2) } else { 1 });
+            let padding = (rng.below(3), rng.below(3));
+            let pool = match rng.below(8) {
+                0 => (3, 2),
+                1 => (2, 1),
+                2 => (3, 3),
+                _ => (2, 2),
+            };
+            // At least `pool.0` output rows and columns.
+            let h = (kh + (pool.0 - 1) * stride.0).saturating_sub(2 * padding.0).max(1) + rng.below(12);
+            let wide = if rng.below(4) == 0 { 40 } else { 20 };
+            let w = (kw + (pool.0 - 1) * stride.1).saturating_sub(2 * padding.1).max(1) + rng.below(wide);
+            let (c, co) = (1 + rng.below(17), 1 + rng.below(17));
+            check_conv_pool(&mut rng, c, co, (h, w), (kh, kw), stride, padding, pool, round % 3 == 0);
+        }
+    }
+
+    /// The input's quantization compiled for each level gives the portable bytes.
+    #[test]
+    fn quantizing_inputs_is_the_same_on_every_level() {
+        let mut rng = Rng::seed(31);
+        for round in 0..100 {
+            let p = if round % 2 == 0 {
+                crate::quant::QuantParams::asymmetric(0.0, 1.0)
+            } else {
+                crate::quant::QuantParams::asymmetric(-(rng.uniform() as f32), 5.0 * rng.uniform() as f32)
+            };
+            let x: Vec<f32> = (0..1 + rng.below(900))
+                .map(|i| {
+                    if i % 7 == 0 {
+                        (rng.below(300) as f32 - 150.0 + 0.5) * p.scale
+                    } else {
+                        (rng.uniform() * 2.0 - 0.5) as f32
+                    }
+                })
+                .collect();
+            let mut want = alloc::vec![0i8; x.len()];
+            p.quantize_slice(&x, &mut want);
+            for l in levels() {
+                let mut got = alloc::vec![0i8; x.len()];
+                #[cfg(x86_simd)]
+                if !super::super::x86::quantize_i8(Supported::new(l), p, &x, &mut got) {
+                    p.quantize_slice(&x, &mut got);
+                }
+                #[cfg(not(x86_simd))]
+                p.quantize_slice(&x, &mut got);
+                assert_eq!(got, want, "on {}", l.name());
+            }
+        }
+    }
+
+    /// The 2×2 max pool's fast path equals the general loops, with and without a ReLU floor.
+    #[test]
+    fn max_pool_2x2_equals_the_general_loops() {
+        let mut rng = Rng::seed(21);
+        for (c, h, w) in
+            [(3, 6, 8), (2, 7, 5), (1, 2, 2), (4, 28, 28), (16, 14, 14), (3, 9, 67), (2, 5, 33), (1, 3, 131)]
+        {
+            let g = PoolWindow { c, h, w, size: 2, stride: 2, oh: h / 2, ow: w / 2 };
+            let x: Vec<i8> = (0..c * h * w).map(|_| byte(&mut rng)).collect();
+            for min in [-128, -3, 40, 127] {
+                let (mut fast, mut general) = (alloc::vec![0i8; c * g.oh * g.ow], alloc::vec![1i8; c * g.oh * g.ow]);
+                max_pool_2x2_i8_portable(&g, min, &x, &mut fast);
+                let g3 = PoolWindow { size: 2, stride: 2, ..g };
+                // The general loops (the dispatch sends 2×2 to the fast path).
+                for ch in 0..c {
+                    for i in 0..g.oh {
+                        for j in 0..g.ow {
+                            let at = |u: usize, v: usize| x[(ch * h + 2 * i + u) * w + 2 * j + v];
+                            general[(ch * g3.oh + i) * g3.ow + j] =
+                                at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1)).max(min);
+                        }
+                    }
+                }
+                assert_eq!(fast, general, "{c}×{h}×{w}, min {min}");
+                #[cfg(x86_simd)]
+                for l in levels() {
+                    let mut simd = alloc::vec![7i8; c * g.oh * g.ow];
+                    if super::super::x86::max_pool_2x2_i8(Supported::new(l), &g, min, &x, &mut simd) {
+                        assert_eq!(simd, general, "{c}×{h}×{w}, min {min} on {}", l.name());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn averages_round_half_away_from_zero() {
+        assert_eq!([rounded_mean(6, 4), rounded_mean(-6, 4), rounded_mean(5, 4), rounded_mean(-5, 4)], [2, -2, 1, -1]);
+        assert_eq!([rounded_mean(7, 4), rounded_mean(-7, 4), rounded_mean(0, 9)], [2, -2, 0]);
     }
 }

@@ -37,7 +37,9 @@ mod x86;
 
 pub(crate) use conv::{col2im_add, embed, flip, im2col, Direct, Window};
 pub(crate) use dispatch::vectorized;
-pub(crate) use int8::{dense_i8, DenseI8};
+pub(crate) use int8::{
+    affine_i8, avg_pool_i8, conv2d_i8, dense_i8, global_avg_pool_i8, lut_i8, max_pool_i8, quantize_i8, relu_i8, Requant,
+};
 use level::Supported;
 pub use level::{detected_simd_level, set_simd_level, simd_level, SimdLevel};
 pub(crate) use operands::{BnBackward, BnStats, BnTrain};

@@ -3,8 +3,8 @@ use super::*;
 use alloc::vec::Vec;
 use typenum::{U1, U10, U100, U16, U17, U2, U3, U32, U33, U4, U5, U6, U60, U7, U784, U8, U9};
 
-/// Every level this CPU can run.
-fn levels() -> Vec<SimdLevel> {
+/// Every level this CPU can run (also used by `int8.rs`'s tests).
+pub(super) fn levels() -> Vec<SimdLevel> {
     [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512]
         .into_iter()
         .filter(|&l| l <= detected_simd_level())

@@ -80,6 +80,15 @@ impl<C: ArrayLength, S: ArrayLength> GlobalAvgPool<C, S> {
         Self::mean(x, y, Self::pixels::<X>());
     }
 
+    /// Forward for one int8 image: each channel's mean, rounded half away from zero (an
+    /// int8 [`AvgPool2d`](crate::AvgPool2d) whose window is the whole image; the same
+    /// parameters in and out).
+    #[inline]
+    pub fn forward_q<X: ArrayLength>(x: &Vector<X, i8>, y: &mut Vector<C, i8>) {
+        let _ = Self::pixels::<X>();
+        kernels::global_avg_pool_i8(x, y);
+    }
+
     /// Forward for a batch: [`forward_one`](Self::forward_one) for every sample (the
     /// training forward too: the backward needs nothing from it).
     #[inline]

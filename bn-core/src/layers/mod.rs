@@ -19,6 +19,8 @@ mod global_avgpool;
 mod groupnorm;
 mod layernorm;
 mod pool;
+mod qaffine;
+mod qconv2d;
 mod qdense;
 mod residual;
 #[cfg(test)]
@@ -35,5 +37,7 @@ pub use global_avgpool::GlobalAvgPool;
 pub use groupnorm::{GroupNorm, GroupNormCache, GroupNormGrads};
 pub use layernorm::{LayerNorm, LayerNormCache, LayerNormGrads};
 pub use pool::{AvgPool2d, MaxPool2d, Pool2dGeometry, Pool2dShape};
+pub use qaffine::QAffine;
+pub use qconv2d::QConv2d;
 pub use qdense::QDense;
 pub use residual::Residual;

@@ -119,6 +119,24 @@ impl<G: Pool2dGeometry> MaxPool2d<G> {
         }
     }
 
+    /// Forward for one int8 image (TFLite's `MAX_POOL_2D`: the same parameters in and out),
+    /// with the values below `min` raised to it: `min = z` fuses a ReLU before the pool (it
+    /// commutes with the maximum), `−128` is none.
+    ///
+    /// ```
+    /// use bn_core::{generic_array::arr, typenum::{U1, U4}, MaxPool2d, Pool2dShape};
+    /// type G = Pool2dShape<U4, U1, 1, 2, 2, 2, 2>;
+    /// let mut y = arr![0i8];
+    /// MaxPool2d::<G>::forward_q(&arr![-9, -7, -8, -100], &mut y, -128);
+    /// assert_eq!(y[0], -7);
+    /// MaxPool2d::<G>::forward_q(&arr![-9, -7, -8, -100], &mut y, -5); // ReLU at z = −5
+    /// assert_eq!(y[0], -5);
+    /// ```
+    #[inline]
+    pub fn forward_q(x: &Vector<G::Input, i8>, y: &mut Vector<G::Output, i8>, min: i8) {
+        kernels::max_pool_i8(&window::<G>(), min, x, y);
+    }
+
     /// A ReLU then this pool, for one image, in one pass: bit for bit
     /// [`ReLU`](crate::ReLU)'s forward followed by [`forward_one`](Self::forward_one), without
     /// the ReLU's output (what a folded `relu, maxpool` runs).
@@ -213,6 +231,23 @@ impl<G: Pool2dGeometry> AvgPool2d<G> {
     #[inline]
     pub fn forward_one<T: Float>(x: &Vector<G::Input, T>, y: &mut Vector<G::Output, T>) {
         kernels::avg_pool(&window::<G>(), x, y);
+    }
+
+    /// Forward for one int8 image (TFLite's int8 `AVERAGE_POOL_2D`: the same parameters in
+    /// and out; the window's sum divided by `K²`, rounded half away from zero).
+    ///
+    /// ```
+    /// use bn_core::{generic_array::arr, typenum::{U1, U4}, AvgPool2d, Pool2dShape};
+    /// type G = Pool2dShape<U4, U1, 1, 2, 2, 2, 2>;
+    /// let mut y = arr![0i8];
+    /// AvgPool2d::<G>::forward_q(&arr![1, 2, 2, 1], &mut y); // 1.5 → 2
+    /// assert_eq!(y[0], 2);
+    /// AvgPool2d::<G>::forward_q(&arr![-1, -2, -2, -1], &mut y); // −1.5 → −2
+    /// assert_eq!(y[0], -2);
+    /// ```
+    #[inline]
+    pub fn forward_q(x: &Vector<G::Input, i8>, y: &mut Vector<G::Output, i8>) {
+        kernels::avg_pool_i8(&window::<G>(), x, y);
     }
 
     /// Forward for a batch.

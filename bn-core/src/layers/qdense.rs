@@ -5,9 +5,9 @@
 use generic_array::ArrayLength;
 
 use super::dense::Dense;
-use crate::kernels::{dense_i8, DenseI8};
-use crate::quant::{Multiplier, QuantParams};
-use crate::shape::{flat, Matrix, Vector};
+use crate::kernels::dense_i8;
+use crate::quant::{quantize_channel, QuantParams, QuantizeError, Requantized};
+use crate::shape::{flat, flat_mut, Matrix, Vector};
 
 /// An int8 dense layer, integers only from its int8 input to its int8 output:
 ///
@@ -20,7 +20,9 @@ use crate::shape::{flat, Matrix, Vector};
 /// (`s_x`, `z_x`) and output (`s_y`, `z_y`): each output channel's weights symmetric,
 /// `w_oi = round(W_oi / s_o)` with `s_o = max_i |W_oi| / 127`; `b_o = round(b_o / (s_x·s_o))`;
 /// `M_o = s_x·s_o / s_y`. A ReLU after the layer is the clamp `[z_y, 127]` (exact: the
-/// output's zero maps to `z_y`).
+/// output's zero maps to `z_y`). The stored bias has `z_x` folded in ([`Requantized`]).
+///
+/// Bytes only (alignment 1, no padding): part of a [`PlainData`](crate::PlainData) model.
 ///
 /// ```
 /// use bn_core::generic_array::arr;
@@ -28,7 +30,7 @@ use crate::shape::{flat, Matrix, Vector};
 /// use bn_core::{typenum::{U2, U3}, Dense, QDense};
 /// let dense = Dense::<U3, U2> { weight: arr![arr![0.5, -1.0, 0.25], arr![1.0, 1.0, 1.0]], bias: arr![0.1, -0.2] };
 /// let (input, output) = (QuantParams::asymmetric(-1.0, 1.0), QuantParams::asymmetric(-2.0, 3.0));
-/// let q = QDense::quantize(&dense, input, output, false);
+/// let q = QDense::quantize(&dense, input, output, false).unwrap();
 /// let x = [0.5f32, -0.25, 1.0];
 /// let xq = x.map(|v| input.quantize(v));
 /// let mut yq = arr![0i8, 0];
@@ -37,72 +39,70 @@ use crate::shape::{flat, Matrix, Vector};
 /// let y = [output.dequantize(yq[0]), output.dequantize(yq[1])];
 /// assert!((y[0] - 0.85).abs() < 2.0 * output.scale && (y[1] - 1.05).abs() < 2.0 * output.scale);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QDense<I: ArrayLength, O: ArrayLength> {
     /// The weights, `[out][in]`, symmetric per output channel.
     pub weight: Matrix<O, I, i8>,
-    /// The biases in the accumulator's scale `s_x·s_o`.
-    pub bias: Vector<O, i32>,
-    /// Each output's requantization multiplier `s_x·s_o / s_y`: its Q0.31 mantissa...
-    pub mantissa: Vector<O, i32>,
-    /// ...and its power of two ([`Multiplier`]).
-    pub shift: Vector<O, i32>,
-    /// `z_x`.
-    pub input_zero_point: i32,
-    /// `z_y`.
-    pub output_zero_point: i32,
-    /// The output's clamp: `[−128, 127]`, or `[z_y, 127]` with a fused ReLU.
-    pub min: i32,
-    /// See `min`.
-    pub max: i32,
+    /// The bias, multipliers, zero point and clamp of the outputs.
+    pub out: Requantized<O>,
+}
+
+// SAFETY: bytes only; all zeros is a valid value.
+unsafe impl<I: ArrayLength, O: ArrayLength> crate::zeroed::Zeroable for QDense<I, O> {}
+
+impl<I: ArrayLength, O: ArrayLength> Copy for QDense<I, O>
+where
+    Matrix<O, I, i8>: Copy,
+    Requantized<O>: Copy,
+{
 }
 
 impl<I: ArrayLength, O: ArrayLength> QDense<I, O> {
     /// The int8 layer of a folded `f32` dense layer whose input and output are quantized by
     /// `input` and `output`; `relu` fuses a following ReLU into the output clamp.
-    pub fn quantize(dense: &Dense<I, O, f32, true>, input: QuantParams, output: QuantParams, relu: bool) -> Self {
-        let mut q = QDense {
-            weight: Matrix::default(),
-            bias: Vector::default(),
-            mantissa: Vector::default(),
-            shift: Vector::default(),
-            input_zero_point: input.zero_point,
-            output_zero_point: output.zero_point,
-            min: if relu { output.zero_point } else { -128 },
-            max: 127,
-        };
+    ///
+    /// # Errors
+    /// [`QuantizeError::Multiplier`] when an output's factor `s_x·s_o / s_y` is `2^30` or
+    /// more (the layer's name left empty: see [`QuantizeError::in_layer`]).
+    pub fn quantize(
+        dense: &Dense<I, O, f32, true>,
+        input: QuantParams,
+        output: QuantParams,
+        relu: bool,
+    ) -> Result<Self, QuantizeError> {
+        let mut q = Self::default();
+        q.quantize_into(dense, input, output, relu)?;
+        Ok(q)
+    }
+
+    /// [`quantize`](Self::quantize) into `self` (in place: a quantized model is built on the
+    /// heap, never on the stack).
+    ///
+    /// # Errors
+    /// As [`quantize`](Self::quantize).
+    pub fn quantize_into(
+        &mut self,
+        dense: &Dense<I, O, f32, true>,
+        input: QuantParams,
+        output: QuantParams,
+        relu: bool,
+    ) -> Result<(), QuantizeError> {
+        self.out = Requantized::new(output, relu);
         for o in 0..O::USIZE {
-            let row = &dense.weight[o];
-            let w = QuantParams::symmetric(row.iter().fold(0f32, |m, v| m.max(v.abs())));
-            for (qw, &v) in q.weight[o].iter_mut().zip(row.iter()) {
-                *qw = w.quantize(v);
-            }
-            let acc_scale = f64::from(input.scale) * f64::from(w.scale);
-            let b = if acc_scale > 0.0 { libm::round(f64::from(dense.bias[o]) / acc_scale) } else { 0.0 };
-            q.bias[o] = b.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
-            let m = if output.scale > 0.0 {
-                Multiplier::new(acc_scale / f64::from(output.scale))
-            } else {
-                Multiplier::new(0.0)
-            };
-            (q.mantissa[o], q.shift[o]) = (m.mantissa, m.shift);
+            quantize_channel(&dense.weight[o], dense.bias[o], input, output, &mut self.weight[o], &mut self.out, o)?;
         }
-        q
+        Ok(())
     }
 
     /// The int8 output of an int8 input, integers only.
     pub fn forward_q(&self, x: &Vector<I, i8>, y: &mut Vector<O, i8>) {
-        let op = DenseI8 {
-            weight: flat(&self.weight),
-            bias: &self.bias,
-            mantissa: &self.mantissa,
-            shift: &self.shift,
-            input_zero_point: self.input_zero_point,
-            output_zero_point: self.output_zero_point,
-            min: self.min,
-            max: self.max,
-        };
-        dense_i8(&op, x, y);
+        dense_i8(flat(&self.weight), &self.out.view(), x, y);
+    }
+
+    /// The weights as one row-major slice, `[out][in]`.
+    pub fn weight_mut(&mut self) -> &mut [i8] {
+        flat_mut(&mut self.weight)
     }
 }
 
@@ -125,7 +125,7 @@ mod tests {
         let input = QuantParams::asymmetric(-1.5, 2.0);
         let output = QuantParams::asymmetric(-4.0, 4.0);
         for relu in [false, true] {
-            let q = QDense::quantize(&dense, input, output, relu);
+            let q = QDense::quantize(&dense, input, output, relu).unwrap();
             for _ in 0..200 {
                 let x: Vector<U16, f32> = (0..16).map(|_| (rng.uniform() * 3.5 - 1.5) as f32).collect();
                 let xq: Vector<U16, i8> = x.iter().map(|&v| input.quantize(v)).collect();
@@ -144,5 +144,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_empty_output_range_is_an_error() {
+        let dense = Dense::<U16, U9, f32, true> { weight: Default::default(), bias: Default::default() };
+        let mut d = dense;
+        d.weight[0][0] = 1.0;
+        let tiny = QuantParams { scale: 1e-30, zero_point: 0 };
+        let e = QDense::quantize(&d, QuantParams::asymmetric(-1.0, 1.0), tiny, false).unwrap_err();
+        assert!(matches!(e.in_layer("dense3"), QuantizeError::Multiplier { layer: "dense3", .. }));
+        assert!(QDense::quantize(&dense, QuantParams::asymmetric(-1.0, 1.0), tiny, false).is_ok());
     }
 }

@@ -34,12 +34,19 @@ impl Multiplier {
     /// If `real` is negative, not finite, or `2^30` or more (a scale ratio that large is a
     /// calibration error, not a model).
     pub fn new(real: f64) -> Self {
-        assert!(
-            real.is_finite() && real >= 0.0 && real < (1u64 << 30) as f64,
-            "a multiplier in [0, 2^30), found {real}"
-        );
+        match Self::try_new(real) {
+            Some(m) => m,
+            None => panic!("a multiplier in [0, 2^30), found {real}"),
+        }
+    }
+
+    /// [`Multiplier::new`], or `None` where it panics.
+    pub fn try_new(real: f64) -> Option<Self> {
+        if !(real.is_finite() && real >= 0.0 && real < (1u64 << 30) as f64) {
+            return None;
+        }
         if real == 0.0 {
-            return Multiplier { mantissa: 0, shift: 0 };
+            return Some(Multiplier { mantissa: 0, shift: 0 });
         }
         let (q, mut shift) = libm::frexp(real);
         let mut q_fixed = libm::round(q * (1u64 << 31) as f64) as i64;
@@ -48,9 +55,9 @@ impl Multiplier {
             shift += 1;
         }
         if shift < -31 {
-            return Multiplier { mantissa: 0, shift: 0 };
+            return Some(Multiplier { mantissa: 0, shift: 0 });
         }
-        Multiplier { mantissa: q_fixed as i32, shift }
+        Some(Multiplier { mantissa: q_fixed as i32, shift })
     }
 
     /// `x · m`, rounded as TFLite rounds (`MultiplyByQuantizedMultiplier`): a left shift for a

@@ -1,6 +1,9 @@
 //! [`Lut`]: an activation of int8 values as a 256-entry table, integers only at run time.
 
+use generic_array::ArrayLength;
+
 use super::QuantParams;
+use crate::shape::Vector;
 
 /// An element-wise function of int8 values as a table: entry `q + 128` is the int8 output for
 /// the input `q`. Sigmoid and tanh of the int8 models; built once at quantization time (in
@@ -17,6 +20,7 @@ use super::QuantParams;
 /// assert_eq!(sigmoid.apply(-128), -128); // σ(−8) ≈ 0.0003 rounds to 0
 /// assert_eq!(Lut::tanh(input).apply(input.quantize(0.0)), 0);
 /// ```
+#[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lut {
     /// `table[q + 128]`: the output for the input `q`.
@@ -58,7 +62,15 @@ impl Lut {
     pub fn apply(&self, q: i8) -> i8 {
         self.table[(i32::from(q) + 128) as usize]
     }
+
+    /// The table applied to every value of `x`.
+    pub fn forward_q<N: ArrayLength>(&self, x: &Vector<N, i8>, y: &mut Vector<N, i8>) {
+        crate::kernels::lut_i8(&self.table, x, y);
+    }
 }
+
+// SAFETY: bytes only; all zeros is a valid value.
+unsafe impl crate::zeroed::Zeroable for Lut {}
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,7 @@
-//! [`QuantParams`]: a tensor's scale and zero point, chosen as TFLite's converter chooses them.
+//! [`QuantParams`]: a tensor's scale and zero point, chosen as TFLite's converter chooses them;
+//! [`PackedParams`]: the same inside a model, as bytes.
+
+use super::LeF32;
 
 /// How an int8 tensor stands for reals: `r = scale · (q − zero_point)`.
 ///
@@ -63,18 +66,73 @@ impl QuantParams {
     /// `zero_point + round(r / scale)`, rounded half away from zero and saturated to int8
     /// (`[−127, 127]` for symmetric parameters); 0 maps to the zero point. A scale of 0
     /// maps everything to the zero point.
+    ///
+    /// In integers after the division, so that a loop over an input vectorizes: the result is
+    /// `roundf`'s for every quotient (one beyond ±256 saturates either way), and a NaN maps
+    /// to the zero point.
+    #[inline]
     pub fn quantize(self, r: f32) -> i8 {
         let lo = if self.zero_point == 0 { -127 } else { -128 };
         if self.scale == 0.0 {
             return self.zero_point.clamp(lo, 127) as i8;
         }
-        let q = libm::roundf(r / self.scale) + self.zero_point as f32;
-        q.clamp(lo as f32, 127.0) as i8
+        // Beyond ±256 steps the result saturates whatever the rounding, so `round_half_away`
+        // clamps the quotient there.
+        (round_half_away(r / self.scale) + self.zero_point).clamp(lo, 127) as i8
+    }
+
+    /// [`quantize`](Self::quantize) of every value of `x` into `out`, in a loop that
+    /// vectorizes (the kernels compile it for each SIMD level).
+    #[inline(always)]
+    pub fn quantize_slice(self, x: &[f32], out: &mut [i8]) {
+        for (q, &v) in out.iter_mut().zip(x) {
+            *q = self.quantize(v);
+        }
     }
 
     /// `scale · (q − zero_point)`.
     pub fn dequantize(self, q: i8) -> f32 {
         self.scale * (i32::from(q) - self.zero_point) as f32
+    }
+}
+
+/// `x` rounded to the nearest integer, ties away from zero (`roundf`), for `x` within ±256
+/// or NaN (0): `x` truncated toward zero, then one step away from zero when the fraction it
+/// dropped (exact in `f32` at these magnitudes) is at least one half. Plain conversions and
+/// comparisons, so that a loop over it vectorizes.
+#[inline(always)]
+fn round_half_away(x: f32) -> i32 {
+    let x = if x.is_nan() { 0.0 } else { x.clamp(-256.0, 256.0) };
+    // SAFETY: `x` is finite and within ±256 (just above), so it fits an `i32`.
+    let t: i32 = unsafe { x.to_int_unchecked() };
+    let frac = x - t as f32;
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
+
+/// [`QuantParams`] inside a quantized model: the scale as its little-endian bytes, the zero
+/// point as an `i8` (an activation's is always in `[−128, 127]`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PackedParams {
+    /// The scale.
+    pub scale: LeF32,
+    /// The zero point.
+    pub zero_point: i8,
+}
+
+// SAFETY: bytes only; all zeros is a valid value.
+unsafe impl crate::zeroed::Zeroable for PackedParams {}
+
+impl PackedParams {
+    /// The packed form of an activation's parameters.
+    pub fn new(p: QuantParams) -> Self {
+        debug_assert!((-128..=127).contains(&p.zero_point));
+        PackedParams { scale: LeF32::new(p.scale), zero_point: p.zero_point as i8 }
+    }
+
+    /// The parameters.
+    pub fn get(self) -> QuantParams {
+        QuantParams { scale: self.scale.get(), zero_point: i32::from(self.zero_point) }
     }
 }
 
@@ -109,6 +167,24 @@ mod tests {
         assert_eq!((w.quantize(1.0), w.dequantize(5)), (0, 0.0));
         // Symmetric weights never use −128.
         assert_eq!(QuantParams::symmetric(1.0).quantize(-2.0), -127);
+    }
+
+    /// The rounding is `roundf`'s within ±256, at ties and next to them; beyond, it clamps.
+    #[test]
+    fn rounding_is_roundf() {
+        let mut cases = alloc::vec![0.5f32, -0.5, 1.5, -1.5, 2.5, 0.49999997, -0.49999997, 255.5, -255.5, 255.49998];
+        cases.extend([0.0, -0.0, 127.5, -128.5, 256.0, -256.0, 1e-40, -1e-40]);
+        let mut rng = crate::Rng::seed(2);
+        cases.extend((0..100_000).map(|_| ((rng.uniform() - 0.5) * 512.0) as f32));
+        for x in cases {
+            assert_eq!(round_half_away(x), libm::roundf(x) as i32, "{x}");
+        }
+        for (x, want) in [(1e10, 256), (-3e9, -256), (f32::INFINITY, 256), (f32::NEG_INFINITY, -256), (f32::NAN, 0)] {
+            assert_eq!(round_half_away(x), want, "{x}");
+        }
+        let p = QuantParams::asymmetric(-1.0, 1.0);
+        assert_eq!(i32::from(p.quantize(f32::NAN)), p.zero_point, "NaN: the zero point");
+        assert_eq!((p.quantize(1e30), p.quantize(-1e30)), (127, -128));
     }
 
     #[test]

@@ -237,6 +237,30 @@ pub(crate) fn folded_methods(n: &Names, consts: &Consts) -> TokenStream {
     }
 }
 
+/// The int8 model's inherent methods with `f32` values in and out (its integer forward is
+/// generated with its layers).
+pub(crate) fn quantized_methods(n: &Names, consts: &Consts) -> TokenStream {
+    let Names { cfgs, quantized, .. } = n;
+    let (n_in, n_out) = (lit(consts.input), lit(consts.output));
+    let methods = inference_methods(
+        n,
+        "forward",
+        "forward_batch",
+        " (the input quantized, integers only, the logits dequantized)",
+    );
+    quote! {
+        #cfgs
+        impl #quantized {
+            /// Input width.
+            pub const INPUT: usize = #n_in;
+            /// Output width.
+            pub const OUTPUT: usize = #n_out;
+
+            #methods
+        }
+    }
+}
+
 /// `Display` for `ty`, writing the `&str` expression `text`.
 pub(crate) fn display(n: &Names, ty: &Ident, text: TokenStream) -> TokenStream {
     let cfgs = &n.cfgs;

@@ -12,6 +12,8 @@ pub(crate) mod api;
 mod graph;
 mod infer;
 mod io;
+mod quant;
+pub(crate) use quant::fallback as quant_fallback;
 mod summary;
 mod train;
 
@@ -57,6 +59,10 @@ pub fn expand(m: &Model) -> TokenStream {
     let (graphs, onnx_methods) = (graph::graphs(m, &n, &plan), api::onnx_methods(&n));
     let fsummary_nl = format!("{fsummary}\n");
     let folded_display = api::display(&n, &n.folded, quote!(#fsummary_nl));
+    let (mut quantized, quantizable) = quant::quantized(m, &n, &plan);
+    if quantizable {
+        quantized.extend(api::quantized_methods(&n, &consts));
+    }
     quote! {
         #types
         #nested
@@ -76,6 +82,7 @@ pub fn expand(m: &Model) -> TokenStream {
         #graphs
         #onnx_methods
         #folded_display
+        #quantized
     }
 }
 

@@ -13,7 +13,8 @@
 
 use generic_array::ArrayLength;
 
-use super::conv::Direct;
+use super::conv::{Direct, Window};
+use super::int8::Requant;
 use super::level::{SimdLevel, Supported};
 use super::operands::{BnBackward, BnTrain};
 use super::pool::PoolWindow;
@@ -22,6 +23,7 @@ mod avx2;
 mod avx512;
 mod conv;
 mod elementwise;
+mod int8;
 mod pool;
 mod products;
 mod vector;
@@ -409,6 +411,173 @@ pub(crate) fn conv_weight_gradient(level: Supported, d: &Direct, dy: &[f32], x: 
         // SAFETY: as above.
         SimdLevel::Avx2 => unsafe { conv::weight_gradient_avx2(d, dy, x, dw) },
         SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// The int8 fully connected product `y_o = requant_o(bias_o + Σ_i w_oi·(x_i + 128))`,
+/// `weight` `[y.len()][x.len()]` (see `kernels/int8.rs`): with VNNI on the AVX-512 level
+/// when the CPU has it, otherwise with AVX2 (the AVX-512 level without VNNI too). The same
+/// bytes as the portable kernel.
+///
+/// # Panics
+/// If `weight` or a slice of `rq` is shorter than its shape.
+#[inline]
+pub(crate) fn dense_i8(level: Supported, weight: &[i8], rq: &Requant<'_>, x: &[i8], y: &mut [i8]) -> bool {
+    let (n, out) = (x.len(), y.len());
+    assert!(
+        weight.len() >= n * out && rq.bias.len() >= out && rq.mantissa.len() >= out && rq.shift.len() >= out,
+        "int8 dense: slice shorter than its shape"
+    );
+    if out == 0 {
+        return true;
+    }
+    let (w, x, y) = (weight.as_ptr(), x.as_ptr(), y.as_mut_ptr());
+    match level.get() {
+        // SAFETY: `vnni()` checked AVX-512F, BW, VL and VNNI; `weight` holds `out·n` bytes,
+        // `x` `n`, `y` `out` (exclusive, so it overlaps nothing), `rq`'s slices `out`
+        // elements (asserted above).
+        SimdLevel::Avx512 if int8::vnni() => unsafe { int8::dense_vnni(w, n, x, rq, y, out) },
+        // SAFETY: the CPU supports AVX2 (a `Supported` level of at least AVX2: AVX-512F
+        // implies it); the slices as above.
+        SimdLevel::Avx512 | SimdLevel::Avx2 => unsafe { int8::dense_avx2(w, n, x, rq, y, out) },
+        SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// The int8 values of `x` quantized by `p`, on `level` (AVX-512 or AVX2 compilations of the
+/// portable loop: the same results); `false` (nothing done) on the portable level.
+#[inline]
+pub(crate) fn quantize_i8(level: Supported, p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) -> bool {
+    match level.get() {
+        // SAFETY: a `Supported` AVX-512 level has AVX-512F and VL.
+        SimdLevel::Avx512 => unsafe { int8::quantize_avx512(p, x, out) },
+        // SAFETY: a `Supported` AVX2 level has AVX2 and FMA.
+        SimdLevel::Avx2 => unsafe { int8::quantize_avx2(p, x, out) },
+        SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// The int8 2×2 max pool (stride 2), on `level` (AVX2's kernel on both SIMD levels); `false`
+/// (nothing done) on the portable level and for another window.
+#[inline]
+pub(crate) fn max_pool_2x2_i8(level: Supported, g: &super::pool::PoolWindow, min: i8, x: &[i8], y: &mut [i8]) -> bool {
+    if g.size != 2 || g.stride != 2 || g.oh != g.h / 2 || g.ow != g.w / 2 {
+        return false;
+    }
+    assert!(x.len() >= g.c * g.h * g.w && y.len() >= g.c * g.oh * g.ow, "int8 max pool: slice shorter than its shape");
+    match level.get() {
+        // SAFETY: a `Supported` level of at least AVX2 has AVX2 (AVX-512F implies it); the
+        // window is 2×2 of stride 2 with the floor sizes and the slices hold the shapes
+        // (checked above).
+        SimdLevel::Avx512 | SimdLevel::Avx2 => unsafe { int8::max_pool_2x2_avx2(g, min, x, y) },
+        SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// The int8 convolution of `g` (see `kernels/int8.rs`), `weight` `[C_out][C·KH·KW]` with
+/// `C_out = rq.bias.len()`, the padding reading `input_zero_point`: VNNI or AVX2 as
+/// [`dense_i8`]. `false` (nothing done) on the portable level and for shapes the SIMD
+/// kernels do not take (a column stride above 4 with VNNI or 2 with AVX2, windows too wide
+/// for the kernels' stack buffers, an empty shape, a zero point outside `[−128, 127]`).
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline]
+pub(crate) fn conv2d_i8(
+    level: Supported,
+    g: &Window,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) -> bool {
+    if level.get() == SimdLevel::Portable || !(-128..=127).contains(&input_zero_point) {
+        return false;
+    }
+    let co = rq.bias.len();
+    assert!(
+        weight.len() >= co * g.patch()
+            && x.len() >= g.image_len()
+            && y.len() >= co * g.pixels()
+            && rq.mantissa.len() >= co
+            && rq.shift.len() >= co,
+        "int8 convolution: slice shorter than its shape"
+    );
+    if co == 0 {
+        return true;
+    }
+    let pad = (input_zero_point + 128) as u8;
+    let vnni = level.get() == SimdLevel::Avx512 && int8::vnni();
+    let plan = if vnni { int8::Plan::vnni(g) } else { int8::Plan::avx2(g) };
+    let Some(plan) = plan else { return false };
+    if vnni {
+        // SAFETY: `vnni()` checked AVX-512F, BW, VL and VNNI; `plan` is `g`'s; the slices
+        // hold the shapes (asserted above) and `y` is exclusive.
+        unsafe { int8::conv_vnni(g, &plan, weight, pad, rq, x, y) }
+    } else {
+        // SAFETY: the CPU supports AVX2 (a `Supported` level of at least AVX2); as above.
+        unsafe { int8::conv_avx2(g, &plan, weight, pad, rq, x, y) }
+    }
+    true
+}
+
+/// The int8 convolution of `g` then the 2×2 max pool (stride 2) `p` of its output, fused
+/// (see `kernels/int8.rs`, `conv2d_max_pool_i8`): VNNI or AVX2 as [`dense_i8`]. `false`
+/// (nothing done) where [`conv2d_i8`] declines, for another pool, a pool that is not of the
+/// convolution's output, twice the column stride above 4 with VNNI or 2 with AVX2, or
+/// gathered inputs or packed weights too large for the stack buffers.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_max_pool_i8(
+    level: Supported,
+    g: &Window,
+    p: &super::pool::PoolWindow,
+    weight: &[i8],
+    input_zero_point: i32,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) -> bool {
+    let co = rq.bias.len();
+    if level.get() == SimdLevel::Portable
+        || !(-128..=127).contains(&input_zero_point)
+        || p.size != 2
+        || p.stride != 2
+        || (p.c, p.h, p.w, p.oh, p.ow) != (co, g.oh, g.ow, g.oh / 2, g.ow / 2)
+    {
+        return false;
+    }
+    assert!(
+        weight.len() >= co * g.patch()
+            && x.len() >= g.image_len()
+            && y.len() >= co * p.oh * p.ow
+            && rq.mantissa.len() >= co
+            && rq.shift.len() >= co,
+        "int8 convolution and pool: slice shorter than its shape"
+    );
+    if co == 0 || p.oh == 0 || p.ow == 0 {
+        return true;
+    }
+    let pad = (input_zero_point + 128) as u8;
+    let vnni = level.get() == SimdLevel::Avx512 && int8::vnni();
+    let plan = if vnni { int8::Plan::vnni_pool(g, p) } else { int8::Plan::avx2_pool(g, p) };
+    let Some(plan) = plan else { return false };
+    if vnni {
+        // SAFETY: `vnni()` checked AVX-512F, BW, VL and VNNI; `plan` is `g`'s and `p`'s, `p`
+        // the pool of `g`'s output (checked above); the slices hold the shapes (asserted
+        // above) and `y` is exclusive.
+        unsafe { int8::conv_pool_vnni(g, p, &plan, weight, pad, rq, x, y) }
+    } else {
+        // SAFETY: the CPU supports AVX2 (a `Supported` level of at least AVX2); as above.
+        unsafe { int8::conv_pool_avx2(g, p, &plan, weight, pad, rq, x, y) }
     }
     true
 }

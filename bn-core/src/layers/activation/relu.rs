@@ -1,7 +1,10 @@
 //! [`ReLU`]: the rectified linear unit.
 
 use super::elementwise::Activation;
+use generic_array::ArrayLength;
+
 use crate::float::Float;
+use crate::shape::Vector;
 
 /// `ReLU(x) = max(x, 0)`, with derivative 1 for `x > 0` and 0 otherwise (at 0 too, as in
 /// PyTorch). (Nair & Hinton 2010, *Rectified Linear Units Improve Restricted Boltzmann
@@ -33,6 +36,21 @@ impl Activation for ReLU {
         } else {
             T::ZERO
         }
+    }
+}
+
+impl ReLU {
+    /// The ReLU of int8 values whose real 0 is `zero_point`: `max(x, z)`, exact (a
+    /// standalone ReLU of a quantized model; after a linear layer it is the layer's clamp).
+    ///
+    /// ```
+    /// use bn_core::{generic_array::arr, typenum::U3, ReLU};
+    /// let mut y = arr![0i8; 3];
+    /// ReLU::forward_q::<U3>(&arr![-100, -20, 30], &mut y, -20);
+    /// assert_eq!(y, arr![-20, -20, 30]);
+    /// ```
+    pub fn forward_q<N: ArrayLength>(x: &Vector<N, i8>, y: &mut Vector<N, i8>, zero_point: i8) {
+        crate::kernels::relu_i8(zero_point, x, y);
     }
 }
 

@@ -7,6 +7,7 @@
 mod inference;
 mod layer;
 
+pub(crate) use layer::window;
 pub use layer::{Conv2d, Conv2dBuffers, Conv2dGeometry, Conv2dScratch, Conv2dShape};
 
 #[cfg(test)]
