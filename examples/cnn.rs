@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use bn_paper::experiments::cnn::{self, Config};
 use clap::Parser;
-use common::pair::SaveArgs;
+use common::pair::{report_int8, SaveArgs};
 use common::sgd::{run_example, SgdArgs};
 use common::{positive_int, DataArgs};
 
@@ -56,5 +56,6 @@ fn main() -> ExitCode {
         &args.figure,
         &args.save,
         |train, test, progress, on_record| cnn::run(&cfg, train, test, progress, on_record),
+        report_int8,
     )
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use bn_paper::experiments::paper::{self, write_figure_svg, Config, Record};
 use clap::Parser;
-use common::pair::{print_accuracies, print_folding, report_figure, run_with_table, save, SaveArgs};
+use common::pair::{print_accuracies, print_folding, report_figure, report_int8, run_with_table, save, SaveArgs};
 use common::{below_100, positive, positive_int, table, DataArgs};
 
 /// The command line.
@@ -130,7 +130,8 @@ fn main() -> ExitCode {
         report.timing.folded_one / 1e3,
         report.timing.eval_one / 1e3
     );
-    if let Err(status) = save(&args.save, &report) {
+    let int8 = report_int8(&report, &train, &test);
+    if let Err(status) = save(&args.save, &report, int8) {
         return status;
     }
     // A diverged BN network's numbers are NaN: its folded model's predictions are no check.

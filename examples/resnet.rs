@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use bn_paper::experiments::resnet;
 use clap::Parser;
-use common::pair::SaveArgs;
+use common::pair::{no_int8, SaveArgs};
 use common::sgd::{run_example, SgdArgs};
 use common::{positive_int, DataArgs};
 
@@ -63,5 +63,6 @@ fn main() -> ExitCode {
         &args.figure,
         &args.save,
         |train, test, progress, on_record| resnet::run(&cfg, train, test, progress, on_record),
+        no_int8,
     )
 }

@@ -9,7 +9,7 @@
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$self")"
-targets=(load_safetensors plain_from_bytes mnist_idx mnist_csv csv npy checkpoint network_macro)
+targets=(load_safetensors plain_from_bytes quantized_from_bytes mnist_idx mnist_csv csv npy checkpoint network_macro)
 target=${1:?usage: fuzz/run.sh <target>|all [seconds] [libFuzzer flags…]}
 seconds=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))

@@ -9,7 +9,7 @@ use bn_core::{Graph, Network, PlainData, StateDict};
 use bn_paper::experiments::{write_curves_svg, Record, Report, SgdConfig};
 use bn_paper::mnist::Dataset;
 
-use super::pair::{print_accuracies, print_folding, report_figure, run_with_table, save, SaveArgs};
+use super::pair::{print_accuracies, print_folding, report_figure, run_with_table, save, Int8, SaveArgs};
 use super::{non_negative, positive, positive_int, table, unit_interval, DataArgs};
 
 /// The SGD schedule and the evaluation points (`--eval-every`, `--lr`, `--lr-drop`,
@@ -84,6 +84,7 @@ pub fn run_example<Bn, Plain>(
     figure: &Path,
     save_args: &SaveArgs,
     run: impl FnOnce(&Dataset, &Dataset, &mut dyn FnMut(usize), &mut dyn FnMut(&Record)) -> Report<Bn, Plain>,
+    int8: Int8<Bn, Plain>,
 ) -> ExitCode
 where
     Bn: Network + StateDict + Graph,
@@ -148,7 +149,8 @@ where
         t.eval_one / 1e3,
         t.eval_batch / 1e3
     );
-    if let Err(status) = save(save_args, &report) {
+    let int8 = int8(&report, &train, &test);
+    if let Err(status) = save(save_args, &report, int8) {
         return status;
     }
     // A diverged BN network's numbers are NaN: its folded model's predictions are no check.

@@ -19,7 +19,7 @@ use bn_train::{mnist, DataError, Dataset};
 
 #[path = "../../src/networks/interop.rs"]
 mod interop;
-pub use interop::{Interop, InteropCnn, InteropCnnFolded, InteropFolded};
+pub use interop::{Interop, InteropCnn, InteropCnnFolded, InteropCnnQuantized, InteropFolded, InteropQuantized};
 
 /// `data` as a safetensors file, loaded into both networks and both folded types.
 pub fn load_safetensors(data: &[u8]) {
@@ -100,7 +100,15 @@ pub fn plain_from_bytes(data: &[u8]) {
     plain::<InteropCnnFolded>(data);
 }
 
-fn plain<M: PlainData<Scalar = f32> + Inference<Scalar = f32> + Debug>(data: &[u8]) {
+/// `data` as the bytes of both int8 models (`…Quantized`: bytes only, every value valid), as
+/// [`plain_from_bytes`] does for the folded ones: whatever the bytes, the model runs without
+/// a panic (any weight, multiplier, shift, zero point, clamp or table).
+pub fn quantized_from_bytes(data: &[u8]) {
+    plain::<InteropQuantized>(data);
+    plain::<InteropCnnQuantized>(data);
+}
+
+fn plain<M: PlainData + Inference<Scalar = f32> + Debug>(data: &[u8]) {
     match M::from_bytes(data) {
         Ok(m) => assert_eq!(m.to_bytes(), data),
         Err(e) => assert_eq!(e, LoadError::WrongSize { expected: M::BYTE_LEN, found: data.len() }),

@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use bn_core::generic_array::{ArrayLength, GenericArray};
+use bn_core::quant::Quantize;
 use bn_core::typenum::{U10, U100, U784};
-use bn_core::{Batch, Inference, Network, Trainer};
+use bn_core::{Batch, Inference, Network, PlainData, Trainer};
 
 use super::sampler::fill_rows;
 use crate::mnist::Dataset;
@@ -140,6 +141,64 @@ where
         timing: Timing { folded_one, folded_batch, eval_one, eval_batch },
     };
     (folded, check)
+}
+
+/// A folded model's int8 model (calibrated on the first `CALIBRATION` training digits)
+/// checked against it on the test set.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Int8Check {
+    /// Test accuracy of the folded `f32` model, one sample at a time.
+    pub folded_acc: f64,
+    /// Test accuracy of the int8 model.
+    pub int8_acc: f64,
+    /// Test digits on which the two predict different classes.
+    pub disagreements: usize,
+    /// The folded model's bytes and the int8 model's.
+    pub bytes: [usize; 2],
+    /// Nanoseconds per sample: folded one sample, folded batched, int8 one sample, int8 batched.
+    pub ns: [f64; 4],
+}
+
+/// How many training digits calibrate an int8 model (the first ones of the training set).
+pub const CALIBRATION: usize = 1000;
+
+/// Quantizes `folded` on the first [`CALIBRATION`] digits of `train` (min/max ranges) and
+/// compares and times both models on every digit of `test`, one sample at a time and through
+/// `forward_batch` in chunks of 100, over at least `timed_forwards` forwards each.
+///
+/// # Errors
+/// The quantization's ([`bn_core::quant::QuantizeError`]).
+pub fn check_int8<F>(
+    folded: &F,
+    train: &Dataset,
+    test: &Dataset,
+    timed_forwards: usize,
+) -> Result<(Box<F::Quantized>, Int8Check), bn_core::quant::QuantizeError>
+where
+    F: Quantize + Inference<Scalar = f32, Input = U784, Output = U10> + PlainData,
+{
+    let calibration: Vec<_> =
+        (0..CALIBRATION.min(train.len())).map(|i| *GenericArray::from_slice(train.sample(i))).collect();
+    let quantized = folded.quantize(&calibration)?;
+    let mut chunks = Vec::new();
+    for start in (0..test.len()).step_by(100) {
+        let mut x = bn_core::boxed_zeroed::<Batch<U100, U784>>();
+        fill_rows(&mut x, test, start, 100.min(test.len() - start));
+        chunks.push(x);
+    }
+    let passes = timed_forwards.div_ceil(test.len().max(1)).max(1);
+    let ([f_pred, _], [f_one, f_batch]) = predictions(folded, test, &chunks, passes);
+    let ([q_pred, _], [q_one, q_batch]) = predictions(&*quantized, test, &chunks, passes);
+    let hits = |pred: &[usize]| pred.iter().zip(test.labels()).filter(|(p, &l)| **p == l as usize).count();
+    let n = test.len().max(1) as f64;
+    let check = Int8Check {
+        folded_acc: hits(&f_pred) as f64 / n,
+        int8_acc: hits(&q_pred) as f64 / n,
+        disagreements: f_pred.iter().zip(&q_pred).filter(|(a, b)| a != b).count(),
+        bytes: [F::BYTE_LEN, <F::Quantized as PlainData>::BYTE_LEN],
+        ns: [f_one, f_batch, q_one, q_batch],
+    };
+    Ok((quantized, check))
 }
 
 /// The predictions of `model` on every test digit, one sample at a time (`classify`) and

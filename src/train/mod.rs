@@ -23,7 +23,9 @@ use bn_core::typenum::{U10, U100, U784};
 use bn_core::{Network, Sgd, SoftmaxCrossEntropy, StateDict, Trainer};
 
 pub use self::divergence::Divergence;
-pub use self::eval::{accuracy, check_folding, evaluate, Evaluator, FoldCheck, Timing};
+pub use self::eval::{
+    accuracy, check_folding, check_int8, evaluate, Evaluator, FoldCheck, Int8Check, Timing, CALIBRATION,
+};
 pub use self::sampler::{fill_rows, EpochSampler, MiniBatch};
 use crate::mnist::Dataset;
 

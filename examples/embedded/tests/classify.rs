@@ -4,10 +4,13 @@
 
 use std::fmt::Display;
 
+use bn_core::quant::Quantize;
 use bn_core::typenum::U784;
 use bn_core::{GenericArray, Inference, Network, PlainData, StateDict, Zeroable};
 use bn_paper::networks as paper;
-use mnist_embedded::{classify, classify_lenet, train_tiny_demo, LENET, MODEL};
+use mnist_embedded::{
+    classify, classify_int8, classify_lenet, classify_lenet_int8, train_tiny_demo, LENET, LENET_INT8, MODEL, MODEL_INT8,
+};
 
 /// A file that a `--save` run wrote into this crate's `model/` directory:
 /// `cargo run --release --example paper -- --save examples/embedded/model` (the MLP) and
@@ -126,4 +129,60 @@ fn the_no_std_training_demo_learns_xor() {
     let demo = train_tiny_demo(300);
     assert_eq!(demo.folded_correct, 4, "{demo:?}");
     assert!(demo.last_loss < 0.1 * demo.first_loss, "{demo:?}");
+}
+
+/// The int8 model file `{dir}/model_int8.bin` is the folded model `{dir}/model_folded.bin`
+/// quantized with the first 1,000 training digits of the default data, byte for byte
+/// (`UPDATE_INT8=1` rewrites it); the embedded int8 model is that file; and it classifies
+/// every test digit exactly as the host's int8 path (the run-time decode into the paper
+/// crate's type), and at least `floor` of them correctly. Returns the accuracy.
+fn assert_int8<Folded>(
+    embedded: &impl PlainData<Scalar = u8>,
+    classify: fn(&[f32; 784]) -> u8,
+    dir: &str,
+    floor: f64,
+) -> f64
+where
+    Folded: PlainData<Scalar = f32> + Quantize + Inference<Input = U784>,
+{
+    let (train, test) = bn_paper::mnist::load_default().unwrap();
+    let folded = Folded::from_bytes_boxed(&model_file(&format!("{dir}/model_folded.bin"))).unwrap();
+    let calibration: Vec<_> = (0..1000).map(|i| *GenericArray::from_slice(train.sample(i))).collect();
+    let quantized = folded.quantize(&calibration).unwrap();
+    let path = format!("{}/model/{dir}/model_int8.bin", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("UPDATE_INT8").is_some() {
+        std::fs::write(&path, quantized.to_bytes()).unwrap();
+    }
+    assert_eq!(
+        quantized.to_bytes(),
+        model_file(&format!("{dir}/model_int8.bin")),
+        "{path} (UPDATE_INT8=1 rewrites it)"
+    );
+    assert_eq!(embedded.to_bytes(), quantized.to_bytes());
+    let mut correct = 0;
+    for i in 0..test.len() {
+        let (image, label) = (test.sample_array::<784>(i), test.label(i));
+        let class = usize::from(classify(image));
+        assert_eq!(
+            class,
+            quantized.classify(GenericArray::from_slice(image)),
+            "{dir}, test digit {i}: embedded vs host"
+        );
+        correct += usize::from(class == label as usize);
+    }
+    let accuracy = correct as f64 / test.len() as f64;
+    assert!(accuracy >= floor, "{dir}: {correct} of 1000 correct");
+    accuracy
+}
+
+#[test]
+fn the_int8_mlp_is_the_quantized_file_and_classifies_as_the_host() {
+    let accuracy = assert_int8::<paper::PaperBnFolded>(&MODEL_INT8, classify_int8, ".", 0.88);
+    println!("int8 MLP: {:.2}% of the 1000 test digits", 100.0 * accuracy);
+}
+
+#[test]
+fn the_int8_lenet_is_the_quantized_file_and_classifies_as_the_host() {
+    let accuracy = assert_int8::<paper::LeNetBnFolded>(&LENET_INT8, classify_lenet_int8, "lenet", 0.95);
+    println!("int8 LeNet: {:.2}% of the 1000 test digits", 100.0 * accuracy);
 }

@@ -17,6 +17,12 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+/// The samples of width `W` in a fixture's inputs (little-endian `f32`s).
+fn calibration<W: bn_core::generic_array::ArrayLength>(bytes: &[u8]) -> Vec<bn_core::Vector<W, f32>> {
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+    values.chunks_exact(W::USIZE).map(|x| bn_core::GenericArray::from_slice(x).clone()).collect()
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let fixtures = root.join("tests/fixtures/pytorch");
@@ -43,6 +49,16 @@ fn main() {
     write(&dir, "interop_folded_inputs.bin", &[folded.to_bytes(), inputs[..5 * 6 * 4].to_vec()].concat());
     write(&dir, "cnn_folded.bin", &cnn_folded.to_bytes());
     write(&dir, "cnn_folded_input.bin", &[cnn_folded.to_bytes(), cnn_inputs[..2 * 17 * 14 * 4].to_vec()].concat());
+
+    // quantized_from_bytes: the same models quantized (calibrated on the fixtures' inputs),
+    // alone and followed by inputs.
+    let dir = clean(&seeds.join("quantized_from_bytes"));
+    let q = folded.quantize(&calibration(&inputs)).expect("a finite calibration");
+    let cnn_q = cnn_folded.quantize(&calibration(&cnn_inputs)).expect("a finite calibration");
+    write(&dir, "interop_int8.bin", &q.to_bytes());
+    write(&dir, "interop_int8_inputs.bin", &[q.to_bytes(), inputs[..5 * 6 * 4].to_vec()].concat());
+    write(&dir, "cnn_int8.bin", &cnn_q.to_bytes());
+    write(&dir, "cnn_int8_input.bin", &[cnn_q.to_bytes(), cnn_inputs[..2 * 17 * 14 * 4].to_vec()].concat());
 
     // The embedded MNIST subset: its first lines, as CSV and as IDX files.
     let mut text = Vec::new();
