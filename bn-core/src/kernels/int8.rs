@@ -7,7 +7,7 @@
 //! `b_o + Σ_i w_oi · (x_i − z_x)` exactly. Then [`Requant`]: the fixed-point multiplier, the
 //! output zero point and the clamp (a fused ReLU is the clamp `[z_y, 127]`).
 //!
-//! [`dense_i8`] and [`conv2d_i8`] run on the SIMD level in use (`x86/int8.rs`: AVX-512 VNNI
+//! [`dense_i8`] and [`conv2d_i8`] run on the SIMD level in use (`x86/int8/`: AVX-512 VNNI
 //! where the CPU has it, AVX2 otherwise) and fall back to [`dense_i8_portable`] and
 //! [`conv2d_i8_portable`]; `dense_i8_on` and `conv2d_i8_on` take the level (the tests compare
 //! every level with the portable loops, byte for byte).
