@@ -1,4 +1,4 @@
-//! The int8 kernels (`kernels/int8.rs`, through the public layers [`QDense::forward_q`] and
+//! The int8 kernels (`kernels/int8/`, through the public layers [`QDense::forward_q`] and
 //! [`QConv2d::forward_q`]) at every SIMD level this CPU has, beside the `f32` layers they
 //! quantize ([`Dense::forward_one`], [`Conv2d::forward_one`]), one sample each:
 //!

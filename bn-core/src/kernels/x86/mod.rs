@@ -416,7 +416,7 @@ pub(crate) fn conv_weight_gradient(level: Supported, d: &Direct, dy: &[f32], x: 
 }
 
 /// The int8 fully connected product `y_o = requant_o(bias_o + Σ_i w_oi·(x_i + 128))`,
-/// `weight` `[y.len()][x.len()]` (see `kernels/int8.rs`): with VNNI on the AVX-512 level
+/// `weight` `[y.len()][x.len()]` (see `kernels/int8/`): with VNNI on the AVX-512 level
 /// when the CPU has it, otherwise with AVX2 (the AVX-512 level without VNNI too). The same
 /// bytes as the portable kernel.
 ///
@@ -478,7 +478,7 @@ pub(crate) fn max_pool_2x2_i8(level: Supported, g: &super::pool::PoolWindow, min
     true
 }
 
-/// The int8 convolution of `g` (see `kernels/int8.rs`), `weight` `[C_out][C·KH·KW]` with
+/// The int8 convolution of `g` (see `kernels/int8/`), `weight` `[C_out][C·KH·KW]` with
 /// `C_out = rq.bias.len()`, the padding reading `input_zero_point`: VNNI or AVX2 as
 /// [`dense_i8`]. `false` (nothing done) on the portable level and for shapes the SIMD
 /// kernels do not take (a column stride above 4 with VNNI or 2 with AVX2, windows too wide
@@ -527,7 +527,7 @@ pub(crate) fn conv2d_i8(
 }
 
 /// The int8 convolution of `g` then the 2×2 max pool (stride 2) `p` of its output, fused
-/// (see `kernels/int8.rs`, `conv2d_max_pool_i8`): VNNI or AVX2 as [`dense_i8`]. `false`
+/// (see `kernels/int8/`, `conv2d_max_pool_i8`): VNNI or AVX2 as [`dense_i8`]. `false`
 /// (nothing done) where [`conv2d_i8`] declines, for another pool, a pool that is not of the
 /// convolution's output, twice the column stride above 4 with VNNI or 2 with AVX2, or
 /// gathered inputs or packed weights too large for the stack buffers.

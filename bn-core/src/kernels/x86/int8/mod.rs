@@ -1,4 +1,4 @@
-//! The int8 kernels (`kernels/int8.rs`) on x86-64: the fully connected product and the
+//! The int8 kernels (`kernels/int8/`) on x86-64: the fully connected product and the
 //! convolution, the same integers as the portable loops (integer sums are exact in any
 //! order, and the requantization below is the scalar one's operations lane by lane).
 //!
@@ -529,7 +529,7 @@ multiversion! {
     }
 }
 
-/// The 2×2 max pool of stride 2 (`kernels/int8.rs`, `max_pool_i8`) with AVX2 (also the
+/// The 2×2 max pool of stride 2 (`kernels/int8/`, `max_pool_i8`) with AVX2 (also the
 /// AVX-512 level's: LeNet's rows are narrower than a 512-bit vector): per output row, 32
 /// bytes of each of its two input rows at a time, their vertical maximum (`vpmaxsb`), then
 /// of each horizontal pair as a 16-bit word (the low byte sign-extended by a shift pair,
