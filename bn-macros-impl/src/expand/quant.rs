@@ -29,7 +29,7 @@ enum Step<'a> {
 }
 
 /// The int8 chain of a network's plan, or the kind of the first layer it cannot compute
-/// (a type of `__private::quant::refused`).
+/// (a type of `bn_core::quant::refused`).
 fn steps<'a>(m: &Model, plan: &'a [Folded<'a>]) -> Result<Vec<Step<'a>>, &'static str> {
     if m.scalar != "f32" {
         return Err("F64Network");
