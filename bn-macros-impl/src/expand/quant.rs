@@ -28,6 +28,65 @@ enum Step<'a> {
     Plain(&'a Layer),
 }
 
+impl Step<'_> {
+    /// The widths of the step's input and output.
+    fn widths(&self) -> (usize, usize) {
+        match self {
+            Step::Linear { src, .. } => (src.input.len(), src.output().len()),
+            Step::Affine { fl, .. } => (fl.input().len(), fl.output().len()),
+            Step::Table { l, .. } | Step::Relu(l) | Step::Plain(l) => (l.input.len(), l.output().len()),
+        }
+    }
+
+    /// What runs step `i` on the buffer `a` into `b`: the callee and the arguments after
+    /// those two, in the int8 chain (`int8`) or in the float model's (calibration, where conv
+    /// `i` uses the buffers `col{i}`); `None` for `flatten`, which computes nothing.
+    fn call(&self, i: usize, int8: bool) -> Option<(TokenStream, TokenStream)> {
+        let p = p();
+        let method = if int8 { quote!(forward_q) } else { quote!(forward_one) };
+        Some(match self {
+            Step::Linear { src, field, .. } => {
+                let conv_buffers = !int8 && matches!(src.kind, Kind::Conv2d { .. });
+                let col = format_ident!("col{}", i);
+                (quote!(self.#field.#method), if conv_buffers { quote!(, &mut #col) } else { TokenStream::new() })
+            }
+            Step::Affine { fl, field, .. } => match pixels_ty(fl.input()).filter(|_| !int8) {
+                // The float affine map reads an image's values per channel.
+                Some(px) => (quote!(self.#field.forward_one_channels::<#px, _>), TokenStream::new()),
+                None => (quote!(self.#field.#method), TokenStream::new()),
+            },
+            Step::Table { l, .. } if int8 => {
+                let f = &l.field;
+                (quote!(self.#f.forward_q), TokenStream::new())
+            }
+            Step::Table { act, .. } => {
+                let at = format_ident!("{}", act.type_name());
+                (quote!(<#p::#at as #p::Activation>::forward_one), TokenStream::new())
+            }
+            Step::Relu(l) if int8 => {
+                let f = &l.field;
+                (quote!(<#p::ReLU>::forward_q), quote!(, self.#f))
+            }
+            Step::Relu(_) => (quote!(<#p::ReLU as #p::Activation>::forward_one), TokenStream::new()),
+            Step::Plain(l) => {
+                let (ty, max) = match l.kind {
+                    Kind::Flatten => return None,
+                    Kind::Pool { pool, .. } => {
+                        let g = pool_geometry(l);
+                        match pool {
+                            Pool::Max => (quote!(#p::MaxPool2d<#g>), true),
+                            Pool::Avg => (quote!(#p::AvgPool2d<#g>), false),
+                        }
+                    }
+                    _ => (global_avgpool_ty(l), false),
+                };
+                // The int8 max pool takes its floor: none here (a ReLU is its own step).
+                (quote!(<#ty>::#method), if max && int8 { quote!(, -128) } else { TokenStream::new() })
+            }
+        })
+    }
+}
+
 /// The int8 chain of a network's plan, or the kind of the first layer it cannot compute
 /// (a type of `bn_core::quant::refused`).
 fn steps<'a>(m: &Model, plan: &'a [Folded<'a>]) -> Result<Vec<Step<'a>>, &'static str> {
@@ -79,12 +138,7 @@ fn conv_then_max_pool(steps: &[Step], i: usize) -> bool {
 /// The widest tensor that the int8 chain stores (the input included; not a conv's output
 /// that goes straight into its max pool): the size of its two stack buffers.
 fn widest_int8(m: &Model, steps: &[Step]) -> usize {
-    let output = |s: &Step| match s {
-        Step::Linear { src, .. } => src.output().len(),
-        Step::Affine { fl, .. } => fl.output().len(),
-        Step::Table { l, .. } | Step::Relu(l) | Step::Plain(l) => l.output().len(),
-    };
-    let stored = (0..steps.len()).filter(|&i| !conv_then_max_pool(steps, i)).map(|i| output(&steps[i]));
+    let stored = (0..steps.len()).filter(|&i| !conv_then_max_pool(steps, i)).map(|i| steps[i].widths().1);
     stored.chain([m.input.len()]).max().unwrap_or(0)
 }
 
@@ -300,61 +354,18 @@ impl Gen<'_> {
             if std::mem::take(&mut fused) {
                 continue;
             }
-            if let (true, Step::Linear { src, field, .. }, Some(Step::Plain(pool))) =
-                (conv_then_max_pool(&self.steps, i), s, self.steps.get(i + 1))
-            {
-                let (g, wi, wo) = (pool_geometry(pool), width_ty(src.input.len()), width_ty(pool.output().len()));
-                out.extend(quote! {
-                    self.#field.forward_q_max_pool::<#g>(#p::quant::prefix::<#wi, i8>(a), #p::quant::prefix_mut::<#wo, i8>(b));
-                    ::core::mem::swap(&mut a, &mut b);
-                });
-                fused = true;
-                continue;
-            }
-            let (l, call) = match s {
-                Step::Linear { src, field, .. } => (*src, quote!(self.#field.forward_q)),
-                Step::Affine { fl, field, .. } => {
-                    let w = width_ty(fl.input().len());
-                    let call = quote!(self.#field.forward_q::<#w>);
-                    out.extend(quote!(#call(#p::quant::prefix(a), #p::quant::prefix_mut(b));));
-                    out.extend(quote!(::core::mem::swap(&mut a, &mut b);));
-                    continue;
+            let (call, extra, wo) = match (s, self.steps.get(i + 1)) {
+                (Step::Linear { field, .. }, Some(pool @ Step::Plain(l))) if conv_then_max_pool(&self.steps, i) => {
+                    fused = true;
+                    let g = pool_geometry(l);
+                    (quote!(self.#field.forward_q_max_pool::<#g>), TokenStream::new(), pool.widths().1)
                 }
-                Step::Table { l, .. } => (*l, {
-                    let f = &l.field;
-                    quote!(self.#f.forward_q)
-                }),
-                Step::Relu(l) => {
-                    let (f, w) = (&l.field, width_ty(l.input.len()));
-                    out.extend(
-                        quote!(<#p::ReLU>::forward_q::<#w>(#p::quant::prefix(a), #p::quant::prefix_mut(b), self.#f);),
-                    );
-                    out.extend(quote!(::core::mem::swap(&mut a, &mut b);));
-                    continue;
-                }
-                Step::Plain(l) => match l.kind {
-                    Kind::Flatten => continue,
-                    Kind::Pool { pool: Pool::Max, .. } => {
-                        let g = pool_geometry(l);
-                        (*l, quote!(<#p::MaxPool2d<#g>>::forward_q))
-                    }
-                    Kind::Pool { pool: Pool::Avg, .. } => {
-                        let g = pool_geometry(l);
-                        (*l, quote!(<#p::AvgPool2d<#g>>::forward_q))
-                    }
-                    Kind::GlobalAvgPool => {
-                        let ty = global_avgpool_ty(l);
-                        let w = width_ty(l.input.len());
-                        (*l, quote!(<#ty>::forward_q::<#w>))
-                    }
-                    _ => unreachable!("only pools and flatten are plain steps"),
+                _ => match s.call(i, true) {
+                    Some((call, extra)) => (call, extra, s.widths().1),
+                    None => continue,
                 },
             };
-            let (wi, wo) = (width_ty(l.input.len()), width_ty(l.output().len()));
-            let extra = match s {
-                Step::Plain(Layer { kind: Kind::Pool { pool: Pool::Max, .. }, .. }) => quote!(, -128),
-                _ => TokenStream::new(),
-            };
+            let (wi, wo) = (width_ty(s.widths().0), width_ty(wo));
             out.extend(quote! {
                 #call(#p::quant::prefix::<#wi, i8>(a), #p::quant::prefix_mut::<#wo, i8>(b) #extra);
                 ::core::mem::swap(&mut a, &mut b);
@@ -374,90 +385,43 @@ impl Gen<'_> {
         let mut build = TokenStream::new();
         let mut k = 0usize;
         for (i, s) in self.steps.iter().enumerate() {
-            let (l, field, relu) = match s {
-                Step::Linear { src, field, relu } => (*src, *field, *relu),
-                Step::Affine { fl, field, relu } => {
-                    // Affine layers read their input as channels: the same call as the
-                    // folded forward.
-                    let w = width_ty(fl.input().len());
-                    let call = match pixels_ty(fl.input()) {
-                        None => quote!(self.#field.forward_one),
-                        Some(px) => quote!(self.#field.forward_one_channels::<#px, #w>),
-                    };
-                    float.extend(quote! {
-                        #call(#p::quant::prefix::<#w, f32>(a), #p::quant::prefix_mut::<#w, f32>(b));
-                        ::core::mem::swap(&mut a, &mut b);
-                    });
+            if let Step::Linear { src: l @ Layer { kind: Kind::Conv2d { .. }, .. }, .. } = s {
+                let (g, col) = (conv_geometry(l), format_ident!("col{}", i));
+                prelude.extend(quote!(let mut #col = #p::boxed_zeroed::<#p::Conv2dBuffers<#g, f32>>();));
+            }
+            if let Some((call, extra)) = s.call(i, false) {
+                let (wi, wo) = s.widths();
+                let (wi, wo) = (width_ty(wi), width_ty(wo));
+                float.extend(quote! {
+                    #call(#p::quant::prefix::<#wi, f32>(a), #p::quant::prefix_mut::<#wo, f32>(b) #extra);
+                    ::core::mem::swap(&mut a, &mut b);
+                });
+            }
+            match s {
+                Step::Linear { field, relu, .. } | Step::Affine { field, relu, .. } => {
                     k += 1;
-                    float.extend(observe(k, fl.output().len(), *relu));
+                    float.extend(observe(k, s.widths().1, *relu));
                     let name = field.unraw().to_string();
                     build.extend(quote! {
                         q.#field.quantize_into(&self.#field, current, params[#k], #relu).map_err(|e| e.in_layer(#name))?;
                         current = params[#k];
                     });
-                    continue;
                 }
                 Step::Table { l, act } => {
-                    let (f, w) = (&l.field, width_ty(l.input.len()));
-                    let at = format_ident!("{}", act.type_name());
+                    let f = &l.field;
                     let table = format_ident!("{}", act.type_name().to_lowercase());
                     let params = format_ident!("{}_OUTPUT", act.type_name().to_uppercase());
-                    float.extend(quote! {
-                        <#p::#at as #p::Activation>::forward_one::<#w, f32>(#p::quant::prefix(a), #p::quant::prefix_mut(b));
-                        ::core::mem::swap(&mut a, &mut b);
-                    });
                     build.extend(quote! {
                         q.#f = #p::quant::Lut::#table(current);
                         current = #p::quant::Lut::#params;
                     });
-                    continue;
                 }
                 Step::Relu(l) => {
-                    let (f, w) = (&l.field, width_ty(l.input.len()));
-                    float.extend(quote!(#p::quant::relu_in_place(&mut a[..<#w as #p::typenum::Unsigned>::USIZE]);));
+                    let f = &l.field;
                     build.extend(quote!(q.#f = current.zero_point as i8;));
-                    continue;
                 }
-                Step::Plain(l) => {
-                    let (wi, wo) = (width_ty(l.input.len()), width_ty(l.output().len()));
-                    let call = match l.kind {
-                        Kind::Flatten => continue,
-                        Kind::Pool { pool: Pool::Max, .. } => {
-                            let g = pool_geometry(l);
-                            quote!(<#p::MaxPool2d<#g>>::forward_one)
-                        }
-                        Kind::Pool { pool: Pool::Avg, .. } => {
-                            let g = pool_geometry(l);
-                            quote!(<#p::AvgPool2d<#g>>::forward_one)
-                        }
-                        _ => {
-                            let ty = global_avgpool_ty(l);
-                            quote!(<#ty>::forward_one::<#wi, f32>)
-                        }
-                    };
-                    float.extend(quote! {
-                        #call(#p::quant::prefix::<#wi, f32>(a), #p::quant::prefix_mut::<#wo, f32>(b));
-                        ::core::mem::swap(&mut a, &mut b);
-                    });
-                    continue;
-                }
-            };
-            let (wi, wo) = (width_ty(l.input.len()), width_ty(l.output().len()));
-            if let Kind::Conv2d { .. } = l.kind {
-                let (g, col) = (conv_geometry(l), format_ident!("col{}", i));
-                prelude.extend(quote!(let mut #col = #p::boxed_zeroed::<#p::Conv2dBuffers<#g, f32>>();));
-                float.extend(quote!(self.#field.forward_one(#p::quant::prefix::<#wi, f32>(a), #p::quant::prefix_mut::<#wo, f32>(b), &mut #col);));
-            } else {
-                float.extend(quote!(self.#field.forward_one(#p::quant::prefix::<#wi, f32>(a), #p::quant::prefix_mut::<#wo, f32>(b));));
+                Step::Plain(_) => {}
             }
-            float.extend(quote!(::core::mem::swap(&mut a, &mut b);));
-            k += 1;
-            float.extend(observe(k, l.output().len(), relu));
-            let name = field.unraw().to_string();
-            build.extend(quote! {
-                q.#field.quantize_into(&self.#field, current, params[#k], #relu).map_err(|e| e.in_layer(#name))?;
-                current = params[#k];
-            });
         }
         let calibrate_doc = format!(
             "The range of every tensor of [`{q}::TENSORS`] over the `calibration` inputs, chosen by \
