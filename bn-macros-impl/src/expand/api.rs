@@ -221,36 +221,24 @@ pub(crate) fn alloc_methods(n: &Names) -> TokenStream {
 
 /// The folded type's inherent constants and methods.
 pub(crate) fn folded_methods(n: &Names, consts: &Consts) -> TokenStream {
-    let Names { cfgs, folded, .. } = n;
-    let (n_in, n_out) = (lit(consts.input), lit(consts.output));
-    let folded_methods = inference_methods(n, "forward", "forward_batch", "");
-    quote! {
-        #cfgs
-        impl #folded {
-            /// Input width.
-            pub const INPUT: usize = #n_in;
-            /// Output width.
-            pub const OUTPUT: usize = #n_out;
-
-            #folded_methods
-        }
-    }
+    inference_type_methods(n, &n.folded, consts, "")
 }
 
 /// The int8 model's inherent methods with `f32` values in and out (its integer forward is
 /// generated with its layers).
 pub(crate) fn quantized_methods(n: &Names, consts: &Consts) -> TokenStream {
-    let Names { cfgs, quantized, .. } = n;
+    inference_type_methods(n, &n.quantized, consts, " (the input quantized, integers only, the logits dequantized)")
+}
+
+/// `INPUT`, `OUTPUT`, `forward`, `forward_batch` and `classify` on the inference type `ty`
+/// (`mode` said in the methods' docs).
+fn inference_type_methods(n: &Names, ty: &Ident, consts: &Consts, mode: &str) -> TokenStream {
+    let cfgs = &n.cfgs;
     let (n_in, n_out) = (lit(consts.input), lit(consts.output));
-    let methods = inference_methods(
-        n,
-        "forward",
-        "forward_batch",
-        " (the input quantized, integers only, the logits dequantized)",
-    );
+    let methods = inference_methods(n, "forward", "forward_batch", mode);
     quote! {
         #cfgs
-        impl #quantized {
+        impl #ty {
             /// Input width.
             pub const INPUT: usize = #n_in;
             /// Output width.
