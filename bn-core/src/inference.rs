@@ -47,14 +47,15 @@ pub trait Inference {
 /// Non-finite values follow PyTorch's and NumPy's `argmax`: `+∞` is larger and `−∞`
 /// smaller than every finite value, and a NaN counts as the largest of all, so the result
 /// is the index of the first NaN if there is one. An empty slice gives 0. The same on
-/// every SIMD level (this is scalar code).
+/// every SIMD level (this is scalar code). Integers too: an int8 model's logits.
 ///
 /// ```
 /// assert_eq!(bn_core::argmax(&[0.1f32, 0.7, 0.2]), 1);
 /// assert_eq!(bn_core::argmax(&[0.1f32, f32::INFINITY, f32::NAN, f32::NAN]), 2);
 /// assert_eq!(bn_core::argmax(&[f32::NAN; 3]), 0);
+/// assert_eq!(bn_core::argmax(&[-3i8, 7, 7, -128]), 1);
 /// ```
-pub fn argmax<T: Float>(x: &[T]) -> usize {
+pub fn argmax<T: PartialOrd + Copy>(x: &[T]) -> usize {
     let mut best = 0;
     for (k, &v) in x.iter().enumerate() {
         // NaN is the only value not equal to itself.

@@ -142,24 +142,13 @@ pub static MODEL_INT8: PaperBnQuantized = bn_core::embed!(PaperBnQuantized, "../
 /// `model/lenet/model_int8.bin` by the compiler.
 pub static LENET_INT8: LeNetBnQuantized = bn_core::embed!(LeNetBnQuantized, "../model/lenet/model_int8.bin");
 
-/// The index of the largest logit (the first of equal ones), as `classify` picks it.
-fn argmax_i8(logits: &[i8]) -> u8 {
-    let mut best = 0;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    best as u8
-}
-
 /// The digit that the int8 MLP predicts for a 28×28 image (pixels in `[0, 1]`): the image
 /// quantized with the model's input parameters, then integers only.
 pub fn classify_int8(image: &[f32; 784]) -> u8 {
     let (mut x, mut logits) = (GenericArray::default(), GenericArray::default());
     MODEL_INT8.quantize_input(image.into(), &mut x);
     MODEL_INT8.forward_q(&x, &mut logits);
-    argmax_i8(&logits)
+    bn_core::argmax(&logits) as u8
 }
 
 /// The digit that the int8 LeNet predicts for a 28×28 image (pixels in `[0, 1]`).
@@ -167,7 +156,7 @@ pub fn classify_lenet_int8(image: &[f32; 784]) -> u8 {
     let (mut x, mut logits) = (GenericArray::default(), GenericArray::default());
     LENET_INT8.quantize_input(image.into(), &mut x);
     LENET_INT8.forward_q(&x, &mut logits);
-    argmax_i8(&logits)
+    bn_core::argmax(&logits) as u8
 }
 
 bn_core::network! {
