@@ -380,14 +380,13 @@ pub(crate) fn global_avg_pool_i8(x: &[i8], y: &mut [i8]) {
     }
 }
 
-/// The int8 values of `x` quantized by `p` (an input of an int8 model), on the current SIMD
-/// level: the same loop compiled for AVX-512 or AVX2, the same results.
+/// The int8 values of `x` quantized by `p` (an input of an int8 model): the portable loop
+/// compiled for the current SIMD level ([`vectorized`](super::vectorized)), the same results.
 pub(crate) fn quantize_i8(p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) {
-    #[cfg(x86_simd)]
-    if super::x86::quantize_i8(Supported::current(), p, x, out) {
-        return;
-    }
-    p.quantize_slice(x, out)
+    super::vectorized::<f32, _, _>(
+        #[inline(always)]
+        || p.quantize_slice(x, out),
+    )
 }
 
 /// A 256-entry table applied to every value: `y = table[x + 128]`.

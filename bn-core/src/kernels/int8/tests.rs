@@ -3,6 +3,11 @@
 use alloc::vec::Vec;
 
 use super::super::tests::levels;
+#[cfg(not(x86_simd))]
+use super::super::without_simd::vectorized as on_level;
+/// Runs a closure compiled for a given level (what `kernels::vectorized` does for the current one).
+#[cfg(x86_simd)]
+use super::super::x86::vectorized as on_level;
 use super::*;
 use crate::Rng;
 
@@ -343,7 +348,7 @@ fn fused_convolution_and_max_pool_equal_the_unfused_ones_on_every_level() {
     }
 }
 
-/// The input's quantization compiled for each level gives the portable bytes.
+/// The input's quantization compiled for each level gives the portable loop's bytes.
 #[test]
 fn quantizing_inputs_is_the_same_on_every_level() {
     let mut rng = Rng::seed(31);
@@ -366,12 +371,7 @@ fn quantizing_inputs_is_the_same_on_every_level() {
         p.quantize_slice(&x, &mut want);
         for l in levels() {
             let mut got = alloc::vec![0i8; x.len()];
-            #[cfg(x86_simd)]
-            if !super::super::x86::quantize_i8(Supported::new(l), p, &x, &mut got) {
-                p.quantize_slice(&x, &mut got);
-            }
-            #[cfg(not(x86_simd))]
-            p.quantize_slice(&x, &mut got);
+            on_level(Supported::new(l), || p.quantize_slice(&x, &mut got));
             assert_eq!(got, want, "on {}", l.name());
         }
     }

@@ -446,20 +446,6 @@ pub(crate) fn dense_i8(level: Supported, weight: &[i8], rq: &Requant<'_>, x: &[i
     true
 }
 
-/// The int8 values of `x` quantized by `p`, on `level` (AVX-512 or AVX2 compilations of the
-/// portable loop: the same results); `false` (nothing done) on the portable level.
-#[inline]
-pub(crate) fn quantize_i8(level: Supported, p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) -> bool {
-    match level.get() {
-        // SAFETY: a `Supported` AVX-512 level has AVX-512F and VL.
-        SimdLevel::Avx512 => unsafe { int8::quantize_avx512(p, x, out) },
-        // SAFETY: a `Supported` AVX2 level has AVX2 and FMA.
-        SimdLevel::Avx2 => unsafe { int8::quantize_avx2(p, x, out) },
-        SimdLevel::Portable => return false,
-    }
-    true
-}
-
 /// The int8 2×2 max pool (stride 2), on `level` (AVX2's kernel on both SIMD levels); `false`
 /// (nothing done) on the portable level and for another window.
 #[inline]

@@ -500,35 +500,6 @@ mod lanes;
 pub(super) use conv::{conv_avx2, conv_pool_avx2, conv_pool_vnni, conv_vnni, Plan};
 pub(super) use dense::{dense_avx2, dense_vnni};
 
-/// Compiles `$body` (plain loops, auto-vectorized) for AVX-512F+VL and for AVX2, as
-/// `unsafe fn $avx512(...)` and `unsafe fn $avx2(...)`.
-macro_rules! multiversion {
-    ($(#[$doc:meta])* fn $avx512:ident / $avx2:ident ($($arg:ident: $t:ty),*) $body:block) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The CPU supports AVX-512F and AVX-512VL.
-        #[target_feature(enable = "avx512f,avx512vl")]
-        pub(super) unsafe fn $avx512($($arg: $t),*) $body
-
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The CPU supports AVX2 and FMA.
-        #[target_feature(enable = "avx2,fma")]
-        pub(super) unsafe fn $avx2($($arg: $t),*) $body
-    };
-}
-
-multiversion! {
-    /// [`QuantParams::quantize_slice`](crate::quant::QuantParams::quantize_slice) compiled for
-    /// the level: the same operations (an `f32` division, a truncation, two comparisons), in
-    /// wider vectors.
-    fn quantize_avx512 / quantize_avx2(p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) {
-        p.quantize_slice(x, out)
-    }
-}
-
 /// The 2×2 max pool of stride 2 (`kernels/int8/`, `max_pool_i8`) with AVX2 (also the
 /// AVX-512 level's: LeNet's rows are narrower than a 512-bit vector): per output row, 32
 /// bytes of each of its two input rows at a time, their vertical maximum (`vpmaxsb`), then
