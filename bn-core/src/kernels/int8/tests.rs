@@ -175,6 +175,37 @@ fn requantization_is_bit_exact_on_every_level_at_the_extremes() {
     }
 }
 
+/// A random convolution: its window, weights, image and input zero point (−128, 127 or any).
+struct Conv {
+    g: Window,
+    weight: Vec<i8>,
+    x: Vec<i8>,
+    zero_point: i32,
+}
+
+impl Conv {
+    fn random(
+        rng: &mut Rng,
+        c: usize,
+        co: usize,
+        (h, w): (usize, usize),
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Self {
+        let (oh, ow) = ((h + 2 * padding.0 - kernel.0) / stride.0 + 1, (w + 2 * padding.1 - kernel.1) / stride.1 + 1);
+        let g = Window { c, h, w, kernel, stride, padding, oh, ow };
+        let weight: Vec<i8> = (0..co * g.patch()).map(|_| byte(rng)).collect();
+        let x: Vec<i8> = (0..g.image_len()).map(|_| byte(rng)).collect();
+        let zero_point = match rng.below(3) {
+            0 => -128,
+            1 => 127,
+            _ => i32::from(byte(rng)),
+        };
+        Conv { g, weight, x, zero_point }
+    }
+}
+
 /// `conv2d_i8` on every level equals the portable loops byte for byte.
 #[allow(clippy::too_many_arguments)]
 fn check_conv(
@@ -186,15 +217,7 @@ fn check_conv(
     stride: (usize, usize),
     padding: (usize, usize),
 ) {
-    let (oh, ow) = ((h + 2 * padding.0 - kernel.0) / stride.0 + 1, (w + 2 * padding.1 - kernel.1) / stride.1 + 1);
-    let g = Window { c, h, w, kernel, stride, padding, oh, ow };
-    let weight: Vec<i8> = (0..co * g.patch()).map(|_| byte(rng)).collect();
-    let x: Vec<i8> = (0..g.image_len()).map(|_| byte(rng)).collect();
-    let zero_point = match rng.below(3) {
-        0 => -128,
-        1 => 127,
-        _ => i32::from(byte(rng)),
-    };
+    let Conv { g, weight, x, zero_point } = Conv::random(rng, c, co, (h, w), kernel, stride, padding);
     let stage = Stage::random(rng, co, g.patch());
     let rq = stage.view();
     let mut want = alloc::vec![0i8; co * g.pixels()];
@@ -282,17 +305,10 @@ fn check_conv_pool(
     (size, step): (usize, usize),
     any_bytes: bool,
 ) {
-    let (oh, ow) = ((h + 2 * padding.0 - kernel.0) / stride.0 + 1, (w + 2 * padding.1 - kernel.1) / stride.1 + 1);
-    let g = Window { c, h, w, kernel, stride, padding, oh, ow };
+    let Conv { g, weight, x, zero_point } = Conv::random(rng, c, co, (h, w), kernel, stride, padding);
+    let (oh, ow) = (g.oh, g.ow);
     let p =
         PoolWindow { c: co, h: oh, w: ow, size, stride: step, oh: (oh - size) / step + 1, ow: (ow - size) / step + 1 };
-    let weight: Vec<i8> = (0..co * g.patch()).map(|_| byte(rng)).collect();
-    let x: Vec<i8> = (0..g.image_len()).map(|_| byte(rng)).collect();
-    let zero_point = match rng.below(3) {
-        0 => -128,
-        1 => 127,
-        _ => i32::from(byte(rng)),
-    };
     let stage = if any_bytes { any_stage(rng, co) } else { Stage::random(rng, co, g.patch()) };
     let rq = stage.view();
     let mut conv = alloc::vec![0i8; co * g.pixels()];

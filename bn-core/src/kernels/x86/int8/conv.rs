@@ -340,6 +340,16 @@ unsafe fn tiles<K: ConvKernel, const OC: usize>(
     }
 }
 
+/// Output channel `co − 1`'s `patch` weights and 4 zero bytes into `copy`: VNNI reads a
+/// kernel row's last group as 4 bytes, up to 3 past the row, which for the last channel would
+/// be past the weights (the plan checked `patch + 4` fits).
+fn copy_last_channel(w: &[i8], co: usize, patch: usize, copy: &mut [MaybeUninit<u8>; WEIGHTS]) {
+    for (d, &v) in copy.iter_mut().zip(&w[(co - 1) * patch..co * patch]) {
+        *d = MaybeUninit::new(v as u8);
+    }
+    copy[patch..patch + 4].fill(MaybeUninit::new(0));
+}
+
 /// The int8 convolution of `g` with VNNI (see the module docs and [`Vnni`]), `plan` from
 /// [`Plan::vnni`].
 ///
@@ -381,11 +391,7 @@ unsafe fn conv_bands<K: ConvKernel>(
     let consts = K::consts(g.stride.1, g.kernel.1);
     let (co, sh, patch) = (rq.bias.len(), g.stride.0, g.patch());
     if !K::PACKS {
-        // The last channel's weights and 4 zero bytes (the plan checked they fit).
-        for (d, &v) in copy.iter_mut().zip(&w[(co - 1) * patch..co * patch]) {
-            *d = MaybeUninit::new(v as u8);
-        }
-        copy[patch..patch + 4].fill(MaybeUninit::new(0));
+        copy_last_channel(w, co, patch, &mut copy);
     }
     let copy = &mut copy;
     let mut i0 = 0;
@@ -517,11 +523,7 @@ unsafe fn conv_pool_bands<K: ConvKernel>(
         pack_pairs(g, w, 0, co, plan.groups, &mut copy);
         4 * plan.groups
     } else {
-        // The last channel's weights and 4 zero bytes (as `conv_bands`).
-        for (d, &v) in copy.iter_mut().zip(&w[(co - 1) * patch..co * patch]) {
-            *d = MaybeUninit::new(v as u8);
-        }
-        copy[patch..patch + 4].fill(MaybeUninit::new(0));
+        copy_last_channel(w, co, patch, &mut copy);
         g.kernel.1
     };
     let (wp, cp) = (w.as_ptr().cast::<u8>(), copy.as_ptr().cast::<u8>());
