@@ -120,18 +120,12 @@ where
     C: ArrayLength,
 {
     let folded = net.fold_boxed();
-    let mut chunks = Vec::new();
-    for start in (0..test.len()).step_by(C::USIZE) {
-        let mut x = bn_core::boxed_zeroed::<Batch<C, U784>>();
-        fill_rows(&mut x, test, start, C::USIZE.min(test.len() - start));
-        chunks.push(x);
-    }
+    let chunks = test_chunks::<C>(test);
     let passes = timed_forwards.div_ceil(test.len().max(1)).max(1);
     let ([eval_pred, eval_batch_pred], [eval_one, eval_batch]) = predictions(net, test, &chunks, passes);
     let ([folded_pred, folded_batch_pred], [folded_one, folded_batch]) = predictions(&*folded, test, &chunks, passes);
 
-    let hits = |pred: &[usize]| pred.iter().zip(test.labels()).filter(|(p, &l)| **p == l as usize).count();
-    let differ = |a: &[usize], b: &[usize]| a.iter().zip(b).filter(|(a, b)| a != b).count();
+    let hits = |pred: &[usize]| hits(pred, test);
     let n = test.len().max(1) as f64;
     let check = FoldCheck {
         eval_acc: hits(&eval_pred) as f64 / n,
@@ -141,6 +135,28 @@ where
         timing: Timing { folded_one, folded_batch, eval_one, eval_batch },
     };
     (folded, check)
+}
+
+/// The digits of `test` in chunks of `C` (the last one padded with zeros), for
+/// `forward_batch`.
+fn test_chunks<C: ArrayLength>(test: &Dataset) -> Vec<Box<Batch<C, U784>>> {
+    let mut chunks = Vec::new();
+    for start in (0..test.len()).step_by(C::USIZE) {
+        let mut x = bn_core::boxed_zeroed::<Batch<C, U784>>();
+        fill_rows(&mut x, test, start, C::USIZE.min(test.len() - start));
+        chunks.push(x);
+    }
+    chunks
+}
+
+/// How many of the predictions `pred` (one per digit of `test`) are the digits' labels.
+fn hits(pred: &[usize], test: &Dataset) -> usize {
+    pred.iter().zip(test.labels()).filter(|(p, &l)| **p == l as usize).count()
+}
+
+/// How many of two prediction lists' classes differ.
+fn differ(a: &[usize], b: &[usize]) -> usize {
+    a.iter().zip(b).filter(|(a, b)| a != b).count()
 }
 
 /// A folded model's int8 model (calibrated on the first `CALIBRATION` training digits)
@@ -180,21 +196,15 @@ where
     let calibration: Vec<_> =
         (0..CALIBRATION.min(train.len())).map(|i| *GenericArray::from_slice(train.sample(i))).collect();
     let quantized = folded.quantize(&calibration)?;
-    let mut chunks = Vec::new();
-    for start in (0..test.len()).step_by(100) {
-        let mut x = bn_core::boxed_zeroed::<Batch<U100, U784>>();
-        fill_rows(&mut x, test, start, 100.min(test.len() - start));
-        chunks.push(x);
-    }
+    let chunks = test_chunks::<U100>(test);
     let passes = timed_forwards.div_ceil(test.len().max(1)).max(1);
     let ([f_pred, _], [f_one, f_batch]) = predictions(folded, test, &chunks, passes);
     let ([q_pred, _], [q_one, q_batch]) = predictions(&*quantized, test, &chunks, passes);
-    let hits = |pred: &[usize]| pred.iter().zip(test.labels()).filter(|(p, &l)| **p == l as usize).count();
     let n = test.len().max(1) as f64;
     let check = Int8Check {
-        folded_acc: hits(&f_pred) as f64 / n,
-        int8_acc: hits(&q_pred) as f64 / n,
-        disagreements: f_pred.iter().zip(&q_pred).filter(|(a, b)| a != b).count(),
+        folded_acc: hits(&f_pred, test) as f64 / n,
+        int8_acc: hits(&q_pred, test) as f64 / n,
+        disagreements: differ(&f_pred, &q_pred),
         bytes: [F::BYTE_LEN, <F::Quantized as PlainData>::BYTE_LEN],
         ns: [f_one, f_batch, q_one, q_batch],
     };
