@@ -88,7 +88,7 @@ pub use alloc::vec::Vec;
 
 /// What the quantized model (`…Quantized`) and its construction use.
 pub mod quant {
-    pub use crate::quant::chain::{dequantize_values, prefix, prefix_mut, quantize_values, relu_in_place};
+    pub use crate::quant::chain::{dequantize_values, prefix, prefix_mut, quantize_values};
     #[cfg(feature = "alloc")]
     pub use crate::quant::{Calibrator, Quantize};
     pub use crate::quant::{Int8Inference, Lut, Observer, PackedParams, QuantParams, QuantizeError, Ranges};

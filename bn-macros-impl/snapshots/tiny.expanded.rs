@@ -1294,8 +1294,9 @@ impl ::bn_core::__private::Inference for TinyQuantized {
     ::bn_core::__private::typenum::consts::U2, f32 > (a),
     ::bn_core::__private::quant::prefix_mut:: <
     ::bn_core::__private::typenum::consts::U3, f32 > (b)); ::core::mem::swap(& mut a, &
-    mut b); ::bn_core::__private::quant::relu_in_place(& mut a[..3]); cal.observe(1usize,
-    & a[..3]) ?; self.dense3.forward_one(::bn_core::__private::quant::prefix:: <
+    mut b); < ::bn_core::__private::ReLU as ::bn_core::__private::Activation > ::apply(&
+    mut a[..3]); cal.observe(1usize, & a[..3]) ?; self.dense3
+    .forward_one(::bn_core::__private::quant::prefix:: <
     ::bn_core::__private::typenum::consts::U3, f32 > (a),
     ::bn_core::__private::quant::prefix_mut:: <
     ::bn_core::__private::typenum::consts::U2, f32 > (b)); ::core::mem::swap(& mut a, &

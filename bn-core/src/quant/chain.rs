@@ -24,14 +24,6 @@ pub fn prefix_mut<W: ArrayLength, T>(buf: &mut [T]) -> &mut Vector<W, T> {
     GenericArray::from_mut_slice(&mut buf[..W::USIZE])
 }
 
-/// `max(x, 0)` of every value, in place (a ReLU fused into the layer before it, in the float
-/// pass of calibration).
-pub fn relu_in_place(values: &mut [f32]) {
-    for v in values {
-        *v = if *v > 0.0 { *v } else { 0.0 };
-    }
-}
-
 /// The int8 values of `x` quantized by `params` ([`QuantParams::quantize`](super::QuantParams::quantize)).
 pub fn quantize_values(params: PackedParams, x: &[f32], out: &mut [i8]) {
     crate::kernels::quantize_i8(params.get(), x, out);

@@ -510,7 +510,7 @@ impl Gen<'_> {
 fn observe(k: usize, width: usize, relu: bool) -> TokenStream {
     let p = p();
     let width = lit(width);
-    let relu = relu.then(|| quote!(#p::quant::relu_in_place(&mut a[..#width]);));
+    let relu = relu.then(|| quote!(<#p::ReLU as #p::Activation>::apply(&mut a[..#width]);));
     quote! {
         #relu
         cal.observe(#k, &a[..#width])?;
