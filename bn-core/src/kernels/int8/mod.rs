@@ -380,17 +380,52 @@ pub(crate) fn global_avg_pool_i8(x: &[i8], y: &mut [i8]) {
     }
 }
 
-/// The int8 values of `x` quantized by `p` (an input of an int8 model): the portable loop
-/// compiled for the current SIMD level ([`vectorized`](super::vectorized)), the same results.
+/// The int8 values of `x` quantized by `p` (an input of an int8 model), on the current SIMD
+/// level: the same results on every level.
 pub(crate) fn quantize_i8(p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) {
-    super::vectorized::<f32, _, _>(
-        #[inline(always)]
-        || p.quantize_slice(x, out),
-    )
+    quantize_i8_on(Supported::current(), p, x, out)
 }
 
-/// A 256-entry table applied to every value: `y = table[x + 128]`.
+/// [`quantize_i8`] on `level`: an AVX-512 kernel on that level, and the portable loop
+/// compiled for `level` ([`vectorized`](super::vectorized)) for the rest.
+#[inline]
+pub(crate) fn quantize_i8_on(level: Supported, p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) {
+    #[cfg(x86_simd)]
+    let done = super::x86::quantize_i8(level, p, x, out);
+    #[cfg(not(x86_simd))]
+    let done = 0;
+    let (x, out) = (&x[done..], &mut out[done..]);
+    #[cfg(x86_simd)]
+    super::x86::vectorized(
+        level,
+        #[inline(always)]
+        || p.quantize_slice(x, out),
+    );
+    #[cfg(not(x86_simd))]
+    let _ = (level, p.quantize_slice(x, out));
+}
+
+/// A 256-entry table applied to every value: `y = table[x + 128]`, on the current SIMD
+/// level (AVX-512 VBMI where the CPU has it, else [`lut_i8_portable`]).
+#[inline]
 pub(crate) fn lut_i8(table: &[i8; 256], x: &[i8], y: &mut [i8]) {
+    lut_i8_on(Supported::current(), table, x, y)
+}
+
+/// [`lut_i8`] on `level`.
+#[inline]
+pub(crate) fn lut_i8_on(level: Supported, table: &[i8; 256], x: &[i8], y: &mut [i8]) {
+    #[cfg(x86_simd)]
+    if super::x86::lut_i8(level, table, x, y) {
+        return;
+    }
+    #[cfg(not(x86_simd))]
+    let _ = level;
+    lut_i8_portable(table, x, y)
+}
+
+/// [`lut_i8`] in a plain loop: the reference.
+pub(crate) fn lut_i8_portable(table: &[i8; 256], x: &[i8], y: &mut [i8]) {
     for (yv, &xv) in y.iter_mut().zip(x) {
         *yv = table[(i32::from(xv) + 128) as usize];
     }

@@ -364,31 +364,75 @@ fn fused_convolution_and_max_pool_equal_the_unfused_ones_on_every_level() {
     }
 }
 
-/// The input's quantization compiled for each level gives the portable loop's bytes.
+/// The input's quantization (a product by `1/scale` per block, division near a tie) gives
+/// `QuantParams::quantize`'s integers (a division per value) on every level: random values,
+/// exact ties, their neighbours one ulp away, NaN, infinities, values far out of range, and
+/// scales whose reciprocal is not normal.
 #[test]
-fn quantizing_inputs_is_the_same_on_every_level() {
+fn quantizing_inputs_divides_exactly_on_every_level() {
+    use crate::quant::QuantParams;
     let mut rng = Rng::seed(31);
-    for round in 0..100 {
-        let p = if round % 2 == 0 {
-            crate::quant::QuantParams::asymmetric(0.0, 1.0)
-        } else {
-            crate::quant::QuantParams::asymmetric(-(rng.uniform() as f32), 5.0 * rng.uniform() as f32)
+    for round in 0..200 {
+        let p = match round % 8 {
+            0 => QuantParams::asymmetric(0.0, 1.0),
+            1 => QuantParams { scale: 0.0, zero_point: -128 },
+            2 => QuantParams { scale: 1e-40, zero_point: 3 },
+            3 => QuantParams { scale: 3e38, zero_point: -7 },
+            4 => QuantParams::symmetric(rng.uniform() as f32 * 3.0),
+            _ => QuantParams::asymmetric(-(rng.uniform() as f32), 5.0 * rng.uniform() as f32),
         };
+        // Special values in every 11th place, or sparse (most blocks of 64 then take the
+        // product).
+        let every = if round % 3 == 0 { 11 } else { 200 + rng.below(200) };
         let x: Vec<f32> = (0..1 + rng.below(900))
             .map(|i| {
-                if i % 7 == 0 {
-                    (rng.below(300) as f32 - 150.0 + 0.5) * p.scale
-                } else {
-                    (rng.uniform() * 2.0 - 0.5) as f32
+                // A tie `(k + ½)·scale` (exact or one rounding away), or a neighbour of it.
+                let tie = (rng.below(600) as f32 - 300.0 + 0.5) * p.scale;
+                match i % every {
+                    0 => tie,
+                    1 => tie.next_up(),
+                    2 => tie.next_down(),
+                    3 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -0.0][rng.below(5)],
+                    _ => (rng.uniform() * 2.0 - 0.5) as f32,
                 }
             })
             .collect();
-        let mut want = alloc::vec![0i8; x.len()];
-        p.quantize_slice(&x, &mut want);
+        let want: Vec<i8> = x.iter().map(|&r| p.quantize(r)).collect();
         for l in levels() {
             let mut got = alloc::vec![0i8; x.len()];
-            on_level(Supported::new(l), || p.quantize_slice(&x, &mut got));
-            assert_eq!(got, want, "on {}", l.name());
+            quantize_i8_on(Supported::new(l), p, &x, &mut got);
+            if let Some(i) = (0..x.len()).find(|&i| got[i] != want[i]) {
+                panic!("{p:?} on {}: x = {:e} gives {}, not {}", l.name(), x[i], got[i], want[i]);
+            }
+        }
+    }
+    // Dense near ties: every block takes the division for some of its values.
+    let p = QuantParams::asymmetric(-1.3, 2.9);
+    let x: Vec<f32> = (0..4096).map(|i| (i as f32 / 8.0 - 256.0 + 0.5) * p.scale).collect();
+    let want: Vec<i8> = x.iter().map(|&r| p.quantize(r)).collect();
+    for l in levels() {
+        let mut got = alloc::vec![0i8; x.len()];
+        quantize_i8_on(Supported::new(l), p, &x, &mut got);
+        assert!(got == want, "near ties on {}", l.name());
+    }
+}
+
+/// The table lookup gives the portable loop's bytes on every level: random tables, every
+/// index, lengths around the 64-byte blocks.
+#[test]
+fn table_lookup_is_the_same_on_every_level() {
+    let mut rng = Rng::seed(41);
+    for n in [0, 1, 63, 64, 65, 100, 127, 128, 256, 300, 1000] {
+        let table: [i8; 256] = core::array::from_fn(|_| rng.below(256) as u8 as i8);
+        let x: Vec<i8> = (0..n).map(|i| if i < 256 { i as u8 as i8 } else { rng.below(256) as u8 as i8 }).collect();
+        let mut want = alloc::vec![0i8; n];
+        lut_i8_portable(&table, &x, &mut want);
+        assert!(x.iter().zip(&want).all(|(&v, &w)| w == table[(i32::from(v) + 128) as usize]));
+        for l in levels() {
+            let mut got = alloc::vec![7i8; n + 3];
+            lut_i8_on(Supported::new(l), &table, &x, &mut got);
+            assert_eq!(&got[..n], &want[..], "{n} values on {}", l.name());
+            assert_eq!(&got[n..], &[7; 3], "{n} values on {}: wrote past the input", l.name());
         }
     }
 }

@@ -415,6 +415,32 @@ pub(crate) fn conv_weight_gradient(level: Supported, d: &Direct, dy: &[f32], x: 
     true
 }
 
+/// The table lookup `y = table[x + 128]` with AVX-512 VBMI on the AVX-512 level when the
+/// CPU has it (see `int8::lut_vbmi`), over the shorter of `x` and `y` as the portable
+/// loop; `false` otherwise (the portable loop runs).
+#[inline]
+pub(crate) fn lut_i8(level: Supported, table: &[i8; 256], x: &[i8], y: &mut [i8]) -> bool {
+    let x = &x[..x.len().min(y.len())];
+    match level.get() {
+        // SAFETY: `vbmi()` checked AVX-512F, BW and VBMI; `y` holds `x.len()` values.
+        SimdLevel::Avx512 if int8::vbmi() => unsafe { int8::lut_vbmi(table, x, y) },
+        SimdLevel::Avx512 | SimdLevel::Avx2 | SimdLevel::Portable => return false,
+    }
+    true
+}
+
+/// The first values of `x` quantized by `p` into `out` on the AVX-512 level when the CPU
+/// has the int8 kernels' AVX-512 extensions (see `int8::quantize_avx512`): how many (a
+/// multiple of 64; 0 otherwise). The same bytes as the portable loop.
+#[inline]
+pub(crate) fn quantize_i8(level: Supported, p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) -> usize {
+    match level.get() {
+        // SAFETY: `vnni()` checked AVX-512F and BW (with VL and VNNI).
+        SimdLevel::Avx512 if int8::vnni() => unsafe { int8::quantize_avx512(p, x, out) },
+        SimdLevel::Avx512 | SimdLevel::Avx2 | SimdLevel::Portable => 0,
+    }
+}
+
 /// The int8 fully connected product `y_o = requant_o(bias_o + Σ_i w_oi·(x_i + 128))`,
 /// `weight` `[y.len()][x.len()]` (see `kernels/int8/`): with VNNI on the AVX-512 level
 /// when the CPU has it, otherwise with AVX2 (the AVX-512 level without VNNI too). The same

@@ -13,7 +13,7 @@
 //!   and 255·127·2 = 64,770 > 32,767, so an input near 127 against large weights of one
 //!   sign would be clipped.
 //!
-//! The dense kernel computes a tile of rows at a time (16 with VNNI, 8 with AVX2), one
+//! The dense kernel computes a tile of rows at a time (8 with either), one
 //! vector accumulator per row over the input, reduces the tile's accumulators to one vector
 //! of row sums and requantizes it as a vector. The convolution first copies the image (a
 //! band of rows at a time) into a padded buffer of unsigned bytes on the stack, so that every
@@ -35,38 +35,55 @@ use super::super::pool::PoolWindow;
 
 // ---- detection ----
 
-/// Whether the CPU has AVX-512 VNNI, with AVX-512F, BW and VL: detected once and cached (as
-/// `level.rs` caches the level); without `std`, what the build's target features promise.
+/// Whether the CPU has AVX-512 VNNI, with AVX-512F, BW and VL (the VNNI kernels).
 pub(super) fn vnni() -> bool {
+    features() & VNNI != 0
+}
+
+/// Whether the CPU has AVX-512 VBMI, with AVX-512F and BW (the table lookup's `vpermi2b`).
+pub(super) fn vbmi() -> bool {
+    features() & VBMI != 0
+}
+
+/// [`features`]' bits.
+const VNNI: u8 = 1;
+const VBMI: u8 = 2;
+/// Set in the cache once detected.
+#[cfg(feature = "std")]
+const DETECTED: u8 = 0x80;
+
+/// The int8 kernels' extensions the CPU has ([`VNNI`], [`VBMI`]): detected once and cached
+/// (as `level.rs` caches the level).
+#[cfg(feature = "std")]
+fn features() -> u8 {
     use core::sync::atomic::{AtomicU8, Ordering};
-    /// 0: not detected yet; 1: no; 2: yes.
-    static VNNI: AtomicU8 = AtomicU8::new(0);
-    match VNNI.load(Ordering::Relaxed) {
+    static FEATURES: AtomicU8 = AtomicU8::new(0);
+    match FEATURES.load(Ordering::Relaxed) {
         0 => {
-            let v = detect_vnni();
-            VNNI.store(1 + u8::from(v), Ordering::Relaxed);
-            v
+            let f = detect();
+            FEATURES.store(f | DETECTED, Ordering::Relaxed);
+            f
         }
-        v => v == 2,
+        f => f & !DETECTED,
     }
 }
 
 #[cfg(feature = "std")]
-fn detect_vnni() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vl")
-        && std::is_x86_feature_detected!("avx512vnni")
+fn detect() -> u8 {
+    let base = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw");
+    let vnni = base && std::is_x86_feature_detected!("avx512vl") && std::is_x86_feature_detected!("avx512vnni");
+    let vbmi = base && std::is_x86_feature_detected!("avx512vbmi");
+    (u8::from(vnni) * VNNI) | (u8::from(vbmi) * VBMI)
 }
 
+/// Without `std`, what the build's target features promise: a constant, so that a build
+/// without them leaves the kernels that need them out of the binary.
 #[cfg(not(feature = "std"))]
-fn detect_vnni() -> bool {
-    cfg!(all(
-        target_feature = "avx512f",
-        target_feature = "avx512bw",
-        target_feature = "avx512vl",
-        target_feature = "avx512vnni"
-    ))
+const fn features() -> u8 {
+    let base = cfg!(all(target_feature = "avx512f", target_feature = "avx512bw"));
+    let vnni = base && cfg!(all(target_feature = "avx512vl", target_feature = "avx512vnni"));
+    let vbmi = base && cfg!(target_feature = "avx512vbmi");
+    (vnni as u8 * VNNI) | (vbmi as u8 * VBMI)
 }
 
 // ---- requantization ----
@@ -496,9 +513,13 @@ unsafe fn fill16(d: *mut u8, a: usize, b: usize, v: __m128i) {
 mod conv;
 mod dense;
 mod lanes;
+mod lut;
+mod quantize;
 
 pub(super) use conv::{conv_avx2, conv_pool_avx2, conv_pool_vnni, conv_vnni, Plan};
 pub(super) use dense::{dense_avx2, dense_vnni};
+pub(super) use lut::lut_vbmi;
+pub(super) use quantize::quantize_avx512;
 
 /// The 2×2 max pool of stride 2 (`kernels/int8/`, `max_pool_i8`) with AVX2 (also the
 /// AVX-512 level's: LeNet's rows are narrower than a 512-bit vector): per output row, 32
