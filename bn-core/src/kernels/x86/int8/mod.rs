@@ -23,7 +23,8 @@
 //! is broadcast. The fused convolution and pool of 16·n output channels from 4 or 8 input
 //! channels with a 3×3 kernel (VNNI) takes the transpose instead: lanes are output channels,
 //! the input dwords broadcast from a channels-innermost copy of the image (see [`lanes`]).
-//! Nothing is allocated.
+//! The input's quantization ([`quantize`], AVX-512) and the sigmoid and tanh tables
+//! ([`lut`], AVX-512 VBMI) have their own kernels. Nothing is allocated.
 
 use core::arch::x86_64::*;
 use core::array::from_fn;
