@@ -3,11 +3,6 @@
 use alloc::vec::Vec;
 
 use super::super::tests::levels;
-#[cfg(not(x86_simd))]
-use super::super::without_simd::vectorized as on_level;
-/// Runs a closure compiled for a given level (what `kernels::vectorized` does for the current one).
-#[cfg(x86_simd)]
-use super::super::x86::vectorized as on_level;
 use super::*;
 use crate::Rng;
 
@@ -345,6 +340,18 @@ fn fused_convolution_and_max_pool_equal_the_unfused_ones_on_every_level() {
         // Gathered inputs too many for the stack buffer (the portable fallback).
         check_conv_pool(&mut rng, 40, 2, (6, 6), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
     }
+    // One input channel, stride 1, kernels up to 4 wide (their own VNNI kernel): every kernel
+    // size, pooled rows narrower and wider than 16 lanes, odd sizes, channel counts around
+    // its groups of 8 and its bound of 64, images too large for its band.
+    for round in 0..150 {
+        let kernel = (1 + rng.below(6), 1 + rng.below(5));
+        let padding = (rng.below(3), rng.below(3));
+        let h = (kernel.0 + 1).saturating_sub(2 * padding.0).max(1) + rng.below(12);
+        let w = (kernel.1 + 1).saturating_sub(2 * padding.1).max(1) + rng.below(if round % 4 == 0 { 60 } else { 20 });
+        let co = [1, 7, 8, 9, 16, 17, 64, 65][rng.below(8)];
+        check_conv_pool(&mut rng, 1, co, (h, w), kernel, (1, 1), padding, (2, 2), round % 3 == 0);
+    }
+    check_conv_pool(&mut rng, 1, 3, (200, 90), (3, 3), (1, 1), (1, 1), (2, 2), false);
     for round in 0..500 {
         let (kh, kw) = (1 + rng.below(5), 1 + rng.below(5));
         let stride = (1 + rng.below(2), if rng.below(4) == 0 { 2 + rng.below(2) } else { 1 });
@@ -373,12 +380,15 @@ fn quantizing_inputs_divides_exactly_on_every_level() {
     use crate::quant::QuantParams;
     let mut rng = Rng::seed(31);
     for round in 0..200 {
-        let p = match round % 8 {
+        let p = match round % 10 {
             0 => QuantParams::asymmetric(0.0, 1.0),
             1 => QuantParams { scale: 0.0, zero_point: -128 },
             2 => QuantParams { scale: 1e-40, zero_point: 3 },
             3 => QuantParams { scale: 3e38, zero_point: -7 },
             4 => QuantParams::symmetric(rng.uniform() as f32 * 3.0),
+            // Negative (only in a corrupted file), and subnormal with a normal reciprocal.
+            5 => QuantParams { scale: -0.01 - rng.uniform() as f32, zero_point: 5 },
+            6 => QuantParams { scale: f32::from_bits(1 << 22), zero_point: -20 },
             _ => QuantParams::asymmetric(-(rng.uniform() as f32), 5.0 * rng.uniform() as f32),
         };
         // Special values in every 11th place, or sparse (most blocks of 64 then take the
@@ -393,6 +403,8 @@ fn quantizing_inputs_divides_exactly_on_every_level() {
                     1 => tie.next_up(),
                     2 => tie.next_down(),
                     3 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -0.0][rng.below(5)],
+                    // Around the margin: 2⁻¹⁴ to 2⁻¹¹ steps from a tie.
+                    4 => tie + p.scale * [1.0, -1.0][rng.below(2)] * (1 << rng.below(4)) as f32 / 16384.0,
                     _ => (rng.uniform() * 2.0 - 0.5) as f32,
                 }
             })
@@ -404,6 +416,18 @@ fn quantizing_inputs_divides_exactly_on_every_level() {
             if let Some(i) = (0..x.len()).find(|&i| got[i] != want[i]) {
                 panic!("{p:?} on {}: x = {:e} gives {}, not {}", l.name(), x[i], got[i], want[i]);
             }
+        }
+    }
+    // Unequal lengths: the first `min` values, as a zip.
+    let p = QuantParams::asymmetric(-1.0, 2.0);
+    let x: Vec<f32> = (0..200).map(|_| (rng.uniform() * 3.0 - 1.0) as f32).collect();
+    for (nx, nout) in [(200, 70), (70, 200), (130, 129), (64, 200), (200, 64)] {
+        let want: Vec<i8> = x[..nx.min(nout)].iter().map(|&r| p.quantize(r)).collect();
+        for l in levels() {
+            let mut got = alloc::vec![7i8; nout];
+            quantize_i8_on(Supported::new(l), p, &x[..nx], &mut got);
+            assert_eq!(&got[..want.len()], &want[..], "{nx} values into {nout} on {}", l.name());
+            assert!(got[want.len()..].iter().all(|&v| v == 7), "{nx} values into {nout} on {}", l.name());
         }
     }
     // Dense near ties: every block takes the division for some of its values.
@@ -433,6 +457,10 @@ fn table_lookup_is_the_same_on_every_level() {
             lut_i8_on(Supported::new(l), &table, &x, &mut got);
             assert_eq!(&got[..n], &want[..], "{n} values on {}", l.name());
             assert_eq!(&got[n..], &[7; 3], "{n} values on {}: wrote past the input", l.name());
+            // A shorter output: its length of values, as a zip.
+            let mut short = alloc::vec![7i8; n / 2];
+            lut_i8_on(Supported::new(l), &table, &x, &mut short);
+            assert_eq!(&short[..], &want[..n / 2], "{n} values into {} on {}", n / 2, l.name());
         }
     }
 }

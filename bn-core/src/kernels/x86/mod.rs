@@ -430,13 +430,13 @@ pub(crate) fn lut_i8(level: Supported, table: &[i8; 256], x: &[i8], y: &mut [i8]
 }
 
 /// The first values of `x` quantized by `p` into `out` on the AVX-512 level when the CPU
-/// has the int8 kernels' AVX-512 extensions (see `int8::quantize_avx512`): how many (a
-/// multiple of 64; 0 otherwise). The same bytes as the portable loop.
+/// has AVX-512BW (see `int8::quantize_avx512`): how many (a multiple of 64; 0 otherwise).
+/// The same bytes as the portable loop.
 #[inline]
 pub(crate) fn quantize_i8(level: Supported, p: crate::quant::QuantParams, x: &[f32], out: &mut [i8]) -> usize {
     match level.get() {
-        // SAFETY: `vnni()` checked AVX-512F and BW (with VL and VNNI).
-        SimdLevel::Avx512 if int8::vnni() => unsafe { int8::quantize_avx512(p, x, out) },
+        // SAFETY: `bw()` checked AVX-512F and BW.
+        SimdLevel::Avx512 if int8::bw() => unsafe { int8::quantize_avx512(p, x, out) },
         SimdLevel::Avx512 | SimdLevel::Avx2 | SimdLevel::Portable => 0,
     }
 }

@@ -88,7 +88,7 @@ impl Plan {
 /// # Safety
 /// `C·rows·wrow + SLACK ≤ BAND` (the plan's bound).
 #[inline(always)]
-unsafe fn fill_band(
+pub(super) unsafe fn fill_band(
     g: &Window,
     x: &[i8],
     pad: u8,
@@ -469,7 +469,7 @@ pub(crate) unsafe fn conv_pool_vnni(
     x: &[i8],
     y: &mut [i8],
 ) {
-    if !lanes::conv_pool(g, p, w, pad, rq, x, y) {
+    if !single::conv_pool(g, p, w, pad, rq, x, y) && !lanes::conv_pool(g, p, w, pad, rq, x, y) {
         conv_pool_bands::<Vnni>(g, p, plan, w, pad, rq, x, y)
     }
 }

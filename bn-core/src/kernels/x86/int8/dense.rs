@@ -45,16 +45,17 @@ unsafe fn dense_tile_vnni<const R: usize>(
             acc[r] = _mm512_dpbusd_epi32(acc[r], xu, _mm512_maskz_loadu_epi8(k, rows[r].add(at)));
         }
     }
-    let mut all = [_mm512_setzero_si512(); 16];
-    all[..R].copy_from_slice(&acc);
-    let sums = reduce16(&all);
+    // The row sums in lanes 0 .. R: per 128-bit lane the 4-row partial sums, then the lanes'.
+    let zero = _mm512_setzero_si512();
+    let r0 = sum4(acc[0], acc[1], acc[2], acc[3]);
+    let r1 = if R == 8 { sum4(acc[4], acc[5], acc[6], acc[7]) } else { zero };
+    let sums = sum_lane_pairs(sum_lane_pairs(r0, r1), zero);
     let nv = (out - o0).min(R);
     let k = ((1u32 << nv) - 1) as __mmask16;
     let bias = _mm512_maskz_loadu_epi32(k, rq.bias.as_ptr().add(o0).cast());
     let mantissa = _mm512_maskz_loadu_epi32(k, rq.mantissa.as_ptr().add(o0).cast());
     let shift = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, rq.shift.as_ptr().add(o0)));
     let v = requant16(_mm512_add_epi32(sums, bias), mantissa, shift, stage16(rq));
-    let zero = _mm512_setzero_si512();
     store_lane(y.add(o0), k, pack4([v, zero, zero, zero]), 0);
 }
 

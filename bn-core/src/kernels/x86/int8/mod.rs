@@ -46,14 +46,20 @@ pub(super) fn vbmi() -> bool {
     features() & VBMI != 0
 }
 
+/// Whether the CPU has AVX-512F and BW (the input's quantization).
+pub(super) fn bw() -> bool {
+    features() & BW != 0
+}
+
 /// [`features`]' bits.
 const VNNI: u8 = 1;
 const VBMI: u8 = 2;
+const BW: u8 = 4;
 /// Set in the cache once detected.
 #[cfg(feature = "std")]
 const DETECTED: u8 = 0x80;
 
-/// The int8 kernels' extensions the CPU has ([`VNNI`], [`VBMI`]): detected once and cached
+/// The int8 kernels' extensions the CPU has ([`VNNI`], [`VBMI`], [`BW`]): detected once and cached
 /// (as `level.rs` caches the level).
 #[cfg(feature = "std")]
 fn features() -> u8 {
@@ -74,7 +80,7 @@ fn detect() -> u8 {
     let base = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw");
     let vnni = base && std::is_x86_feature_detected!("avx512vl") && std::is_x86_feature_detected!("avx512vnni");
     let vbmi = base && std::is_x86_feature_detected!("avx512vbmi");
-    (u8::from(vnni) * VNNI) | (u8::from(vbmi) * VBMI)
+    (u8::from(vnni) * VNNI) | (u8::from(vbmi) * VBMI) | (u8::from(base) * BW)
 }
 
 /// Without `std`, what the build's target features promise: a constant, so that a build
@@ -84,7 +90,7 @@ const fn features() -> u8 {
     let base = cfg!(all(target_feature = "avx512f", target_feature = "avx512bw"));
     let vnni = base && cfg!(all(target_feature = "avx512vl", target_feature = "avx512vnni"));
     let vbmi = base && cfg!(target_feature = "avx512vbmi");
-    (vnni as u8 * VNNI) | (vbmi as u8 * VBMI)
+    (vnni as u8 * VNNI) | (vbmi as u8 * VBMI) | (base as u8 * BW)
 }
 
 // ---- requantization ----
@@ -452,19 +458,6 @@ unsafe fn sum_lane_pairs(a: __m512i, b: __m512i) -> __m512i {
     _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, 0b10_00_10_00), _mm512_shuffle_i32x4(a, b, 0b11_01_11_01))
 }
 
-/// The 16 rows' sums of 16 accumulators: lane `r` is the sum of `acc[r]`'s lanes.
-///
-/// # Safety
-/// The CPU supports AVX-512F.
-#[inline(always)]
-unsafe fn reduce16(acc: &[__m512i; 16]) -> __m512i {
-    let r0 = sum4(acc[0], acc[1], acc[2], acc[3]);
-    let r1 = sum4(acc[4], acc[5], acc[6], acc[7]);
-    let r2 = sum4(acc[8], acc[9], acc[10], acc[11]);
-    let r3 = sum4(acc[12], acc[13], acc[14], acc[15]);
-    sum_lane_pairs(sum_lane_pairs(r0, r1), sum_lane_pairs(r2, r3))
-}
-
 /// Per 128-bit lane of rows `a, b, c, d`: `[a, b, c, d]`, each summed over that lane.
 ///
 /// # Safety
@@ -516,6 +509,7 @@ mod dense;
 mod lanes;
 mod lut;
 mod quantize;
+mod single;
 
 pub(super) use conv::{conv_avx2, conv_pool_avx2, conv_pool_vnni, conv_vnni, Plan};
 pub(super) use dense::{dense_avx2, dense_vnni};

@@ -42,6 +42,8 @@ pub(crate) unsafe fn quantize_avx512(p: QuantParams, x: &[f32], out: &mut [i8]) 
             _mm512_storeu_si512(ob.cast(), pack4(q));
         } else {
             // A value near a tie, NaN, or far out of range: divide (rare).
+            // SAFETY: block `b` is within both slices (`blocks` counts whole blocks of the
+            // shorter); `ob` is the only reference to its bytes here.
             let (xs, os) = (core::slice::from_raw_parts(xb, 64), core::slice::from_raw_parts_mut(ob, 64));
             for (q, &r) in os.iter_mut().zip(xs) {
                 *q = p.quantize(r);
