@@ -19,7 +19,7 @@
 //! | | [`classify`] (MLP) | [`classify_int8`] | [`classify_lenet`] (LeNet) | [`classify_lenet_int8`] |
 //! |---|---|---|---|---|
 //! | `.rodata`: the model | 398,840 bytes (99,710 `f32`s) | 102,980 bytes | 36,392 bytes (9,098 `f32`s) | 9,391 bytes |
-//! | `.text` of the whole binary | 6,839 bytes (3,128 with `portable`) | 5,312 (1,681) | 36,432 bytes (3,639 with `portable`) | 15,834 (5,929) |
+//! | `.text` of the whole binary | 6,839 bytes (3,128 with `portable`) | 5,264 (1,665) | 36,432 bytes (3,639 with `portable`) | 15,786 (5,913) |
 //! | stack, no heap | 2,992 bytes | 2,672 (2,704) | 101,408 bytes | 5,352 |
 //! | test digits right (of 1,000) | 902 | 899 | 961 | 960 |
 //!
