@@ -310,8 +310,12 @@ fn check_conv_pool(
     conv2d_i8_portable(&g, &weight, zero_point, &rq, &x, &mut conv);
     let want = pool_reference(&p, &conv);
     for l in levels() {
-        let mut y = alloc::vec![0x55u8 as i8; co * p.oh * p.ow];
-        conv2d_max_pool_i8_on(Supported::new(l), &g, &p, &weight, zero_point, &rq, &x, &mut y);
+        // Guard bytes past the output: nothing may write there.
+        let len = co * p.oh * p.ow;
+        let mut y = alloc::vec![0x55u8 as i8; len + 64];
+        conv2d_max_pool_i8_on(Supported::new(l), &g, &p, &weight, zero_point, &rq, &x, &mut y[..len]);
+        assert!(y[len..].iter().all(|&v| v == 0x55), "wrote past the output on {}", l.name());
+        y.truncate(len);
         assert_eq!(
             y,
             want,
@@ -348,9 +352,13 @@ fn fused_convolution_and_max_pool_equal_the_unfused_ones_on_every_level() {
         let padding = (rng.below(3), rng.below(3));
         let h = (kernel.0 + 1).saturating_sub(2 * padding.0).max(1) + rng.below(12);
         let w = (kernel.1 + 1).saturating_sub(2 * padding.1).max(1) + rng.below(if round % 4 == 0 { 60 } else { 20 });
-        let co = [1, 7, 8, 9, 16, 17, 64, 65][rng.below(8)];
+        let co = [1, 2, 6, 7, 8, 9, 10, 16, 17, 64, 65][rng.below(11)];
         check_conv_pool(&mut rng, 1, co, (h, w), kernel, (1, 1), padding, (2, 2), round % 3 == 0);
     }
+    // The largest image its band takes (120·136 padded bytes + 64 = 16 KiB), one row more
+    // (declined: the general kernel), and one far too large.
+    check_conv_pool(&mut rng, 1, 6, (118, 134), (3, 3), (1, 1), (1, 1), (2, 2), false);
+    check_conv_pool(&mut rng, 1, 6, (119, 134), (3, 3), (1, 1), (1, 1), (2, 2), false);
     check_conv_pool(&mut rng, 1, 3, (200, 90), (3, 3), (1, 1), (1, 1), (2, 2), false);
     for round in 0..500 {
         let (kh, kw) = (1 + rng.below(5), 1 + rng.below(5));

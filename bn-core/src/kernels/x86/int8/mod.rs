@@ -23,8 +23,10 @@
 //! is broadcast. The fused convolution and pool of 16·n output channels from 4 or 8 input
 //! channels with a 3×3 kernel (VNNI) takes the transpose instead: lanes are output channels,
 //! the input dwords broadcast from a channels-innermost copy of the image (see [`lanes`]).
-//! The input's quantization ([`quantize`], AVX-512) and the sigmoid and tanh tables
-//! ([`lut`], AVX-512 VBMI) have their own kernels. Nothing is allocated.
+//! The fused convolution and pool of one input channel with stride 1 and a kernel at most
+//! 5×4 (VNNI and VBMI, [`single`]: lanes are 16 pooled outputs, gathered by `vpermb`). The
+//! input's quantization ([`quantize`], AVX-512BW) and the sigmoid and tanh tables ([`lut`],
+//! AVX-512 VBMI) have their own kernels. Nothing is allocated.
 
 use core::arch::x86_64::*;
 use core::array::from_fn;
@@ -41,7 +43,8 @@ pub(super) fn vnni() -> bool {
     features() & VNNI != 0
 }
 
-/// Whether the CPU has AVX-512 VBMI, with AVX-512F and BW (the table lookup's `vpermi2b`).
+/// Whether the CPU has AVX-512 VBMI, with AVX-512F and BW (the table lookup's `vpermi2b`,
+/// the single-channel convolution's `vpermb`).
 pub(super) fn vbmi() -> bool {
     features() & VBMI != 0
 }

@@ -30,18 +30,22 @@ fn shape(g: &Window, p: &PoolWindow, co: usize) -> Option<usize> {
     // row start within the band's slack.
     let wrow = g.ow.checked_sub(1)?.checked_add(kw)?;
     let rows = g.oh.checked_sub(1)?.checked_add(kh)?;
-    (rows.checked_mul(wrow)?.checked_add(SLACK)? <= BAND && p.ow > 0 && p.oh > 0).then_some(wrow)
+    // Pooled outputs within the conv's (the caller's check too: every bound below rests on it).
+    let pooled = p.oh > 0 && p.ow > 0 && 2 * p.oh <= g.oh && 2 * p.ow <= g.ow;
+    (rows.checked_mul(wrow)?.checked_add(SLACK)? <= BAND && pooled).then_some(wrow)
 }
 
 /// The fused convolution and 2×2 max pool of [`conv_pool_vnni`](super::conv_pool_vnni) for
 /// one input channel (see the module); `false`, having done nothing, for a shape it does
-/// not take.
+/// not take. Out of line, so that its stack band is not in the caller's frame beside the
+/// other kernels' buffers.
 ///
 /// # Safety
-/// As [`conv_pool_vnni`](super::conv_pool_vnni) (compiled into it): the CPU supports
-/// AVX-512F, BW, VL and VNNI (VBMI, for `vpermb`, is checked here), `p` is the 2×2 pool of
-/// stride 2 of `g`'s output, the slices hold their shapes.
-#[inline(always)]
+/// As [`conv_pool_vnni`](super::conv_pool_vnni): the CPU supports AVX-512F, BW, VL and VNNI
+/// (VBMI, for `vpermb`, is checked here), `p` is the 2×2 pool of stride 2 of `g`'s output,
+/// the slices hold their shapes.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 pub(super) unsafe fn conv_pool(
     g: &Window,
     p: &PoolWindow,
@@ -70,8 +74,9 @@ pub(super) unsafe fn conv_pool(
     }
     let d = band.as_ptr().cast::<u8>();
     // SAFETY: the CPU supports AVX-512 VBMI (checked above) besides the caller's features;
-    // the band holds the padded image of `KH` (= `kh`) rows per output row, `rows` the
-    // weights, `y` `co·p.oh·p.ow` bytes.
+    // the band holds the padded image's `g.oh − 1 + KH ≥ 2·p.oh + KH − 1` rows of `wrow ≥
+    // 2·p.ow + 1` bytes (`shape`), then `SLACK`; `rows` the weights; `y` `co·p.oh·p.ow`
+    // bytes.
     unsafe {
         match kh {
             1 => tiles::<1>(p, wrow, d, &rows, rq, y),
