@@ -76,19 +76,29 @@ impl QuantParams {
     /// to the zero point.
     #[inline]
     pub fn quantize(self, r: f32) -> i8 {
-        let lo = if self.zero_point == 0 { -127 } else { -128 };
         if self.scale == 0.0 {
-            return self.zero_point.clamp(lo, 127) as i8;
+            return self.zero_point.clamp(self.lowest(), 127) as i8;
         }
-        self.rounded(r / self.scale, lo)
+        self.rounded(r / self.scale)
     }
 
-    /// `zero_point + round(v)` saturated to `[lo, 127]`, `v` the quotient `r / scale`.
+    /// The smallest integer: −127 for symmetric parameters (zero point 0: TFLite leaves
+    /// −128 unused for weights), −128 otherwise.
     #[inline(always)]
-    fn rounded(self, v: f32, lo: i32) -> i8 {
+    pub(crate) fn lowest(self) -> i32 {
+        if self.zero_point == 0 {
+            -127
+        } else {
+            -128
+        }
+    }
+
+    /// `zero_point + round(v)` saturated to `[lowest, 127]`, `v` the quotient `r / scale`.
+    #[inline(always)]
+    fn rounded(self, v: f32) -> i8 {
         // Beyond ±256 steps the result saturates whatever the rounding, so `round_half_away`
         // clamps the quotient there.
-        (round_half_away(v) + self.zero_point).clamp(lo, 127) as i8
+        (round_half_away(v) + self.zero_point).clamp(self.lowest(), 127) as i8
     }
 
     /// [`quantize`](Self::quantize) of every value of `x` into `out`, the same integers, in a
@@ -113,7 +123,6 @@ impl QuantParams {
         let n = x.len().min(out.len());
         let (x, out) = (&x[..n], &mut out[..n]);
         let inv = 1.0 / self.scale;
-        let lo = if self.zero_point == 0 { -127 } else { -128 };
         if !inv.is_normal() {
             // A scale of 0, or one too small or too large for the bound above.
             for (q, &r) in out.iter_mut().zip(x) {
@@ -136,7 +145,7 @@ impl QuantParams {
                 // SAFETY: `a_small` is finite, in [0, 256).
                 let frac = a_small - unsafe { a_small.to_int_unchecked::<i32>() } as f32;
                 far &= (a < 256.0) & ((frac - 0.5).abs() > Self::NEAR);
-                *q = self.rounded(v, lo);
+                *q = self.rounded(v);
             }
             if !far {
                 for (q, &r) in ob.iter_mut().zip(xb) {

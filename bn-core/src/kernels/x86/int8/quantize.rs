@@ -19,9 +19,8 @@ pub(crate) unsafe fn quantize_avx512(p: QuantParams, x: &[f32], out: &mut [i8]) 
     if !inv.is_normal() {
         return 0;
     }
-    let lo = if p.zero_point == 0 { -127 } else { -128 };
     let (vinv, within, limit) = (_mm512_set1_ps(inv), _mm512_set1_ps(0.5 - QuantParams::NEAR), _mm512_set1_ps(256.0));
-    let (zp, vlo, vhi) = (_mm512_set1_epi32(p.zero_point), _mm512_set1_epi32(lo), _mm512_set1_epi32(127));
+    let (zp, vlo, vhi) = (_mm512_set1_epi32(p.zero_point), _mm512_set1_epi32(p.lowest()), _mm512_set1_epi32(127));
     let blocks = x.len().min(out.len()) / 64;
     for b in 0..blocks {
         let (xb, ob) = (x.as_ptr().add(64 * b), out.as_mut_ptr().add(64 * b));
