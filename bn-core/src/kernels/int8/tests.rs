@@ -341,6 +341,12 @@ fn fused_convolution_and_max_pool_equal_the_unfused_ones_on_every_level() {
         check_conv_pool(&mut rng, 4, 32, (9, 13), (3, 3), (2, 1), (0, 2), (2, 2), any_bytes);
         check_conv_pool(&mut rng, 8, 16, (20, 17), (3, 3), (1, 2), (1, 0), (2, 2), any_bytes);
         check_conv_pool(&mut rng, 8, 16, (30, 30), (3, 3), (1, 1), (2, 2), (2, 2), any_bytes);
+        // Column strides of 3 (the general kernel's plan declines them; these take no plan).
+        check_conv_pool(&mut rng, 4, 16, (13, 25), (3, 3), (1, 3), (1, 1), (2, 2), any_bytes);
+        check_conv_pool(&mut rng, 8, 32, (20, 22), (3, 3), (3, 3), (0, 2), (2, 2), any_bytes);
+        // One input channel with fewer than 3 taps (likewise).
+        check_conv_pool(&mut rng, 1, 8, (28, 28), (1, 1), (1, 1), (0, 0), (2, 2), any_bytes);
+        check_conv_pool(&mut rng, 1, 9, (15, 40), (1, 2), (1, 1), (1, 0), (2, 2), any_bytes);
         // Gathered inputs too many for the stack buffer (the portable fallback).
         check_conv_pool(&mut rng, 40, 2, (6, 6), (3, 3), (1, 1), (1, 1), (2, 2), any_bytes);
     }

@@ -580,6 +580,11 @@ pub(crate) fn conv2d_max_pool_i8(
     }
     let pad = (input_zero_point + 128) as u8;
     let vnni = level.get() == SimdLevel::Avx512 && int8::vnni();
+    // SAFETY: `vnni()` checked AVX-512F, BW, VL and VNNI; `p` the pool of `g`'s output
+    // (checked above); the slices hold the shapes (asserted above) and `y` is exclusive.
+    if vnni && unsafe { int8::conv_pool_vnni_shaped(g, p, weight, pad, rq, x, y) } {
+        return true;
+    }
     let plan = if vnni { int8::Plan::vnni_pool(g, p) } else { int8::Plan::avx2_pool(g, p) };
     let Some(plan) = plan else { return false };
     if vnni {

@@ -449,10 +449,30 @@ unsafe fn conv_bands<K: ConvKernel>(
     }
 }
 
+/// The fused convolution and 2×2 max pool of [`conv_pool_vnni`] by a kernel for the shape
+/// of `g`, when one takes it: one input channel ([`single`]), or 16·n output channels from
+/// 4 or 8 input channels with a 3×3 kernel ([`lanes`]). `false`, having done nothing,
+/// otherwise. These need no [`Plan`]: they are tried before the general kernel's.
+///
+/// # Safety
+/// As [`conv_pool_vnni`], without a plan.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+pub(crate) unsafe fn conv_pool_vnni_shaped(
+    g: &Window,
+    p: &PoolWindow,
+    w: &[i8],
+    pad: u8,
+    rq: &Requant<'_>,
+    x: &[i8],
+    y: &mut [i8],
+) -> bool {
+    single::conv_pool(g, p, w, pad, rq, x, y) || lanes::conv_pool(g, p, w, pad, rq, x, y)
+}
+
 /// The int8 convolution of `g`, requantized, then the 2×2 max pool (stride 2) `p` of its
 /// output, with VNNI, fused: per block of pooled outputs, the accumulators of the four
 /// window positions, their maximum, one requantization (see [`pool_requant16`]). `plan`
-/// from [`Plan::vnni_pool`].
+/// from [`Plan::vnni_pool`]. (The shapes of [`conv_pool_vnni_shaped`] have faster kernels.)
 ///
 /// # Safety
 /// As [`conv_vnni`], `y` holding `co·p.oh·p.ow` outputs and `p` the pool of `g`'s output
@@ -469,9 +489,7 @@ pub(crate) unsafe fn conv_pool_vnni(
     x: &[i8],
     y: &mut [i8],
 ) {
-    if !single::conv_pool(g, p, w, pad, rq, x, y) && !lanes::conv_pool(g, p, w, pad, rq, x, y) {
-        conv_pool_bands::<Vnni>(g, p, plan, w, pad, rq, x, y)
-    }
+    conv_pool_bands::<Vnni>(g, p, plan, w, pad, rq, x, y)
 }
 
 /// [`conv_pool_vnni`] with AVX2, `plan` from [`Plan::avx2_pool`].

@@ -210,7 +210,7 @@ unsafe fn fill<const C4: usize>(g: &Window, x: &[i8], pad: u8, (wrow, rows): (us
 /// lanes (see the module); `false`, having done nothing, for a shape it does not take.
 ///
 /// # Safety
-/// As [`conv_pool_vnni`] (compiled into it).
+/// As [`conv_pool_vnni_shaped`] (compiled into it).
 #[inline(always)]
 pub(super) unsafe fn conv_pool(
     g: &Window,

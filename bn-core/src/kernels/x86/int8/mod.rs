@@ -514,7 +514,7 @@ mod lut;
 mod quantize;
 mod single;
 
-pub(super) use conv::{conv_avx2, conv_pool_avx2, conv_pool_vnni, conv_vnni, Plan};
+pub(super) use conv::{conv_avx2, conv_pool_avx2, conv_pool_vnni, conv_pool_vnni_shaped, conv_vnni, Plan};
 pub(super) use dense::{dense_avx2, dense_vnni};
 pub(super) use lut::lut_vbmi;
 pub(super) use quantize::quantize_avx512;
